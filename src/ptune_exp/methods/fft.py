@@ -1,0 +1,15 @@
+"""fft: full fine-tuning. Every weight trains; [CLS]/token + linear head; no prompt."""
+
+from ptune_exp.methods.base import Method, register
+from ptune_exp.methods.prompts import NoPrompt
+
+
+@register
+class FullFineTuning(Method):
+    key = "fft"
+    title = "Fine-tuning"
+    trains_backbone = True
+    prompt_site = "none"
+
+    def build_prompt(self, cfg, backbone):
+        return NoPrompt()

@@ -1,0 +1,127 @@
+"""The one prompt mechanism every method shares.
+
+`PromptEncoder` makes `prefix_len` trainable rows of some width, either directly (flat) or through
+the reparameterisation MLP (embedding -> linear -> tanh -> linear). A method then decides where the
+rows go:
+
+- `NoPrompt`    (fft): nowhere.
+- `InputPrompt` (pt): into the input embedding sequence, right after the first ([CLS]/<s>) token,
+  so a [CLS] head still reads the real [CLS]; `strip` removes the virtual positions from the
+  output again, so token-level logits line up with the input tokens. The virtual tokens take
+  positions 1..P and shift the real tokens after [CLS] by P (they are tokens, like any other).
+- `DeepPrompt`  (prefix, ptv2): split into per-layer keys/values that every attention layer
+  prepends (see `attention.py`); positions are not shifted.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ptune_exp.methods.attention import PREFIX_KWARG, LayerPrefixes
+
+
+class PromptEncoder(nn.Module):
+    """`prefix_len` rows of `width` trainable values, flat or reparameterised by an MLP."""
+
+    def __init__(self, prefix_len: int, width: int, reparam: bool, reparam_hidden: int, embed_dim: int,
+                 init: torch.Tensor | None = None):
+        super().__init__()
+        self.prefix_len, self.width, self.reparam = prefix_len, width, reparam
+        if reparam:
+            self.embedding = nn.Embedding(prefix_len, embed_dim)
+            self.mlp = nn.Sequential(nn.Linear(embed_dim, reparam_hidden), nn.Tanh(), nn.Linear(reparam_hidden, width))
+        else:
+            rows = init.clone() if init is not None else torch.randn(prefix_len, width)
+            self.rows = nn.Parameter(rows)
+
+    def forward(self) -> torch.Tensor:
+        return self.mlp(self.embedding.weight) if self.reparam else self.rows
+
+    @torch.no_grad()
+    def folded(self) -> "PromptEncoder":
+        """The same rows as a flat encoder: the MLP is only needed while training."""
+        rows = self().detach()
+        return PromptEncoder(self.prefix_len, self.width, False, 0, 0, init=rows)
+
+
+def _plain_inputs(input_ids, attention_mask, token_type_ids) -> dict:
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    if token_type_ids is not None:
+        inputs["token_type_ids"] = token_type_ids
+    return inputs
+
+
+class NoPrompt(nn.Module):
+    prefix_len = 0
+
+    def backbone_inputs(self, backbone, input_ids, attention_mask, token_type_ids) -> dict:
+        return _plain_inputs(input_ids, attention_mask, token_type_ids)
+
+    def strip(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden
+
+
+class InputPrompt(nn.Module):
+    """Prompt tuning (v1): trainable vectors inserted after [CLS] in the word-embedding sequence."""
+
+    def __init__(self, encoder: PromptEncoder, dropout: float):
+        super().__init__()
+        self.encoder, self.dropout = encoder, nn.Dropout(dropout)
+
+    @property
+    def prefix_len(self) -> int:
+        return self.encoder.prefix_len
+
+    def backbone_inputs(self, backbone, input_ids, attention_mask, token_type_ids) -> dict:
+        # Word embeddings only: the backbone adds positions/types/LayerNorm once, to the whole sequence.
+        words = backbone.get_input_embeddings()(input_ids)
+        batch, p = words.shape[0], self.prefix_len
+        prompt = self.dropout(self.encoder()).to(words.dtype).unsqueeze(0).expand(batch, -1, -1)
+        inputs = {
+            "inputs_embeds": torch.cat([words[:, :1], prompt, words[:, 1:]], dim=1),
+            "attention_mask": _insert(attention_mask, attention_mask.new_ones(batch, p)),
+        }
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = _insert(token_type_ids, token_type_ids.new_zeros(batch, p))
+        return inputs
+
+    def strip(self, hidden: torch.Tensor) -> torch.Tensor:
+        return torch.cat([hidden[:, :1], hidden[:, 1 + self.prefix_len:]], dim=1)
+
+
+def _insert(seq: torch.Tensor, virtual: torch.Tensor) -> torch.Tensor:
+    return torch.cat([seq[:, :1], virtual, seq[:, 1:]], dim=1)
+
+
+class DeepPrompt(nn.Module):
+    """Prefix keys/values for every attention layer (prefix tuning, P-Tuning v2)."""
+
+    def __init__(self, encoder: PromptEncoder, shapes: list[tuple[int, int]], dropout: float):
+        super().__init__()
+        self.encoder, self.shapes, self.dropout = encoder, list(shapes), nn.Dropout(dropout)
+        self.widths = [2 * h * d for h, d in shapes]
+        assert sum(self.widths) == encoder.width
+
+    @property
+    def prefix_len(self) -> int:
+        return self.encoder.prefix_len
+
+    def layer_prefixes(self) -> LayerPrefixes:
+        p = self.prefix_len
+        keys, values = [], []
+        # one split of one tensor: its backward writes each layer's gradient once (no per-slice
+        # full-size zero-fill, which is what makes naive per-layer slicing slow)
+        for chunk, (h, d) in zip(self.dropout(self.encoder()).split(self.widths, dim=1), self.shapes):
+            k, v = chunk.view(p, 2, h, d).permute(1, 2, 0, 3).unbind(0)
+            keys.append(k.unsqueeze(0))
+            values.append(v.unsqueeze(0))
+        return LayerPrefixes(keys, values)
+
+    def backbone_inputs(self, backbone, input_ids, attention_mask, token_type_ids) -> dict:
+        inputs = _plain_inputs(input_ids, attention_mask, token_type_ids)
+        inputs[PREFIX_KWARG] = self.layer_prefixes()
+        return inputs
+
+    def strip(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden

@@ -1,0 +1,23 @@
+"""pt: prompt tuning v1 (Lester et al.; P-tuning v1 style). `prefix_len` trainable vectors in the
+input embedding sequence only (after [CLS]); backbone frozen. Flat vectors are initialised from
+randomly drawn vocabulary embeddings; `method.reparam=true` produces them through the MLP instead."""
+
+import torch
+
+from ptune_exp.methods.base import Method, register
+from ptune_exp.methods.prompts import InputPrompt, PromptEncoder
+
+
+@register
+class PromptTuning(Method):
+    key = "pt"
+    title = "Prompt tuning"
+    prompt_site = "input"
+
+    def build_prompt(self, cfg, backbone):
+        hidden = backbone.hidden_size
+        words = backbone.model.get_input_embeddings().weight
+        pick = torch.randint(0, words.shape[0], (cfg.prefix_len,))
+        encoder = PromptEncoder(cfg.prefix_len, hidden, cfg.reparam, cfg.reparam_hidden, hidden,
+                                init=words[pick].detach().float())
+        return InputPrompt(encoder, cfg.prefix_dropout)

@@ -1,0 +1,39 @@
+"""The trained model: backbone + the method's prompt + the task family's head.
+
+Three independent axes meet here and nowhere else: the backbone (any encoder), the prompt (which
+method), the head (which task family). The forward signature is what the HF Trainer feeds.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class PromptedModel(nn.Module):
+    def __init__(self, backbone: nn.Module, prompt: nn.Module, head: nn.Module, train_backbone: bool):
+        super().__init__()
+        self.backbone, self.prompt, self.head = backbone, prompt, head
+        self.backbone.requires_grad_(train_backbone)
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **features):
+        # multiple-choice batches arrive as (batch, choices, length): encode every choice alike
+        batch_shape = input_ids.shape[:-1]
+        flat = lambda t: None if t is None else t.reshape(-1, t.shape[-1])  # noqa: E731
+        inputs = self.prompt.backbone_inputs(self.backbone, flat(input_ids), flat(attention_mask), flat(token_type_ids))
+        hidden = self.prompt.strip(self.backbone(**inputs).last_hidden_state)
+        return self.head(hidden, labels=labels, attention_mask=flat(attention_mask), batch_shape=batch_shape, **features)
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """Only what training changed: prompt, head, and the backbone only if it was trained."""
+        return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
+
+    def parameter_counts(self) -> dict[str, int]:
+        total = sum(p.numel() for p in self.parameters())
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        backbone = sum(p.numel() for p in self.backbone.parameters())
+        return {"trainable": trainable, "total": total, "backbone": backbone}
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
+        # non-reentrant checkpointing: the prefix (a kwarg) gets its gradient through recomputation
+        self.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

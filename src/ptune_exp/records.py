@@ -1,0 +1,67 @@
+"""The per-run record, `metrics.json`: self-describing, written atomically, read back by compare."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterable
+from importlib import metadata
+
+RECORD = "metrics.json"
+SCHEMA = 1
+
+
+def write_record(out_dir: str, record: dict) -> str:
+    """Write `metrics.json` via a temp file + rename, so a reader never sees half a record."""
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, RECORD)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2, sort_keys=False, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_records(roots: Iterable[str]) -> list[dict]:
+    """Every `metrics.json` under the given files/directories; unreadable ones come back as failed."""
+    records = []
+    for root in roots:
+        paths = [root] if os.path.isfile(root) else sorted(
+            os.path.join(d, RECORD) for d, _, files in os.walk(root) if RECORD in files
+        )
+        for path in paths:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    record = json.load(f)
+            except (OSError, json.JSONDecodeError) as e:
+                record = {"status": "failed", "error": f"unreadable record: {e}"}
+            record["record_path"] = path
+            records.append(record)
+    return records
+
+
+def library_versions() -> dict[str, str]:
+    names = ["ptune-exp", "torch", "transformers", "datasets", "hydra-core", "accelerate"]
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit() -> str | None:
+    """Commit of the source tree this package runs from (None when not a git checkout)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if sha.returncode != 0:
+        return None
+    return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

@@ -1,0 +1,204 @@
+"""`run(cfg) -> record`: validate, load data, build model, train with the HF Trainer, evaluate, record.
+
+Everything that can be checked without a model is checked first (method/task/train settings, the
+data files), so a typo costs seconds, not a model load. The record (`metrics.json`) is written when
+the run starts (status `running`), and again when it ends (`completed` or `failed` with the error);
+each run owns its output directory, so a failed run never touches another run's record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from safetensors.torch import save_file
+from transformers import Trainer, set_seed
+
+from ptune_exp.backbones import load_backbone
+from ptune_exp.errors import PtuneError
+from ptune_exp.methods import Method, MethodConfig, get_method
+from ptune_exp.methods.attention import prefix_implementation
+from ptune_exp.model import PromptedModel
+from ptune_exp.records import SCHEMA, git_commit, library_versions, write_record
+from ptune_exp.tasks import TaskSpec, get_task
+from ptune_exp.tasks.families import family_of
+from ptune_exp.training import NanGuard, SelectOnDev, TrainConfig
+
+log = logging.getLogger("ptune_exp")
+WEIGHTS = "trainable.safetensors"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated run: everything decided before any model or data is loaded."""
+
+    method: Method
+    method_cfg: MethodConfig
+    task: TaskSpec
+    train: TrainConfig
+    out_dir: str
+
+
+def plan(cfg: DictConfig) -> Plan:
+    method = get_method(cfg.method.name)
+    method_cfg = MethodConfig.from_cfg(cfg.method)
+    method.validate(method_cfg)
+    task = get_task(cfg.task.name, cfg.task.get("source"))
+    if cfg.task.max_seq_len <= 2:
+        raise PtuneError(f"task.max_seq_len={cfg.task.max_seq_len} is too short")
+    data_dir = cfg.task.get("data_dir")
+    if data_dir and not os.path.isdir(data_dir):
+        raise PtuneError(f"task.data_dir={data_dir} is not a directory")
+    attn = cfg.model.get("attn_implementation", "sdpa")
+    if attn not in ("sdpa", "eager"):
+        raise PtuneError(f"model.attn_implementation={attn!r}: choose sdpa or eager")
+    return Plan(method, method_cfg, task, TrainConfig.from_cfg(cfg.train), output_dir(cfg))
+
+
+def output_dir(cfg: DictConfig) -> str:
+    if cfg.get("output_dir"):
+        return str(cfg.output_dir)
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return HydraConfig.get().runtime.output_dir
+    raise PtuneError("no output directory: set output_dir=DIR (the CLI sets it from Hydra's run dir)")
+
+
+def run(cfg: DictConfig) -> dict:
+    p = plan(cfg)
+    started = time.time()
+    record = _new_record(cfg, p)
+    write_record(p.out_dir, record)
+    try:
+        record.update(_train_and_evaluate(cfg, p, record))
+        record["status"] = "completed"
+    except BaseException as e:  # Ctrl-C and errors alike: the record says so, then the error goes on
+        record["status"] = "failed"
+        record["error"] = f"{type(e).__name__}: {e}"
+        raise
+    finally:
+        record["wall_time_s"] = round(time.time() - started, 2)
+        record["finished_at"] = _now()
+        write_record(p.out_dir, record)
+    return record
+
+
+def _train_and_evaluate(cfg: DictConfig, p: Plan, record: dict) -> dict:
+    set_seed(cfg.seed)
+    family = family_of(p.task)
+    data_dir = cfg.task.get("data_dir")
+    raw = {role: family.load_split(p.task, role, data_dir) for role in p.task.splits}
+    raw = {role: _subset(split, cfg.task, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)}
+
+    attn = cfg.model.get("attn_implementation", "sdpa")
+    backbone = load_backbone(cfg.model, prefix_implementation(attn) if p.method.uses_prefix_attention else attn)
+    _check_length(cfg, p, backbone)
+    prompt = p.method.build_prompt(p.method_cfg, backbone)
+    head = family.make_head(p.task, backbone.hidden_size, p.method_cfg.head_dropout)
+    model = PromptedModel(backbone.model, prompt, head, p.method.trains_backbone)
+    if p.train.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    counts = model.parameter_counts()
+    record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
+    log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
+             cfg.model.name, counts["trainable"], counts["total"], record["params"]["trainable_pct"])
+
+    data = {role: family.tokenize(split, p.task, backbone.tokenizer, cfg.task.max_seq_len) for role, split in raw.items()}
+    record["data"] = {role: len(split) for role, split in data.items()}
+    selector = SelectOnDev(model, p.task.main_metric, p.train.select)
+    record["curve"] = selector.curve  # the same list: a failure mid-run still records the curve so far
+    trainer = Trainer(
+        model=model,
+        args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, len(data["train"]), _run_name(cfg)),
+        train_dataset=data["train"], eval_dataset=data["dev"], data_collator=family.collator(backbone.tokenizer),
+        compute_metrics=lambda ev: family.score(p.task, _logits(ev.predictions), ev.label_ids),
+        callbacks=[selector, NanGuard()],
+    )
+    out = trainer.train()
+    trainer.remove_callback(selector)  # the evaluations below are reports, not selection
+    chosen = selector.restore()
+    result = {
+        "selection": {"split": "dev", "metric": p.task.main_metric, "strategy": p.train.select,
+                      "step": chosen["step"], "epoch": chosen["epoch"]},
+        "train": {"steps": out.global_step, "loss": round(out.training_loss, 6),
+                  "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
+    }
+    for role in data:
+        if role == "train":
+            continue
+        metrics = trainer.evaluate(data[role], metric_key_prefix=role)
+        scores = {k[len(role) + 1:]: v for k, v in metrics.items() if k[len(role) + 1:] in p.task.metrics}
+        key = role if role in ("dev", "test") else "extra"
+        if key == "extra":
+            result.setdefault("extra", {})[role] = scores
+        else:
+            result[key] = scores
+    result.setdefault("test", None)
+    save_file({n: t.contiguous() for n, t in model.trainable_state().items()}, os.path.join(p.out_dir, WEIGHTS))
+    result["weights"] = WEIGHTS
+    return result
+
+
+def _logits(predictions):
+    return predictions[0] if isinstance(predictions, tuple) else predictions
+
+
+def _check_length(cfg: DictConfig, p: Plan, backbone) -> None:
+    """pt's virtual tokens occupy positions; the whole sequence must fit the position embeddings."""
+    limit = backbone.max_positions
+    extra = p.method_cfg.prefix_len if p.method.prompt_site == "input" else 0
+    if limit is not None and cfg.task.max_seq_len + extra > limit:
+        raise PtuneError(
+            f"task.max_seq_len={cfg.task.max_seq_len}" + (f" + method.prefix_len={extra}" if extra else "")
+            + f" exceeds the {limit} positions of {cfg.model.name}; lower task.max_seq_len"
+            + (" or method.prefix_len" if extra else "")
+        )
+
+
+def _subset(split, task_cfg: DictConfig, role: str):
+    limit = task_cfg.get("max_train_samples") if role == "train" else task_cfg.get("max_eval_samples")
+    if limit and limit < len(split):
+        return split.shuffle(seed=0).select(range(limit))  # same subset for every seed and method
+    return split
+
+
+def _run_name(cfg: DictConfig) -> str:
+    return f"{cfg.method.name}-{cfg.task.name}-{cfg.model.name}-s{cfg.seed}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _new_record(cfg: DictConfig, p: Plan) -> dict:
+    return {
+        "schema": SCHEMA,
+        "status": "running",
+        "error": None,
+        "method": p.method.key,
+        "method_title": p.method.title,
+        "method_config": dataclasses.asdict(p.method_cfg),
+        "table1": {"prompt_site": p.method.prompt_site, "deep": p.method.prompt_site == "every layer",
+                   "reparam": p.method_cfg.reparam, "no_verbalizer": True},
+        "task": p.task.name,
+        "task_source": p.task.source,
+        "benchmark": p.task.benchmark,
+        "family": p.task.family,
+        "metrics": list(p.task.metrics),
+        "main_metric": p.task.main_metric,
+        "model": cfg.model.name,
+        "seed": cfg.seed,
+        "output_dir": os.path.abspath(p.out_dir),
+        "started_at": _now(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+    }

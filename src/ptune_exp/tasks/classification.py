@@ -1,0 +1,169 @@
+"""Task family `classification`: one text or a text pair -> a label (or a score, for regression).
+
+Head: dropout + linear on the [CLS] hidden state. Loading: the dataset hub, or the official local
+files (GLUE tsv, SuperGLUE jsonl) from `task.data_dir`. Every dataset becomes rows of
+`{idx, text_a, text_b, label}`; `label` is the class index, a float score for regression, or -1
+when the split has no labels (GLUE/SuperGLUE test sets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from datasets import Dataset
+from torch import nn
+from transformers import DataCollatorWithPadding
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.tasks import metrics as metric_fns
+from ptune_exp.tasks.base import TaskSpec
+from ptune_exp.tasks.files import read_jsonl, read_tsv, require_file
+
+UNLABELLED = -1
+
+
+@dataclass(frozen=True)
+class ClassificationSpec(TaskSpec):
+    labels: tuple[str, ...] = ()                    # empty: regression
+    hub_text: tuple[str, str | None] = ("sentence", None)
+    file_format: str = "glue_tsv"                   # glue_tsv | superglue_jsonl | generated
+    file_header: bool = True
+    file_columns: tuple = ()                        # (text_a, text_b | None, label): names or indices
+    file_labels: tuple = ()                         # literal label values in the files, in label order
+    compose: Callable[[dict], tuple[str, str | None]] | None = None  # row -> texts, when not plain fields
+    generate: Callable[[str, int], list[dict]] | None = None          # (role, seed) -> rows
+
+    @property
+    def is_regression(self) -> bool:
+        return not self.labels
+
+    @property
+    def is_pair(self) -> bool:
+        return self.hub_text[1] is not None or self.compose is not None
+
+
+# ---------------------------------------------------------------- loading
+
+def load_split(spec: ClassificationSpec, role: str, data_dir: str | None) -> Dataset:
+    split = spec.splits[role]
+    if spec.generate is not None:
+        rows = spec.generate(role, 0)
+    elif data_dir:
+        rows = _read_local(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
+    else:
+        rows = _read_hub(spec, split.hub)
+    if not rows:
+        raise PtuneError(f"task={spec.name}: the {role} split is empty")
+    return Dataset.from_list(rows)
+
+
+def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:
+    if spec.compose is not None:
+        return spec.compose(row)
+    a, b = fields
+    return row[a], (row[b] if b is not None else None)
+
+
+def _read_hub(spec: ClassificationSpec, split: str) -> list[dict]:
+    from datasets import load_dataset
+
+    path, name = spec.hub
+    try:
+        data = load_dataset(path, name, split=split)
+    except Exception as e:  # offline, renamed, or a hub error: say what to do instead
+        raise PtuneError(
+            f"could not load {path}/{name} split {split!r} from the dataset hub ({type(e).__name__}: {e}).\n"
+            f"Offline? Download the official files and pass task.data_dir=DIR (see README: task={spec.name})."
+        ) from None
+    rows = []
+    for i, row in enumerate(data):
+        a, b = _texts(spec, row, spec.hub_text)
+        label = row["label"]
+        label = float(label) if spec.is_regression else int(label)
+        rows.append({"idx": i, "text_a": a, "text_b": b, "label": label if label >= 0 else UNLABELLED})
+    return rows
+
+
+def _read_local(spec: ClassificationSpec, path: str) -> list[dict]:
+    if spec.file_format == "superglue_jsonl":
+        lines = read_jsonl(path)
+    else:
+        lines = read_tsv(path, spec.file_header)
+    a_col, b_col, label_col = spec.file_columns
+    rows = []
+    for n, row in lines:
+        try:
+            a, b = _texts(spec, row, (a_col, b_col))
+        except (KeyError, IndexError) as e:
+            raise PtuneError(f"{path}:{n}: missing field {e} (expected {spec.file_format} layout of task={spec.name})") from None
+        has_label = (label_col in row) if isinstance(row, dict) else (isinstance(label_col, int) and label_col < len(row))
+        label = _label(spec, row[label_col], path, n) if has_label else UNLABELLED
+        rows.append({"idx": len(rows), "text_a": a, "text_b": b, "label": label})
+    return rows
+
+
+def _label(spec: ClassificationSpec, value, path: str, line: int):
+    if spec.is_regression:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise PtuneError(f"{path}:{line}: score {value!r} is not a number") from None
+    if value not in spec.file_labels:
+        raise PtuneError(f"{path}:{line}: label {value!r} is not one of {list(spec.file_labels)} (task={spec.name})")
+    return spec.file_labels.index(value)
+
+
+def is_labelled(split: Dataset) -> bool:
+    return any(label != UNLABELLED for label in split["label"])
+
+
+# ---------------------------------------------------------------- training
+
+class ClassificationHead(nn.Module):
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float):
+        super().__init__()
+        self.num_labels = num_labels
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, num_labels)
+        nn.init.normal_(self.out.weight, std=0.02)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, hidden: torch.Tensor, labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
+        logits = self.out(self.dropout(hidden[:, 0]))
+        loss = None
+        if labels is not None:
+            if self.num_labels == 1:
+                loss = nn.functional.mse_loss(logits.squeeze(-1).float(), labels.float())
+            else:
+                loss = nn.functional.cross_entropy(logits.float(), labels)
+        return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def make_head(spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
+    return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)
+
+
+def tokenize(split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int) -> Dataset:
+    def encode(batch):
+        pair = batch["text_b"] if spec.is_pair else None
+        enc = tokenizer(batch["text_a"], pair, truncation=True, max_length=max_len)
+        enc["labels"] = batch["label"]
+        return enc
+
+    return split.map(encode, batched=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}")
+
+
+def collator(tokenizer):
+    return DataCollatorWithPadding(tokenizer)
+
+
+def predictions(spec: ClassificationSpec, logits: np.ndarray) -> np.ndarray:
+    return logits[:, 0] if spec.is_regression else logits.argmax(-1)
+
+
+def score(spec: ClassificationSpec, logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    return metric_fns.compute(spec.metrics, predictions(spec, logits), labels)

@@ -1,0 +1,30 @@
+"""Official metrics of the classification tasks, in percent (the scale the paper reports).
+
+`evaluate.load("glue", ...)` fetches its metric scripts from the hub at run time, which fails on a
+machine without hub access; these are the same computations, from the libraries those scripts call
+(scikit-learn, scipy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
+
+
+def _pct(x: float) -> float:
+    return round(100.0 * float(x), 4)
+
+
+METRICS = {
+    "accuracy": lambda p, y: _pct(accuracy_score(y, p)),
+    "f1": lambda p, y: _pct(f1_score(y, p, average="binary", pos_label=1, zero_division=0)),
+    "macro_f1": lambda p, y: _pct(f1_score(y, p, average="macro", zero_division=0)),
+    "mcc": lambda p, y: _pct(matthews_corrcoef(y, p)),
+    "pearson": lambda p, y: _pct(pearsonr(p, y)[0]) if np.std(p) > 0 else 0.0,
+    "spearman": lambda p, y: _pct(spearmanr(p, y)[0]) if np.std(p) > 0 else 0.0,
+}
+
+
+def compute(names: tuple[str, ...], predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    return {name: METRICS[name](predictions, labels) for name in names}

@@ -77,7 +77,7 @@ def run(cfg: DictConfig) -> dict:
     record = _new_record(cfg, p)
     write_record(p.out_dir, record)
     try:
-        record.update(_train_and_evaluate(cfg, p, record))
+        record.update(train_and_evaluate(cfg, build(cfg, p, record), record))
         record["status"] = "completed"
     except BaseException as e:  # Ctrl-C and errors alike: the record says so, then the error goes on
         record["status"] = "failed"
@@ -90,7 +90,19 @@ def run(cfg: DictConfig) -> dict:
     return record
 
 
-def _train_and_evaluate(cfg: DictConfig, p: Plan, record: dict) -> dict:
+@dataclass
+class Experiment:
+    """A built run: the model and tokenized data, ready to train."""
+
+    plan: Plan
+    model: PromptedModel
+    tokenizer: object
+    data: dict
+    family: object
+
+
+def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
+    """Load data (first: bad files fail before any model loads), then the backbone, prompt and head."""
     set_seed(cfg.seed)
     family = family_of(p.task)
     data_dir = cfg.task.get("data_dir")
@@ -105,19 +117,25 @@ def _train_and_evaluate(cfg: DictConfig, p: Plan, record: dict) -> dict:
     model = PromptedModel(backbone.model, prompt, head, p.method.trains_backbone)
     if p.train.gradient_checkpointing:
         model.gradient_checkpointing_enable()
-    counts = model.parameter_counts()
-    record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
-    log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
-             cfg.model.name, counts["trainable"], counts["total"], record["params"]["trainable_pct"])
-
     data = {role: family.tokenize(split, p.task, backbone.tokenizer, cfg.task.max_seq_len) for role, split in raw.items()}
-    record["data"] = {role: len(split) for role, split in data.items()}
+    counts = model.parameter_counts()
+    if record is not None:
+        record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
+        record["data"] = {role: len(split) for role, split in data.items()}
+    log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
+             cfg.model.name, counts["trainable"], counts["total"], 100.0 * counts["trainable"] / counts["total"])
+    return Experiment(p, model, backbone.tokenizer, data, family)
+
+
+def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
+    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
+    p, model, data, family = exp.plan, exp.model, exp.data, exp.family
     selector = SelectOnDev(model, p.task.main_metric, p.train.select)
     record["curve"] = selector.curve  # the same list: a failure mid-run still records the curve so far
     trainer = Trainer(
         model=model,
         args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, len(data["train"]), _run_name(cfg)),
-        train_dataset=data["train"], eval_dataset=data["dev"], data_collator=family.collator(backbone.tokenizer),
+        train_dataset=data["train"], eval_dataset=data["dev"], data_collator=family.collator(exp.tokenizer),
         compute_metrics=lambda ev: family.score(p.task, _logits(ev.predictions), ev.label_ids),
         callbacks=[selector, NanGuard()],
     )
@@ -129,18 +147,17 @@ def _train_and_evaluate(cfg: DictConfig, p: Plan, record: dict) -> dict:
                       "step": chosen["step"], "epoch": chosen["epoch"]},
         "train": {"steps": out.global_step, "loss": round(out.training_loss, 6),
                   "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
+        "test": None,
     }
     for role in data:
         if role == "train":
             continue
         metrics = trainer.evaluate(data[role], metric_key_prefix=role)
-        scores = {k[len(role) + 1:]: v for k, v in metrics.items() if k[len(role) + 1:] in p.task.metrics}
-        key = role if role in ("dev", "test") else "extra"
-        if key == "extra":
-            result.setdefault("extra", {})[role] = scores
+        scores = {name: metrics[f"{role}_{name}"] for name in p.task.metrics}
+        if role in ("dev", "test"):
+            result[role] = scores
         else:
-            result[key] = scores
-    result.setdefault("test", None)
+            result.setdefault("extra", {})[role] = scores
     save_file({n: t.contiguous() for n, t in model.trainable_state().items()}, os.path.join(p.out_dir, WEIGHTS))
     result["weights"] = WEIGHTS
     return result

@@ -1,0 +1,80 @@
+"""Every config composes and validates; bad input fails early with a message that says what to do."""
+
+import os
+
+import pytest
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.run import plan
+from conftest import compose_cfg
+
+CONF = os.path.join(os.path.dirname(__file__), "..", "src", "ptune_exp", "conf")
+
+
+def options(group):
+    return sorted(f[:-5] for f in os.listdir(os.path.join(CONF, group)) if f.endswith(".yaml"))
+
+
+@pytest.mark.parametrize("model", options("model"))
+@pytest.mark.parametrize("task", options("task"))
+@pytest.mark.parametrize("method", options("method"))
+def test_every_combination_composes_and_validates(model, task, method, tmp_path):
+    cfg = compose_cfg(f"model={model}", f"task={task}", f"method={method}", f"output_dir={tmp_path}")
+    p = plan(cfg)
+    assert (p.method.key, p.task.name, cfg.model.name) == (method, task, model)
+
+
+def test_config_groups_are_the_registries():
+    from ptune_exp.methods import METHODS
+    from ptune_exp.tasks import TASKS
+
+    assert options("method") == sorted(METHODS)
+    assert options("task") == sorted({name for name, _ in TASKS})
+
+
+@pytest.mark.parametrize("override, words", [
+    ("method.prefix_len=0", "positive number"),
+    ("method.prefix_len=-3", "positive number"),
+    ("method.prefix_dropout=1.0", "[0, 1)"),
+    ("method.lr=0", "must be > 0"),
+    ("train.select=worst", "best"),
+    ("train.batch_size=0", "batch_size"),
+    ("task.source=nope", "task.source"),
+    ("model.attn_implementation=flash", "sdpa or eager"),
+])
+def test_bad_values_fail_before_any_model_loads(override, words, tmp_path):
+    cfg = compose_cfg("method=ptv2", override, f"output_dir={tmp_path}")
+    with pytest.raises(PtuneError, match=None) as e:
+        plan(cfg)
+    assert words in str(e.value)
+
+
+def test_prompt_knobs_are_refused_for_fft(tmp_path):
+    with pytest.raises(PtuneError, match="no prompt"):
+        plan(compose_cfg("method=fft", "method.prefix_len=8", f"output_dir={tmp_path}"))
+
+
+def test_prefix_requires_reparameterisation(tmp_path):
+    with pytest.raises(PtuneError, match="method=ptv2"):
+        plan(compose_cfg("method=prefix", "method.reparam=false", f"output_dir={tmp_path}"))
+
+
+def test_misspelled_key_is_rejected():
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match="prefix_lenght"):
+        compose_cfg("method.prefix_lenght=8")
+
+
+def test_unknown_key_in_a_method_file_is_named():
+    from ptune_exp.methods import MethodConfig
+
+    with pytest.raises(PtuneError, match="prefix_lenght"):
+        MethodConfig.from_cfg({"name": "ptv2", "lr": 0.01, "prefix_lenght": 8})
+
+
+def test_unknown_method_lists_choices():
+    from ptune_exp.methods import get_method
+
+    with pytest.raises(PtuneError, match=r"\['fft', 'prefix', 'pt', 'ptv2'\]"):
+        get_method("lora")

@@ -1,0 +1,116 @@
+"""Local official formats (GLUE tsv, SuperGLUE jsonl) parse from fixture files the tests write."""
+
+import json
+
+import pytest
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.run import run
+from ptune_exp.tasks import get_task
+from ptune_exp.tasks.classification import UNLABELLED, is_labelled, load_split
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def jsonl(path, rows):
+    return write(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_glue_rte_tsv(tmp_path):
+    write(tmp_path / "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n"
+                                  "1\tIt \"rained\".\tIt was dry.\tnot_entailment\n")
+    rows = load_split(get_task("rte", "glue"), "train", str(tmp_path)).to_list()
+    assert rows == [
+        {"idx": 0, "text_a": "A man sleeps.", "text_b": "A person rests.", "label": 0},
+        {"idx": 1, "text_a": 'It "rained".', "text_b": "It was dry.", "label": 1},  # quotes kept verbatim
+    ]
+
+
+def test_glue_cola_has_no_header(tmp_path):
+    write(tmp_path / "dev.tsv", "gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n")
+    rows = load_split(get_task("cola"), "dev", str(tmp_path)).to_list()
+    assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [("The cat sat.", None, 1), ("Cat the sat.", None, 0)]
+
+
+def test_glue_stsb_scores_and_mnli_mismatched(tmp_path):
+    write(tmp_path / "dev.tsv", "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+                                "0\tmain\tx\t2012\t1\tnone\tnone\tA plane.\tAn airplane.\t4.750\n")
+    row = load_split(get_task("stsb"), "dev", str(tmp_path)).to_list()[0]
+    assert row["label"] == pytest.approx(4.75) and row["text_b"] == "An airplane."
+    header = "index\tsentence1\tsentence2\tgold_label\n"
+    write(tmp_path / "dev_mismatched.tsv", header + "0\tA\tB\tneutral\n1\tC\tD\tcontradiction\n")
+    rows = load_split(get_task("mnli"), "dev_mismatched", str(tmp_path)).to_list()
+    assert [r["label"] for r in rows] == [1, 2]
+
+
+def test_glue_mrpc_columns(tmp_path):
+    write(tmp_path / "train.tsv", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tHe said.\tHe stated.\n")
+    row = load_split(get_task("mrpc"), "train", str(tmp_path)).to_list()[0]
+    assert (row["text_a"], row["text_b"], row["label"]) == ("He said.", "He stated.", 1)
+
+
+def test_superglue_jsonl_labels_and_wic_word(tmp_path):
+    jsonl(tmp_path / "val.jsonl", [{"question": "is it?", "passage": "It is.", "label": True, "idx": 0},
+                                   {"question": "is it not?", "passage": "No.", "label": False, "idx": 1}])
+    rows = load_split(get_task("boolq"), "dev", str(tmp_path)).to_list()
+    assert [(r["text_a"], r["label"]) for r in rows] == [("is it?", 1), ("is it not?", 0)]
+    jsonl(tmp_path / "train.jsonl", [{"word": "bank", "sentence1": "A river bank.", "sentence2": "A bank loan.",
+                                      "start1": 8, "end1": 12, "start2": 2, "end2": 6, "label": False, "idx": 0}])
+    row = load_split(get_task("wic"), "train", str(tmp_path)).to_list()[0]
+    assert row["text_a"] == "bank: A river bank." and row["text_b"] == "A bank loan." and row["label"] == 0
+
+
+def test_superglue_test_split_without_labels_is_unlabelled(tmp_path):
+    jsonl(tmp_path / "val.jsonl", [{"premise": "P", "hypothesis": "H", "idx": 0}])
+    split = load_split(get_task("cb"), "dev", str(tmp_path))
+    assert split["label"] == [UNLABELLED] and not is_labelled(split)
+
+
+def test_missing_file_names_what_is_there(tmp_path):
+    write(tmp_path / "train.jsonl", "{}\n")
+    with pytest.raises(PtuneError, match=r"train\.tsv.*train\.jsonl"):
+        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+
+
+def test_malformed_json_line_is_located(tmp_path):
+    write(tmp_path / "train.jsonl", '{"premise": "a", "hypothesis": "b", "label": "entailment"}\n{"premise": oops}\n')
+    with pytest.raises(PtuneError, match=r"train\.jsonl:2: not valid JSON"):
+        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+
+
+def test_label_outside_the_label_set_is_located(tmp_path):
+    jsonl(tmp_path / "train.jsonl", [{"premise": "a", "hypothesis": "b", "label": "entailment"},
+                                     {"premise": "a", "hypothesis": "b", "label": "maybe"}])
+    with pytest.raises(PtuneError, match=r"train\.jsonl:2: label 'maybe' is not one of"):
+        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+
+
+def test_wrong_number_of_tsv_fields_is_located(tmp_path):
+    write(tmp_path / "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tonly two\n")
+    with pytest.raises(PtuneError, match=r"train\.tsv:2: 2 tab-separated fields"):
+        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+
+
+def test_missing_field_is_located(tmp_path):
+    jsonl(tmp_path / "train.jsonl", [{"premise": "a", "label": "entailment"}])
+    with pytest.raises(PtuneError, match=r"train\.jsonl:1: missing field 'hypothesis'"):
+        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+
+
+def test_empty_split_is_refused(tmp_path):
+    write(tmp_path / "train.jsonl", "\n")
+    with pytest.raises(PtuneError, match="empty"):
+        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+
+
+def test_run_on_local_superglue_rte_files(tmp_path, cfg_factory):
+    rows = [{"premise": f"Premise number {i}.", "hypothesis": f"Hypothesis {i}.", "idx": i,
+             "label": "entailment" if i % 2 else "not_entailment"} for i in range(12)]
+    jsonl(tmp_path / "train.jsonl", rows)
+    jsonl(tmp_path / "val.jsonl", rows[:6])
+    record = run(cfg_factory("task=rte", "task.source=superglue", f"task.data_dir={tmp_path}", "method=ptv2"))
+    assert record["status"] == "completed" and record["task_source"] == "superglue"
+    assert record["data"] == {"train": 12, "dev": 6} and record["test"] is None

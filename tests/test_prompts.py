@@ -1,0 +1,166 @@
+"""The shared prompt mechanism on tiny random BERT/RoBERTa: attended, trainable, position-safe."""
+
+import copy
+
+import pytest
+import torch
+
+from ptune_exp.backbones import Backbone
+from ptune_exp.errors import PtuneError
+from ptune_exp.methods import MethodConfig, get_method
+from ptune_exp.methods.attention import attach_prefix_attention, prefix_implementation
+from ptune_exp.model import PromptedModel
+from ptune_exp.tasks.classification import ClassificationHead
+from ptune_exp.tiny import tiny_backbone
+
+ARCHS = ["bert", "roberta"]
+PROMPT_METHODS = ["pt", "prefix", "ptv2"]
+SENTENCES = ["the movie was great", "i hated the soup and the service was rude too"]
+
+
+def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs) -> tuple[PromptedModel, object]:
+    m = get_method(method)
+    defaults = {"fft": {}, "pt": {"prefix_len": 4}, "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
+                "ptv2": {"prefix_len": 4}}[method]
+    cfg = MethodConfig(name=method, lr=0.01, head_dropout=0.0, **{**defaults, **knobs})
+    m.validate(cfg)
+    impl = prefix_implementation(attn) if m.uses_prefix_attention else attn
+    model, tok = tiny_backbone(arch, 32, 2, 4, 64, impl)
+    torch.manual_seed(seed)
+    prompt = m.build_prompt(cfg, Backbone(model, tok, arch))
+    return PromptedModel(model, prompt, ClassificationHead(32, 2, 0.0), m.trains_backbone).eval(), tok
+
+
+def batch(tok, texts=SENTENCES):
+    return tok(texts, padding=True, return_tensors="pt")
+
+
+def hidden(model, enc):
+    inputs = model.prompt.backbone_inputs(model.backbone, enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids"))
+    return model.prompt.strip(model.backbone(**inputs).last_hidden_state)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", PROMPT_METHODS)
+def test_prompt_is_attended_and_gets_a_gradient(method, arch):
+    model, tok = build(method, arch)
+    enc = batch(tok)
+    plain = model.backbone(**{k: v for k, v in enc.items()}).last_hidden_state
+    prompted = hidden(model, enc)
+    assert prompted.shape == plain.shape  # pt's virtual tokens are stripped again
+    assert not torch.allclose(prompted, plain, atol=1e-4)
+
+    model.train()
+    out = model(**enc, labels=torch.tensor([0, 1]))
+    out.loss.backward()
+    prompt_grads = [p.grad for p in model.prompt.parameters()]
+    assert prompt_grads and all(g is not None and g.abs().sum() > 0 for g in prompt_grads)
+    assert all(p.grad is None for p in model.backbone.parameters())
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", ["fft", *PROMPT_METHODS])
+def test_real_tokens_do_not_change_when_padding_is_added(method, arch):
+    model, tok = build(method, arch)
+    alone = batch(tok, [SENTENCES[0]])
+    padded = batch(tok, SENTENCES)  # the first sentence gets padded to the second's length
+    n = int(alone["attention_mask"].sum())
+    assert int(padded["attention_mask"][0].sum()) == n < padded["input_ids"].shape[1]
+    with torch.no_grad():
+        a = hidden(model, alone)[0, :n]
+        b = hidden(model, padded)[0, :n]
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", ["fft", *PROMPT_METHODS])
+def test_eager_and_sdpa_agree(method, arch):
+    sdpa, tok = build(method, arch, attn="sdpa")
+    eager, _ = build(method, arch, attn="eager")
+    assert eager.backbone.config._attn_implementation != sdpa.backbone.config._attn_implementation
+    enc = batch(tok)
+    with torch.no_grad():
+        torch.testing.assert_close(sdpa(**enc).logits, eager(**enc).logits, atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(hidden(sdpa, enc)[enc["attention_mask"].bool()],
+                                   hidden(eager, enc)[enc["attention_mask"].bool()], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("method", PROMPT_METHODS)
+def test_gradient_checkpointing_gives_the_same_prompt_gradient(method):
+    plain, tok = build(method)
+    ckpt = copy.deepcopy(plain)
+    ckpt.gradient_checkpointing_enable()
+    enc, labels = batch(tok), torch.tensor([0, 1])
+    grads = []
+    for model in (plain, ckpt):
+        model.train()
+        model.backbone.config.hidden_dropout_prob = 0.0
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.Dropout):
+                mod.p = 0.0
+        model(**enc, labels=labels).loss.backward()
+        grads.append([p.grad.clone() for p in model.prompt.parameters()])
+    assert any(getattr(layer, "gradient_checkpointing", False) for layer in ckpt.backbone.modules())
+    for g_plain, g_ckpt in zip(*grads):
+        assert g_ckpt.abs().sum() > 0
+        torch.testing.assert_close(g_plain, g_ckpt, atol=1e-6, rtol=1e-4)
+
+
+def test_trainable_parameter_counts_match_the_formulas():
+    P, L, H, labels, r = 4, 2, 32, 2, 16
+    head = H * labels + labels
+    ptv2, _ = build("ptv2")
+    assert ptv2.parameter_counts()["trainable"] == P * 2 * L * H + head
+    reparam, _ = build("ptv2", reparam=True, reparam_hidden=r)
+    assert reparam.parameter_counts()["trainable"] == P * H + (H * r + r) + (r * 2 * L * H + 2 * L * H) + head
+    pt, _ = build("pt")
+    assert pt.parameter_counts()["trainable"] == P * H + head
+    fft, _ = build("fft")
+    counts = fft.parameter_counts()
+    assert counts["trainable"] == counts["total"] == counts["backbone"] + head
+
+
+def test_pt_keeps_the_real_cls_first_and_shifts_nothing_it_strips():
+    model, tok = build("pt")
+    enc = batch(tok)
+    inputs = model.prompt.backbone_inputs(model.backbone, enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    words = model.backbone.get_input_embeddings()(enc["input_ids"])
+    P = model.prompt.prefix_len
+    torch.testing.assert_close(inputs["inputs_embeds"][:, 0], words[:, 0])       # real [CLS] stays at 0
+    torch.testing.assert_close(inputs["inputs_embeds"][:, 1 + P:], words[:, 1:])  # then the real tokens
+    assert inputs["attention_mask"][:, 1:1 + P].all()
+    assert "input_ids" not in inputs  # embedded once, by us; the backbone adds positions once
+
+
+@pytest.mark.parametrize("method", ["pt", "ptv2"])
+def test_folding_the_mlp_keeps_the_prompt(method):
+    model, tok = build(method, reparam=True, reparam_hidden=16)
+    enc = batch(tok)
+    with torch.no_grad():
+        before = model(**enc).logits
+        model.prompt.encoder = model.prompt.encoder.folded()
+        after = model(**enc).logits
+    assert not model.prompt.encoder.reparam
+    torch.testing.assert_close(before, after)
+
+
+def test_a_backbone_whose_attention_bypasses_the_mechanism_is_refused():
+    from transformers import DebertaV2Config, DebertaV2Model
+
+    _, tok = tiny_backbone("bert", 32, 2, 4, 64, "sdpa")
+    config = DebertaV2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                             intermediate_size=64)
+    model = DebertaV2Model(config)
+    with pytest.raises(PtuneError, match="silently ignored"):
+        attach_prefix_attention(model, tok)
+
+
+def test_shared_attention_layers_are_refused():
+    from transformers import AlbertConfig, AlbertModel
+
+    _, tok = tiny_backbone("bert", 32, 2, 4, 64, "sdpa")
+    config = AlbertConfig(vocab_size=len(tok), hidden_size=32, embedding_size=16, num_hidden_layers=2,
+                          num_attention_heads=4, intermediate_size=64)
+    config._attn_implementation = prefix_implementation("sdpa")
+    with pytest.raises(PtuneError, match="reuses one attention module"):
+        attach_prefix_attention(AlbertModel(config, add_pooling_layer=False), tok)

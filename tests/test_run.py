@@ -1,0 +1,78 @@
+"""End to end through run(cfg): every method trains, records are complete, frozen weights stay put."""
+
+import json
+import math
+import os
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.run import build, plan, run, train_and_evaluate
+
+METHODS = ["fft", "pt", "prefix", "ptv2"]
+
+
+@pytest.mark.parametrize("model", ["tiny-bert", "tiny-roberta"])
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_trains_two_steps_and_records(method, model, cfg_factory):
+    cfg = cfg_factory(f"method={method}", f"model={model}")
+    record = run(cfg)
+    on_disk = json.load(open(os.path.join(cfg.output_dir, "metrics.json")))
+    assert on_disk["status"] == record["status"] == "completed"
+    assert on_disk["method"] == method and on_disk["model"] == model and on_disk["task"] == "synth_sentiment"
+    assert record["train"]["steps"] == 2
+    assert 0 <= record["dev"]["accuracy"] <= 100 and 0 <= record["test"]["accuracy"] <= 100
+    assert record["selection"]["split"] == "dev" and record["curve"][-1]["step"] == 2
+    p = record["params"]
+    assert p["trainable_pct"] == pytest.approx(100 * p["trainable"] / p["total"], abs=1e-3)
+    assert (p["trainable"] == p["total"]) == (method == "fft")
+    for key in ("config", "versions", "git_commit", "wall_time_s", "method_config", "table1", "seed"):
+        assert key in on_disk
+    weights = load_file(os.path.join(cfg.output_dir, record["weights"]))
+    assert sum(t.numel() for t in weights.values()) == p["trainable"]
+    assert any(k.startswith("backbone.") for k in weights) == (method == "fft")
+
+
+@pytest.mark.parametrize("method", ["pt", "prefix", "ptv2"])
+def test_frozen_backbone_is_bit_identical_after_training(method, cfg_factory):
+    cfg = cfg_factory(f"method={method}", "train.max_steps=3")
+    p = plan(cfg)
+    exp = build(cfg, p)
+    before = {n: t.clone() for n, t in exp.model.backbone.state_dict().items()}
+    prompt_before = [t.clone() for t in exp.model.prompt.parameters()]
+    train_and_evaluate(cfg, exp, {})
+    after = exp.model.backbone.state_dict()
+    assert all(torch.equal(before[n], after[n]) for n in before)
+    assert any(not torch.equal(a, b) for a, b in zip(prompt_before, exp.model.prompt.parameters()))
+
+
+def test_best_dev_selection_restores_the_selected_weights(cfg_factory):
+    cfg = cfg_factory("method=ptv2", "train.max_steps=4", "train.eval_steps=1", "train.select=best")
+    record = run(cfg)
+    best = max(point["dev"]["accuracy"] for point in record["curve"])
+    assert len(record["curve"]) == 4
+    assert record["dev"]["accuracy"] == pytest.approx(best)
+    chosen = next(pt for pt in record["curve"] if pt["dev"]["accuracy"] == best)
+    assert record["selection"]["step"] == chosen["step"]
+
+
+def test_nan_loss_marks_the_run_failed(cfg_factory):
+    cfg = cfg_factory("method=ptv2", "method.lr=1e30", "train.max_steps=6", "train.max_grad_norm=1e30")
+    with pytest.raises(PtuneError, match="lower method.lr"):
+        run(cfg)
+    record = json.load(open(os.path.join(cfg.output_dir, "metrics.json")))
+    assert record["status"] == "failed" and "TrainingDiverged" in record["error"]
+    assert "dev" not in record  # no result is recorded for a diverged run
+
+
+def test_pt_refuses_a_prompt_that_overflows_the_positions(cfg_factory):
+    cfg = cfg_factory("method=pt", "task.max_seq_len=500", "method.prefix_len=20")
+    with pytest.raises(PtuneError, match="exceeds the 512 positions"):
+        run(cfg)
+
+
+def test_gradient_checkpointing_run(cfg_factory):
+    record = run(cfg_factory("method=ptv2", "train.gradient_checkpointing=true"))
+    assert record["status"] == "completed" and math.isfinite(record["train"]["loss"])

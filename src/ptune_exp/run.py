@@ -97,7 +97,8 @@ class Experiment:
     plan: Plan
     model: PromptedModel
     tokenizer: object
-    data: dict
+    raw: dict   # role -> raw examples
+    data: dict  # role -> tokenized features
     family: object
 
 
@@ -117,14 +118,15 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
     model = PromptedModel(backbone.model, prompt, head, p.method.trains_backbone)
     if p.train.gradient_checkpointing:
         model.gradient_checkpointing_enable()
-    data = {role: family.tokenize(split, p.task, backbone.tokenizer, cfg.task.max_seq_len) for role, split in raw.items()}
+    data = {role: family.tokenize(split, p.task, backbone.tokenizer, cfg.task.max_seq_len, role == "train")
+            for role, split in raw.items()}
     counts = model.parameter_counts()
     if record is not None:
         record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
         record["data"] = {role: len(split) for role, split in data.items()}
     log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
              cfg.model.name, counts["trainable"], counts["total"], 100.0 * counts["trainable"] / counts["total"])
-    return Experiment(p, model, backbone.tokenizer, data, family)
+    return Experiment(p, model, backbone.tokenizer, raw, data, family)
 
 
 def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
@@ -136,7 +138,7 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
         model=model,
         args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, len(data["train"]), _run_name(cfg)),
         train_dataset=data["train"], eval_dataset=data["dev"], data_collator=family.collator(exp.tokenizer),
-        compute_metrics=lambda ev: family.score(p.task, _logits(ev.predictions), ev.label_ids),
+        compute_metrics=family.Scorer(p.task, exp.raw["dev"], data["dev"]),
         callbacks=[selector, NanGuard()],
     )
     out = trainer.train()
@@ -152,8 +154,11 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
     for role in data:
         if role == "train":
             continue
+        trainer.compute_metrics = scorer = family.Scorer(p.task, exp.raw[role], data[role])
         metrics = trainer.evaluate(data[role], metric_key_prefix=role)
         scores = {name: metrics[f"{role}_{name}"] for name in p.task.metrics}
+        path = family.write_predictions(p.task, scorer.predictions, os.path.join(p.out_dir, f"predictions_{role}"))
+        result.setdefault("predictions", {})[role] = os.path.basename(path)
         if role in ("dev", "test"):
             result[role] = scores
         else:
@@ -161,10 +166,6 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
     save_file({n: t.contiguous() for n, t in model.trainable_state().items()}, os.path.join(p.out_dir, WEIGHTS))
     result["weights"] = WEIGHTS
     return result
-
-
-def _logits(predictions):
-    return predictions[0] if isinstance(predictions, tuple) else predictions
 
 
 def _check_length(cfg: DictConfig, p: Plan, backbone) -> None:

@@ -8,10 +8,10 @@ when the split has no labels (GLUE/SuperGLUE test sets).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from datasets import Dataset
 from torch import nn
@@ -147,7 +147,7 @@ def make_head(spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.
     return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)
 
 
-def tokenize(split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int) -> Dataset:
+def tokenize(split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int, train: bool) -> Dataset:
     def encode(batch):
         pair = batch["text_b"] if spec.is_pair else None
         enc = tokenizer(batch["text_a"], pair, truncation=True, max_length=max_len)
@@ -161,9 +161,27 @@ def collator(tokenizer):
     return DataCollatorWithPadding(tokenizer)
 
 
-def predictions(spec: ClassificationSpec, logits: np.ndarray) -> np.ndarray:
-    return logits[:, 0] if spec.is_regression else logits.argmax(-1)
+class Scorer:
+    """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
+
+    def __init__(self, spec: ClassificationSpec, raw: Dataset, features: Dataset):
+        self.spec, self.raw = spec, raw
+        self.predictions: list | None = None
+
+    def __call__(self, eval_pred) -> dict[str, float]:
+        logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+        preds = logits[:, 0] if self.spec.is_regression else logits.argmax(-1)
+        self.predictions = [
+            {"idx": idx, "prediction": float(p) if self.spec.is_regression else self.spec.labels[int(p)]}
+            for idx, p in zip(self.raw["idx"], preds)
+        ]
+        return metric_fns.compute(self.spec.metrics, preds, eval_pred.label_ids)
 
 
-def score(spec: ClassificationSpec, logits: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    return metric_fns.compute(spec.metrics, predictions(spec, logits), labels)
+def write_predictions(spec: ClassificationSpec, predictions: list[dict], path: str) -> str:
+    """One JSON object per example: its idx and the predicted label (or score)."""
+    path = f"{path}.jsonl"
+    with open(path, "w", encoding="utf-8") as f:
+        for row in predictions:
+            f.write(json.dumps(row) + "\n")
+    return path

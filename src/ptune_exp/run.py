@@ -28,7 +28,7 @@ from ptune_exp.model import PromptedModel
 from ptune_exp.records import SCHEMA, git_commit, library_versions, write_record
 from ptune_exp.tasks import TaskSpec, get_task
 from ptune_exp.tasks.families import family_of
-from ptune_exp.training import NanGuard, SelectOnDev, TrainConfig
+from ptune_exp.training import NanGuard, SelectOnDev, TrainConfig, strip_prefix
 
 log = logging.getLogger("ptune_exp")
 WEIGHTS = "trainable.safetensors"
@@ -156,7 +156,7 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
             continue
         trainer.compute_metrics = scorer = family.Scorer(p.task, exp.raw[role], data[role])
         metrics = trainer.evaluate(data[role], metric_key_prefix=role)
-        scores = {name: metrics[f"{role}_{name}"] for name in p.task.metrics}
+        scores = strip_prefix(metrics, role)
         path = family.write_predictions(p.task, scorer.predictions, os.path.join(p.out_dir, f"predictions_{role}"))
         result.setdefault("predictions", {})[role] = os.path.basename(path)
         if role in ("dev", "test"):

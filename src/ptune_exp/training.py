@@ -90,6 +90,15 @@ class TrainConfig:
         )
 
 
+_BOOKKEEPING = {"runtime", "samples_per_second", "steps_per_second", "loss"}
+
+
+def strip_prefix(metrics: dict, prefix: str) -> dict:
+    """The Trainer's `{prefix}_{name}` metrics as `{name: value}`, without timing and loss entries."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in metrics.items() if k.startswith(prefix + "_") and k[n:] not in _BOOKKEEPING}
+
+
 class SelectOnDev(TrainerCallback):
     """Evaluate at every `eval_steps` and at the last step; keep the trainable weights of the best
     (or last) dev evaluation in memory, and the dev curve for the record."""
@@ -106,8 +115,7 @@ class SelectOnDev(TrainerCallback):
             control.should_evaluate = True
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        dev = {k[len("eval_"):]: v for k, v in (metrics or {}).items()
-               if k.startswith("eval_") and k not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")}
+        dev = strip_prefix(metrics or {}, "eval")
         point = {"step": state.global_step, "epoch": round(state.epoch or 0.0, 4), "dev": dev}
         self.curve.append(point)
         value = dev.get(self.metric)

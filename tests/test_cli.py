@@ -37,3 +37,12 @@ def test_bad_value_is_a_clear_error_not_a_traceback(tmp_path):
     assert out.returncode == 2
     assert "ptune-exp: error: method.prefix_len=0 must be a positive number" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path):
+    out = cli("-m", "experiment=table", "hydra/launcher=local", "seed=1", *SMOKE,
+              f"hydra.sweep.dir={tmp_path}/grid", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = [json.loads(p.read_text()) for p in (tmp_path / "grid").rglob("metrics.json")]
+    assert sorted((r["method"], r["seed"], r["status"]) for r in records) == [
+        (m, 1, "completed") for m in ("fft", "prefix", "pt", "ptv2")]

@@ -78,3 +78,29 @@ def test_unknown_method_lists_choices():
 
     with pytest.raises(PtuneError, match=r"\['fft', 'prefix', 'pt', 'ptv2'\]"):
         get_method("lora")
+
+
+def experiment_presets():
+    root = os.path.join(CONF, "experiment")
+    return sorted(os.path.relpath(os.path.join(d, f), root)[:-5] for d, _, files in os.walk(root) for f in files
+                  if f.endswith(".yaml"))
+
+
+@pytest.mark.parametrize("preset", experiment_presets())
+def test_experiment_presets_compose_and_validate(preset, tmp_path):
+    cfg = compose_cfg(f"experiment={preset}", f"output_dir={tmp_path}")
+    plan(cfg)
+    if preset.startswith("paper/"):
+        task, model = os.path.basename(preset).split("_", 1)
+        assert (cfg.task.name, cfg.model.name, cfg.method.name) == (task, model, "ptv2")
+        header = open(os.path.join(CONF, "experiment", preset + ".yaml")).read()
+        assert "Expect about" in header and "GUIDE" in header
+
+
+def test_slurm_launcher_config_composes():
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("ptune_exp.conf", version_base="1.3"):
+        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu" and launcher.gpus_per_node == 1

@@ -1,0 +1,92 @@
+"""Figures for `ptune-exp-compare --plot DIR` (matplotlib, written as PNG)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ptune_exp.compare import SHORT, Row, Table, _pct  # noqa: E402
+
+
+def _curves(table: Table, task: str) -> dict[str, list[tuple[int, float, float]]]:
+    """label -> [(prefix_len, mean, std)] for rows that differ only in prefix_len."""
+    curves: dict[str, list[tuple[int, float, float]]] = {}
+    for row in table.rows:
+        variant = dict(row.variant)
+        if "prefix_len" not in variant or task not in row.cells:
+            continue
+        rest = ", ".join(f"{k}={v}" for k, v in variant.items() if k != "prefix_len")
+        label = row.title + (" + reparam" if row.reparam and row.method != "prefix" else "") + (f" [{rest}]" if rest else "")
+        stat = row.cells[task][table.main[task]]
+        curves.setdefault(label, []).append((variant["prefix_len"], stat.mean, stat.std))
+    return {k: sorted(v) for k, v in curves.items() if len(v) > 1}
+
+
+def prefix_length_plot(table: Table, task: str, path: str) -> bool:
+    curves = _curves(table, task)
+    if not curves:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, points in curves.items():
+        xs, ys, es = zip(*points)
+        ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label)
+    ax.set_xscale("log", base=2)
+    fixed = [r for r in table.rows if "prefix_len" not in dict(r.variant) and task in r.cells]
+    for row in fixed:  # e.g. fine-tuning: no prompt length, drawn as a level line
+        level = row.cells[task][table.main[task]].mean
+        ax.axhline(level, linestyle="--", linewidth=1, color="gray")
+        ax.text(0.01, level, f" {row.label}", transform=ax.get_yaxis_transform(), fontsize=8, color="gray", va="bottom")
+    ax.set_xlabel("prefix length (virtual tokens)")
+    ax.set_ylabel(f"{task} {SHORT.get(table.main[task], table.main[task])} [{table.splits[task]}], mean ± std")
+    ax.set_title(f"{table.model}: {task} vs prefix length")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def methods_plot(table: Table, path: str) -> bool:
+    rows: list[Row] = [r for r in table.rows if r.cells]
+    if not rows:
+        return False
+    n, width = len(rows), 0.8 / max(1, len(rows))
+    fig, ax = plt.subplots(figsize=(max(6.4, 1.6 * len(table.tasks) + 2), 4.4))
+    for i, row in enumerate(rows):
+        xs, ys, es = [], [], []
+        for j, task in enumerate(table.tasks):
+            if task in row.cells:
+                stat = row.cells[task][table.main[task]]
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(stat.mean)
+                es.append(stat.std)
+        ax.bar(xs, ys, width, yerr=es, capsize=2, label=f"{row.label} ({_pct(row)}% trained)")
+    ax.set_xticks(range(len(table.tasks)))
+    ax.set_xticklabels([f"{t}\n{SHORT.get(table.main[t], table.main[t])} [{table.splits[t]}]" for t in table.tasks])
+    ax.set_ylabel("score (mean ± std over seeds)")
+    ax.set_title(f"{table.model}: methods per task")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return n > 0
+
+
+def plot_all(tables: list[Table], out_dir: str) -> list[str]:
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for table in tables:
+        path = os.path.join(out_dir, f"methods_{table.model}.png")
+        if methods_plot(table, path):
+            written.append(path)
+        for task in table.tasks:
+            path = os.path.join(out_dir, f"prefix_len_{table.model}_{task}.png")
+            if prefix_length_plot(table, task, path):
+                written.append(path)
+    return written

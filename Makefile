@@ -23,8 +23,8 @@ $(STAMP): pyproject.toml
 ## The default experiment (P-Tuning v2 on all-MiniLM-L6-v2, built-in synthetic sentiment task),
 ## then full fine-tuning on the same task, then the comparison table of both.
 demo: $(STAMP)
-	$(OFFLINE) $(BIN)/ptune-exp hydra.run.dir=outputs/demo/ptv2
-	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft
+	$(OFFLINE) $(BIN)/ptune-exp hydra.run.dir=outputs/demo/ptv2 overwrite=true
+	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft overwrite=true
 	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo
 
 test: $(STAMP)

@@ -2,15 +2,19 @@
 
 Everything that can be checked without a model is checked first (method/task/train settings, the
 data files), so a typo costs seconds, not a model load. The record (`metrics.json`) is written when
-the run starts (status `running`), and again when it ends (`completed` or `failed` with the error);
-each run owns its output directory, so a failed run never touches another run's record.
+the run starts (status `running`), and again when it ends (`completed`, `failed` with the error, or
+`interrupted` with a checkpoint to resume from). A run refuses a directory that holds a completed
+run (unless `overwrite=true`), so a failed run never replaces a good record.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import glob
+import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,17 +22,18 @@ from datetime import datetime, timezone
 import torch
 from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import save_file
-from transformers import Trainer, set_seed
+from transformers import set_seed
 
 from ptune_exp.backbones import load_backbone
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, MethodConfig, get_method
 from ptune_exp.methods.attention import prefix_implementation
 from ptune_exp.model import PromptedModel
-from ptune_exp.records import SCHEMA, git_commit, library_versions, write_record
+from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, write_record
 from ptune_exp.tasks import TaskSpec, get_task
 from ptune_exp.tasks.families import family_of
-from ptune_exp.training import NanGuard, SelectOnDev, TrainConfig, strip_prefix
+from ptune_exp.training import (GracefulStop, NanGuard, PromptTrainer, SelectOnDev, TrainConfig, latest_checkpoint,
+                                 strip_prefix)
 
 log = logging.getLogger("ptune_exp")
 WEIGHTS = "trainable.safetensors"
@@ -62,6 +67,10 @@ def plan(cfg: DictConfig) -> Plan:
 
 
 def output_dir(cfg: DictConfig) -> str:
+    resume = cfg.train.get("resume")
+    if isinstance(resume, str) and resume:  # continue a run in its own directory
+        path = os.path.normpath(resume)
+        return os.path.dirname(path) if os.path.basename(path).startswith("checkpoint-") else path
     if cfg.get("output_dir"):
         return str(cfg.output_dir)
     from hydra.core.hydra_config import HydraConfig
@@ -71,23 +80,58 @@ def output_dir(cfg: DictConfig) -> str:
     raise PtuneError("no output directory: set output_dir=DIR (the CLI sets it from Hydra's run dir)")
 
 
-def run(cfg: DictConfig) -> dict:
+def run(cfg: DictConfig, callbacks=()) -> dict:
+    """Plan, build, train, evaluate and record one run; `callbacks` are extra TrainerCallbacks."""
     p = plan(cfg)
+    checkpoint = _resume_checkpoint(cfg, p)
     started = time.time()
     record = _new_record(cfg, p)
+    record["resumed_from"] = checkpoint
     write_record(p.out_dir, record)
     try:
-        record.update(train_and_evaluate(cfg, build(cfg, p, record), record))
+        record.update(train_and_evaluate(cfg, build(cfg, p, record), record, checkpoint, callbacks))
         record["status"] = "completed"
     except BaseException as e:  # Ctrl-C and errors alike: the record says so, then the error goes on
-        record["status"] = "failed"
+        record["status"] = "interrupted" if isinstance(e, Interrupted) else "failed"
         record["error"] = f"{type(e).__name__}: {e}"
         raise
     finally:
         record["wall_time_s"] = round(time.time() - started, 2)
         record["finished_at"] = _now()
         write_record(p.out_dir, record)
+    if not p.train.keep_checkpoints:
+        for folder in glob.glob(os.path.join(p.out_dir, "checkpoint-*")):
+            shutil.rmtree(folder, ignore_errors=True)
     return record
+
+
+class Interrupted(PtuneError):
+    """SIGINT/SIGTERM stopped training after saving a checkpoint."""
+
+
+def _resume_checkpoint(cfg: DictConfig, p: Plan) -> str | None:
+    """The checkpoint to continue from (train.resume), after checking it belongs to this config;
+    otherwise refuse to overwrite a completed run's record."""
+    previous = os.path.join(p.out_dir, RECORD)
+    old = json.load(open(previous, encoding="utf-8")) if os.path.isfile(previous) else None
+    if not p.train.resume:
+        if old and old.get("status") == "completed" and not cfg.get("overwrite", False):
+            raise PtuneError(f"{p.out_dir} already holds a completed run; choose another output dir, "
+                             "or pass overwrite=true to replace it")
+        return None
+    checkpoint = latest_checkpoint(p.out_dir)
+    if checkpoint is None:
+        raise PtuneError(f"train.resume: no checkpoint-* in {p.out_dir}. Pass train.resume=<run dir> of the "
+                         "interrupted run (or its checkpoint dir), or drop train.resume to start fresh.")
+    if old is not None:
+        keys = ("method", "task", "model", "seed", "method_config")
+        new = {"method": p.method.key, "task": p.task.name, "model": cfg.model.name, "seed": cfg.seed,
+               "method_config": dataclasses.asdict(p.method_cfg)}
+        differ = [k for k in keys if old.get(k) != new[k]]
+        if differ:
+            raise PtuneError(f"train.resume: {checkpoint} was trained with different {differ} "
+                             f"({ {k: old.get(k) for k in differ} }); pass the same overrides as the interrupted run")
+    return checkpoint
 
 
 @dataclass
@@ -102,23 +146,34 @@ class Experiment:
     family: object
 
 
-def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
-    """Load data (first: bad files fail before any model loads), then the backbone, prompt and head."""
-    set_seed(cfg.seed)
+def load_raw(cfg: DictConfig, p: Plan) -> dict:
+    """Every split the task has, as raw examples; unlabelled evaluation splits are dropped."""
     family = family_of(p.task)
     data_dir = cfg.task.get("data_dir")
     raw = {role: family.load_split(p.task, role, data_dir) for role in p.task.splits}
-    raw = {role: _subset(split, cfg.task, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)}
+    return {role: _subset(split, cfg.task, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)}
 
+
+def build_model(cfg: DictConfig, p: Plan) -> tuple[PromptedModel, object]:
+    """Backbone + the method's prompt + the family's head; returns the model and its tokenizer."""
     attn = cfg.model.get("attn_implementation", "sdpa")
     backbone = load_backbone(cfg.model, prefix_implementation(attn) if p.method.uses_prefix_attention else attn)
     _check_length(cfg, p, backbone)
     prompt = p.method.build_prompt(p.method_cfg, backbone)
-    head = family.make_head(p.task, backbone.hidden_size, p.method_cfg.head_dropout)
+    head = family_of(p.task).make_head(p.task, backbone.hidden_size, p.method_cfg.head_dropout)
     model = PromptedModel(backbone.model, prompt, head, p.method.trains_backbone)
     if p.train.gradient_checkpointing:
         model.gradient_checkpointing_enable()
-    data = {role: family.tokenize(split, p.task, backbone.tokenizer, cfg.task.max_seq_len, role == "train")
+    return model, backbone.tokenizer
+
+
+def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
+    """Load data (first: bad files fail before any model loads), then the model; tokenize."""
+    set_seed(cfg.seed)
+    family = family_of(p.task)
+    raw = load_raw(cfg, p)
+    model, tokenizer = build_model(cfg, p)
+    data = {role: family.tokenize(split, p.task, tokenizer, cfg.task.max_seq_len, role == "train")
             for role, split in raw.items()}
     counts = model.parameter_counts()
     if record is not None:
@@ -126,22 +181,56 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
         record["data"] = {role: len(split) for role, split in data.items()}
     log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
              cfg.model.name, counts["trainable"], counts["total"], 100.0 * counts["trainable"] / counts["total"])
-    return Experiment(p, model, backbone.tokenizer, raw, data, family)
+    return Experiment(p, model, tokenizer, raw, data, family)
 
 
-def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
-    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
-    p, model, data, family = exp.plan, exp.model, exp.data, exp.family
-    selector = SelectOnDev(model, p.task.main_metric, p.train.select)
-    record["curve"] = selector.curve  # the same list: a failure mid-run still records the curve so far
-    trainer = Trainer(
-        model=model,
-        args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, len(data["train"]), _run_name(cfg)),
-        train_dataset=data["train"], eval_dataset=data["dev"], data_collator=family.collator(exp.tokenizer),
-        compute_metrics=family.Scorer(p.task, exp.raw["dev"], data["dev"]),
-        callbacks=[selector, NanGuard()],
+def trainer_for(cfg: DictConfig, exp: Experiment, callbacks=()) -> PromptTrainer:
+    p = exp.plan
+    n_train = len(exp.data["train"]) if "train" in exp.data else 1
+    return PromptTrainer(
+        model=exp.model,
+        args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, n_train, _run_name(cfg)),
+        train_dataset=exp.data.get("train"), eval_dataset=exp.data.get("dev"),
+        data_collator=exp.family.collator(exp.tokenizer),
+        compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if "dev" in exp.data else None,
+        callbacks=list(callbacks),
     )
-    out = trainer.train()
+
+
+def evaluate_splits(exp: Experiment, trainer, out_dir: str | None) -> dict:
+    """Metrics of every labelled non-train split; predictions written into out_dir when given."""
+    p, result = exp.plan, {"test": None}
+    for role in exp.data:
+        if role == "train":
+            continue
+        trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
+        scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
+        if out_dir is not None:
+            path = exp.family.write_predictions(p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}"))
+            result.setdefault("predictions", {})[role] = os.path.basename(path)
+        if role in ("dev", "test"):
+            result[role] = scores
+        else:
+            result.setdefault("extra", {})[role] = scores
+    return result
+
+
+def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict, checkpoint: str | None = None,
+                       callbacks=()) -> dict:
+    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
+    p, model = exp.plan, exp.model
+    selector = SelectOnDev(model, p.task.main_metric, p.train.select)
+    if checkpoint:
+        selector.load(checkpoint)
+    record["curve"] = selector.curve  # the same list: a failure mid-run still records the curve so far
+    with GracefulStop() as stop:
+        trainer = trainer_for(cfg, exp, [selector, NanGuard(), stop, *callbacks])
+        out = trainer.train(resume_from_checkpoint=checkpoint)
+    if stop.signal is not None:
+        raise Interrupted(
+            f"stopped by signal {stop.signal} at step {trainer.state.global_step}; a checkpoint is in {p.out_dir}. "
+            f"Continue with the same overrides plus train.resume={p.out_dir}"
+        )
     trainer.remove_callback(selector)  # the evaluations below are reports, not selection
     chosen = selector.restore()
     result = {
@@ -149,20 +238,8 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict) -> dict:
                       "step": chosen["step"], "epoch": chosen["epoch"]},
         "train": {"steps": out.global_step, "loss": round(out.training_loss, 6),
                   "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
-        "test": None,
+        **evaluate_splits(exp, trainer, p.out_dir),
     }
-    for role in data:
-        if role == "train":
-            continue
-        trainer.compute_metrics = scorer = family.Scorer(p.task, exp.raw[role], data[role])
-        metrics = trainer.evaluate(data[role], metric_key_prefix=role)
-        scores = strip_prefix(metrics, role)
-        path = family.write_predictions(p.task, scorer.predictions, os.path.join(p.out_dir, f"predictions_{role}"))
-        result.setdefault("predictions", {})[role] = os.path.basename(path)
-        if role in ("dev", "test"):
-            result[role] = scores
-        else:
-            result.setdefault("extra", {})[role] = scores
     save_file({n: t.contiguous() for n, t in model.trainable_state().items()}, os.path.join(p.out_dir, WEIGHTS))
     result["weights"] = WEIGHTS
     return result

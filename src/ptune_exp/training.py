@@ -4,12 +4,18 @@ dev-set model selection (keeping only the trainable weights of the selected step
 from __future__ import annotations
 
 import dataclasses
+import glob
+import json
 import math
+import os
+import signal
 from dataclasses import dataclass
 
 import torch
 from omegaconf import DictConfig, OmegaConf
-from transformers import TrainerCallback, TrainingArguments
+from safetensors.torch import load_file, save_file
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ptune_exp.errors import PtuneError, TrainingDiverged
 
@@ -35,6 +41,9 @@ class TrainConfig:
     num_workers: int = 0
     report_to: str = "none"
     progress: bool = True
+    save_steps: int | None = None  # checkpoint interval (trainable state + optimizer); null = every evaluation
+    keep_checkpoints: bool = False  # keep checkpoint-* after a completed run (they exist to resume)
+    resume: bool | str = False     # true = latest checkpoint in output_dir; or a run/checkpoint directory
 
     @classmethod
     def from_cfg(cls, cfg: DictConfig) -> "TrainConfig":
@@ -52,6 +61,7 @@ class TrainConfig:
             (t.select in ("best", "last"), "train.select must be best (best dev evaluation) or last"),
             (t.warmup >= 0 and t.weight_decay >= 0, "train.warmup and train.weight_decay must be >= 0"),
             (t.eval_steps is None or t.eval_steps > 0, "train.eval_steps must be > 0 (or null: once per epoch)"),
+            (t.save_steps is None or t.save_steps > 0, "train.save_steps must be > 0 (or null: at every evaluation)"),
         ]
         for ok, message in checks:
             if not ok:
@@ -77,13 +87,15 @@ class TrainConfig:
         eval_steps = self.eval_steps or self.steps_per_epoch(n_train)
         if self.max_steps > 0:
             eval_steps = min(eval_steps, self.max_steps)
+        save_steps = self.save_steps or eval_steps
         return TrainingArguments(
             output_dir=out_dir, run_name=run_name, seed=seed, learning_rate=lr,
             per_device_train_batch_size=self.batch_size, per_device_eval_batch_size=self.eval_batch_size,
             num_train_epochs=self.epochs, max_steps=self.max_steps, gradient_accumulation_steps=self.grad_accum,
             lr_scheduler_type=self.lr_scheduler, warmup_steps=self.warmup, weight_decay=self.weight_decay,
             max_grad_norm=self.max_grad_norm, bf16=bf16, fp16=fp16, use_cpu=not torch.cuda.is_available(),
-            eval_strategy="steps", eval_steps=eval_steps, save_strategy="no",
+            eval_strategy="steps", eval_steps=eval_steps, save_strategy="steps", save_steps=save_steps,
+            save_total_limit=1,
             logging_strategy="steps", logging_steps=self.logging_steps, logging_nan_inf_filter=False,
             report_to=[] if self.report_to == "none" else [self.report_to], disable_tqdm=not self.progress,
             dataloader_num_workers=self.num_workers, remove_unused_columns=False, label_names=["labels"],
@@ -125,6 +137,27 @@ class SelectOnDev(TrainerCallback):
             self.best_value, self.best_point = value, point
             self.best_state = {n: t.detach().to("cpu", copy=True) for n, t in self.model.trainable_state().items()}
 
+    def on_save(self, args, state, control, **kwargs):
+        """Put the selection state into the checkpoint, so a resumed run selects as if never stopped."""
+        folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+        if not args.should_save or not os.path.isdir(folder):
+            return
+        with open(os.path.join(folder, "selection.json"), "w", encoding="utf-8") as f:
+            json.dump({"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}, f)
+        if self.best_state is not None:
+            save_file({n: t.contiguous() for n, t in self.best_state.items()}, os.path.join(folder, "selection.safetensors"))
+
+    def load(self, checkpoint: str) -> None:
+        path = os.path.join(checkpoint, "selection.json")
+        if not os.path.isfile(path):
+            return
+        with open(path, encoding="utf-8") as f:
+            saved = json.load(f)
+        self.curve[:] = saved["curve"]
+        self.best_value, self.best_point = saved["best_value"], saved["best_point"]
+        weights = os.path.join(checkpoint, "selection.safetensors")
+        self.best_state = load_file(weights) if os.path.isfile(weights) else None
+
     def restore(self) -> dict | None:
         """Load the selected weights back into the model; returns the selected curve point."""
         if self.best_state is not None:
@@ -142,3 +175,62 @@ class NanGuard(TrainerCallback):
                 f"training loss became {loss} at step {state.global_step}; lower method.lr, "
                 "raise train.max_grad_norm clipping, or use train.precision=fp32"
             )
+
+
+class PromptTrainer(Trainer):
+    """The HF Trainer, checkpointing only what trains: `model.safetensors` in a checkpoint holds the
+    prompt/prefix (and MLP) and head, never a copy of a frozen backbone. Optimizer, scheduler, RNG and
+    step are the Trainer's own files (loaded with `weights_only=True`)."""
+
+    def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
+        if not self.args.should_save:
+            return
+        output_dir = output_dir or self.args.output_dir
+        os.makedirs(output_dir, exist_ok=True)
+        model = self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
+        tensors = {n: t.contiguous() for n, t in model.trainable_state().items()}
+        save_file(tensors, os.path.join(output_dir, "model.safetensors"), metadata={"format": "pt"})
+
+    def _issue_warnings_after_load(self, load_result) -> None:
+        if load_result.unexpected_keys:  # missing keys are the frozen backbone, by design
+            raise PtuneError(f"checkpoint holds weights this model does not have: {load_result.unexpected_keys[:5]}")
+
+
+def latest_checkpoint(path: str) -> str | None:
+    """The newest `checkpoint-<step>` under a run directory, or `path` itself if it is one."""
+    if os.path.basename(os.path.normpath(path)).startswith(PREFIX_CHECKPOINT_DIR + "-"):
+        return path
+    found = glob.glob(os.path.join(path, PREFIX_CHECKPOINT_DIR + "-*"))
+    return max(found, key=lambda d: int(d.rsplit("-", 1)[1])) if found else None
+
+
+class GracefulStop(TrainerCallback):
+    """SIGINT/SIGTERM (Ctrl-C, Slurm pre-emption): finish the step, save a checkpoint, stop.
+    A second signal falls back to the default behaviour."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> "GracefulStop":
+        for sig in self.SIGNALS:
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. some launchers): no graceful stop there
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        self.signal = signum
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.signal is not None:
+            control.should_save = True
+            control.should_training_stop = True

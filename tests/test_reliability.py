@@ -70,3 +70,41 @@ def test_a_completed_record_is_never_overwritten(cfg_factory):
     with pytest.raises(PtuneError, match="already holds a completed run"):
         run(cfg)
     assert json.load(open(os.path.join(cfg.output_dir, "metrics.json")))["finished_at"] == first["finished_at"]
+
+
+def _rte_fixture(tmp_path):
+    rows = [{"premise": f"The {w} sat on the mat number {i}.", "hypothesis": f"A {w} is sitting.", "idx": i,
+             "label": "entailment" if i % 3 else "not_entailment"} for i, w in enumerate(["cat", "dog", "john"] * 4)]
+    for name, part in (("train.jsonl", rows), ("val.jsonl", rows[:7])):
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in part))
+    return tmp_path
+
+
+@pytest.mark.parametrize("method", ["ptv2", "prefix", "pt", "fft"])
+def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_factory, tmp_path):
+    from ptune_exp.export import EXPORT_WEIGHTS, export_run
+    from ptune_exp.predict import eval_run, predict_file
+
+    (tmp_path / "data").mkdir()
+    data = _rte_fixture(tmp_path / "data")
+    knobs = ["method.reparam=true", "method.reparam_hidden=16"] if method in ("ptv2", "pt") else []
+    cfg = cfg_factory(f"method={method}", *knobs, "task=rte", "task.source=superglue", f"task.data_dir={data}",
+                      "train.max_steps=3")
+    record = run(cfg)
+
+    again = eval_run(cfg.output_dir)  # from trainable.safetensors, no training
+    assert again["dev"] == record["dev"]
+
+    out = export_run(cfg.output_dir)
+    exported = load_file(os.path.join(out, EXPORT_WEIGHTS))
+    assert all(k == "prompt.encoder.rows" for k in exported if k.startswith("prompt."))  # the MLP is folded away
+    if method != "fft":
+        assert sum(t.numel() for t in exported.values()) < record["params"]["backbone"] / 10
+
+    path = predict_file(out, str(data / "val.jsonl"), str(tmp_path / "preds"))
+    predicted = [json.loads(line) for line in open(path)]
+    trained = [json.loads(line) for line in open(os.path.join(cfg.output_dir, "predictions_dev.jsonl"))]
+    assert len(predicted) == 7
+    for a, b in zip(predicted, trained):
+        assert a["prediction"] == b["prediction"]
+        assert a["scores"] == pytest.approx(b["scores"], abs=1e-5)

@@ -102,13 +102,21 @@ class TrainConfig:
         )
 
 
-_BOOKKEEPING = {"runtime", "samples_per_second", "steps_per_second", "loss"}
+_BOOKKEEPING = {"runtime", "samples_per_second", "steps_per_second", "loss", "model_preparation_time"}
 
 
 def strip_prefix(metrics: dict, prefix: str) -> dict:
     """The Trainer's `{prefix}_{name}` metrics as `{name: value}`, without timing and loss entries."""
     n = len(prefix) + 1
     return {k[n:]: v for k, v in metrics.items() if k.startswith(prefix + "_") and k[n:] not in _BOOKKEEPING}
+
+
+def inference_arguments(out_dir: str, batch_size: int = 64) -> TrainingArguments:
+    """TrainingArguments for prediction only (no training, no evaluation schedule)."""
+    cuda = torch.cuda.is_available()
+    return TrainingArguments(output_dir=out_dir, per_device_eval_batch_size=batch_size, report_to=[],
+                             use_cpu=not cuda, bf16_full_eval=cuda and torch.cuda.is_bf16_supported(),
+                             remove_unused_columns=False, label_names=["labels"], save_strategy="no")
 
 
 class SelectOnDev(TrainerCallback):

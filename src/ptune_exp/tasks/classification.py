@@ -117,6 +117,19 @@ def _label(spec: ClassificationSpec, value, path: str, line: int):
     return spec.file_labels.index(value)
 
 
+def read_inputs(spec: ClassificationSpec, path: str) -> Dataset:
+    """Inputs to predict on, in the task's local format (.jsonl or .tsv); labels are optional."""
+    fmt = "superglue_jsonl" if path.endswith(".jsonl") else "glue_tsv" if path.endswith(".tsv") else None
+    if fmt is None:
+        raise PtuneError(f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}")
+    if fmt != spec.file_format:
+        raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({'.jsonl' if spec.file_format == 'superglue_jsonl' else '.tsv'})")
+    rows = _read_local(spec, path)
+    if not rows:
+        raise PtuneError(f"{path} holds no inputs")
+    return Dataset.from_list(rows)
+
+
 def is_labelled(split: Dataset) -> bool:
     return any(label != UNLABELLED for label in split["label"])
 
@@ -170,12 +183,21 @@ class Scorer:
 
     def __call__(self, eval_pred) -> dict[str, float]:
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
-        preds = logits[:, 0] if self.spec.is_regression else logits.argmax(-1)
-        self.predictions = [
-            {"idx": idx, "prediction": float(p) if self.spec.is_regression else self.spec.labels[int(p)]}
-            for idx, p in zip(self.raw["idx"], preds)
-        ]
-        return metric_fns.compute(self.spec.metrics, preds, eval_pred.label_ids)
+        if self.spec.is_regression:
+            preds = logits[:, 0]
+            self.predictions = [{"idx": idx, "prediction": float(p)} for idx, p in zip(self.raw["idx"], preds)]
+        else:
+            preds = logits.argmax(-1)
+            probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
+            self.predictions = [
+                {"idx": idx, "prediction": self.spec.labels[int(p)],
+                 "scores": {label: round(q, 6) for label, q in zip(self.spec.labels, prob)}}
+                for idx, p, prob in zip(self.raw["idx"], preds, probs)
+            ]
+        labels = eval_pred.label_ids
+        if labels is None or (labels == UNLABELLED).all():  # prediction on unlabelled inputs: nothing to score
+            return {}
+        return metric_fns.compute(self.spec.metrics, preds, labels)
 
 
 def write_predictions(spec: ClassificationSpec, predictions: list[dict], path: str) -> str:

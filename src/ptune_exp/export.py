@@ -1,0 +1,131 @@
+"""Exports: a run's trained prompt and head, with the reparameterisation MLP folded away, plus
+everything needed to rebuild the model (backbone, method, prefix length, labels, tokenizer limits).
+
+    ptune-exp-export RUN_DIR [OUT_DIR]      # default OUT_DIR: RUN_DIR/export
+
+An export is `weights.safetensors` + `export.json`; for prompt methods it is a few MB at most (the
+backbone is referenced, not copied). `load_export` rebuilds the model for `ptune-exp-predict`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import torch
+from omegaconf import OmegaConf
+from safetensors.torch import load_file, save_file
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.records import RECORD
+
+EXPORT_JSON = "export.json"
+EXPORT_WEIGHTS = "weights.safetensors"
+FORMAT = "ptune-exp-export/1"
+ENC = "prompt.encoder."
+
+
+def fold(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Replace the MLP's tensors (embedding -> linear -> tanh -> linear) by the rows it produces."""
+    if ENC + "embedding.weight" not in state:
+        return dict(state)
+    out = {k: v for k, v in state.items() if not k.startswith(ENC)}
+    e = state[ENC + "embedding.weight"].float()
+    hidden = torch.tanh(e @ state[ENC + "mlp.0.weight"].float().T + state[ENC + "mlp.0.bias"].float())
+    out[ENC + "rows"] = (hidden @ state[ENC + "mlp.2.weight"].float().T + state[ENC + "mlp.2.bias"].float()).contiguous()
+    return out
+
+
+def read_record(run_dir: str) -> dict:
+    path = os.path.join(run_dir, RECORD)
+    if not os.path.isfile(path):
+        raise PtuneError(f"{run_dir} has no {RECORD}: pass the output directory of a ptune-exp run")
+    with open(path, encoding="utf-8") as f:
+        record = json.load(f)
+    if record.get("status") != "completed":
+        raise PtuneError(f"{path} is a {record.get('status')} run ({record.get('error')}); export a completed run")
+    return record
+
+
+def export_run(run_dir: str, out_dir: str | None = None) -> str:
+    record = read_record(run_dir)
+    weights = os.path.join(run_dir, record.get("weights") or "trainable.safetensors")
+    if not os.path.isfile(weights):
+        raise PtuneError(f"{weights} is missing: the run's trained weights are needed to export it")
+    state = fold(load_file(weights))
+    out_dir = out_dir or os.path.join(run_dir, "export")
+    os.makedirs(out_dir, exist_ok=True)
+    save_file(state, os.path.join(out_dir, EXPORT_WEIGHTS), metadata={"format": FORMAT})
+    cfg = record["config"]
+    meta = {
+        "format": FORMAT,
+        "method": record["method"],
+        "method_config": {**record["method_config"], "reparam": False},  # folded: flat rows from here on
+        "trained_with_reparam": record["method_config"].get("reparam", False),
+        "model": cfg["model"],
+        "task": {k: v for k, v in cfg["task"].items() if k not in ("data_dir", "max_train_samples", "max_eval_samples")},
+        "labels": record.get("labels"),
+        "family": record["family"],
+        "scores": {"dev": record.get("dev"), "test": record.get("test")},
+        "source_run": os.path.abspath(run_dir),
+        "parameters": sum(t.numel() for t in state.values()),
+    }
+    with open(os.path.join(out_dir, EXPORT_JSON), "w", encoding="utf-8") as f:
+        json.dump(meta, f, indent=2)
+    return out_dir
+
+
+def export_config(meta: dict):
+    """A run config that rebuilds the exported model (no data, no training). A folded prefix-tuning
+    prompt is exactly a flat deep prompt, so it is rebuilt with ptv2's (flat) structure."""
+    method = {**meta["method_config"], "name": "ptv2" if meta["method"] == "prefix" else meta["method"]}
+    return OmegaConf.create({
+        "model": meta["model"], "method": method, "seed": 0, "output_dir": None, "overwrite": False,
+        "task": {"data_dir": None, "max_train_samples": None, "max_eval_samples": None, **meta["task"]},
+        "train": {"progress": False},
+    })
+
+
+def load_export(path: str):
+    """(model with the exported weights, tokenizer, plan, meta)."""
+    from ptune_exp.run import build_model, plan
+
+    meta_path = os.path.join(path, EXPORT_JSON)
+    if not os.path.isfile(meta_path):
+        raise PtuneError(f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    if meta.get("format") != FORMAT:
+        raise PtuneError(f"{meta_path} has format {meta.get('format')!r}; this ptune-exp reads {FORMAT}")
+    cfg = export_config(meta)
+    cfg.output_dir = path
+    p = plan(cfg)
+    model, tokenizer = build_model(cfg, p)
+    result = model.load_state_dict(load_file(os.path.join(path, EXPORT_WEIGHTS)), strict=False)
+    trainable = {n for n, q in model.named_parameters() if q.requires_grad}
+    missing = trainable & set(result.missing_keys)
+    if result.unexpected_keys or missing:
+        raise PtuneError(f"{path} does not fit the rebuilt model (missing {sorted(missing)[:5]}, "
+                         f"unexpected {result.unexpected_keys[:5]}); was it exported by another version?")
+    return model.eval(), tokenizer, p, meta
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="ptune-exp-export", description="Export a run's trained prompt + head.")
+    ap.add_argument("run_dir", help="output directory of a completed ptune-exp run")
+    ap.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
+    args = ap.parse_args(argv)
+    try:
+        out = export_run(args.run_dir, args.out_dir)
+    except PtuneError as e:
+        print(f"ptune-exp-export: error: {e}", file=sys.stderr)
+        return 2
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    print(f"exported {args.run_dir} -> {out} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

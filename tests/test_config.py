@@ -104,3 +104,14 @@ def test_slurm_launcher_config_composes():
         cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu" and launcher.gpus_per_node == 1
+
+
+@pytest.mark.parametrize("group, bad", [("method", "lora"), ("task", "sst3"), ("model", "gpt9")])
+def test_unknown_choice_lists_the_available_options(group, bad):
+    from hydra.errors import MissingConfigException
+
+    with pytest.raises(MissingConfigException) as e:
+        compose_cfg(f"{group}={bad}")
+    message = str(e.value)
+    assert f"Could not find '{group}/{bad}'" in message and f"Available options in '{group}'" in message
+    assert {"method": "ptv2", "task": "rte", "model": "minilm"}[group] in message

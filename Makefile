@@ -27,6 +27,10 @@ demo: $(STAMP)
 	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft overwrite=true
 	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo
 
+## Speed/memory of every method side by side (CPU: all-MiniLM-L6-v2, 16 x 128 tokens); see README "Performance".
+bench: $(STAMP)
+	mkdir -p outputs && $(OFFLINE) $(BIN)/ptune-exp-bench --model minilm --batch 16 --seq 128 --prefix 16 --steps 10 --warmup 3 --json outputs/bench_cpu.json
+
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest
 

@@ -11,11 +11,15 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from omegaconf import DictConfig
+from typing import TYPE_CHECKING
+
 from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tiny import tiny_archs, tiny_backbone
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
 
 
 @dataclass

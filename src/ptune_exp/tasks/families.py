@@ -9,14 +9,23 @@ A family module provides:
   Scorer(spec, raw, features)                       the Trainer's compute_metrics for one split; after a
                                                     call, `.predictions` holds per-example predictions
   write_predictions(spec, predictions, path) -> str writes them next to the record, returns the path
+  read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
+and optionally:
+  configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
 """
 
 from types import ModuleType
 
-from ptune_exp.tasks import classification
+from ptune_exp.tasks import classification, qa
 
-FAMILIES: dict[str, ModuleType] = {"classification": classification}
+FAMILIES: dict[str, ModuleType] = {"classification": classification, "qa": qa}
 
 
 def family_of(spec) -> ModuleType:
     return FAMILIES[spec.family]
+
+
+def configure_task(spec, task_cfg):
+    """The spec with its family's own `task.*` options applied (families without options: unchanged)."""
+    configure = getattr(family_of(spec), "configure", None)
+    return configure(spec, task_cfg) if configure else spec

@@ -175,7 +175,6 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     model.eval()
     eval_ms = _timed(forward, args.steps, args.warmup, device)
     counts = model.parameter_counts()
-    del model, opt
     return {"method": method, "prefix_len": prefix_len if method != "fft" else 0, "train_ms": train_ms,
             "eval_ms": eval_ms, "peak_gib": peak, **counts}
 

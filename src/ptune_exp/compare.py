@@ -22,7 +22,7 @@ from ptune_exp.reference import reference_rows
 METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]
 VARIANT_FIELDS = ("prefix_len", "lr", "prefix_dropout", "reparam_hidden", "head_dropout")
 SHORT = {"accuracy": "acc", "f1": "F1", "exact_match": "EM", "mcc": "MCC", "pearson": "Pearson",
-         "spearman": "Spearman", "macro_f1": "macro-F1"}
+         "spearman": "Spearman", "macro_f1": "macro-F1", "f1a": "F1a"}
 
 
 @dataclass(frozen=True)

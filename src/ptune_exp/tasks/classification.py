@@ -21,7 +21,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks import metrics as metric_fns
 from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.files import read_jsonl, read_tsv, require_file
+from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, read_tsv, require_file
 
 UNLABELLED = -1
 
@@ -56,9 +56,7 @@ def load_split(spec: ClassificationSpec, role: str, data_dir: str | None) -> Dat
         rows = _read_local(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
     else:
         rows = _read_hub(spec, split.hub)
-    if not rows:
-        raise PtuneError(f"task={spec.name}: the {role} split is empty")
-    return Dataset.from_list(rows)
+    return as_split(rows, spec, role)
 
 
 def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:
@@ -69,18 +67,8 @@ def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str
 
 
 def _read_hub(spec: ClassificationSpec, split: str) -> list[dict]:
-    from datasets import load_dataset
-
-    path, name = spec.hub
-    try:
-        data = load_dataset(path, name, split=split)
-    except Exception as e:  # offline, renamed, or a hub error: say what to do instead
-        raise PtuneError(
-            f"could not load {path}/{name} split {split!r} from the dataset hub ({type(e).__name__}: {e}).\n"
-            f"Offline? Download the official files and pass task.data_dir=DIR (see README: task={spec.name})."
-        ) from None
     rows = []
-    for i, row in enumerate(data):
+    for i, row in enumerate(hub_split(spec, split)):
         a, b = _texts(spec, row, spec.hub_text)
         label = row["label"]
         label = float(label) if spec.is_regression else int(label)
@@ -100,6 +88,8 @@ def _read_local(spec: ClassificationSpec, path: str) -> list[dict]:
             a, b = _texts(spec, row, (a_col, b_col))
         except (KeyError, IndexError) as e:
             raise PtuneError(f"{path}:{n}: missing field {e} (expected {spec.file_format} layout of task={spec.name})") from None
+        except ValueError as e:  # a compose function refused the row (e.g. WSC spans that are not in the text)
+            raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
         has_label = (label_col in row) if isinstance(row, dict) else (isinstance(label_col, int) and label_col < len(row))
         label = _label(spec, row[label_col], path, n) if has_label else UNLABELLED
         rows.append({"idx": len(rows), "text_a": a, "text_b": b, "label": label})
@@ -152,8 +142,16 @@ class ClassificationHead(nn.Module):
             if self.num_labels == 1:
                 loss = nn.functional.mse_loss(logits.squeeze(-1).float(), labels.float())
             else:
-                loss = nn.functional.cross_entropy(logits.float(), labels)
+                loss = labelled_cross_entropy(logits, labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy over the rows that have a label; zero when none has one (predicting on an
+    unlabelled test file, whose rows carry UNLABELLED). No host sync: the mask weights the rows."""
+    labelled = (labels != UNLABELLED).float()
+    losses = nn.functional.cross_entropy(logits.float(), labels.clamp(min=0), reduction="none")
+    return (losses * labelled).sum() / labelled.sum().clamp(min=1.0)
 
 
 def make_head(spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:

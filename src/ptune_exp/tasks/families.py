@@ -16,9 +16,10 @@ and optionally:
 
 from types import ModuleType
 
-from ptune_exp.tasks import classification, qa
+from ptune_exp.tasks import candidates, classification, multiple_choice, qa
 
-FAMILIES: dict[str, ModuleType] = {"classification": classification, "qa": qa}
+FAMILIES: dict[str, ModuleType] = {"candidates": candidates, "classification": classification,
+                                   "multiple_choice": multiple_choice, "qa": qa}
 
 
 def family_of(spec) -> ModuleType:

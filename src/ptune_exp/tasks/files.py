@@ -10,6 +10,30 @@ from collections.abc import Iterator
 from ptune_exp.errors import PtuneError
 
 
+def hub_split(spec, split: str, revision: str | None = None):
+    """One split of the spec's dataset on the hub; offline or missing -> an error saying how to use local files."""
+    from datasets import load_dataset
+
+    path, name = spec.hub
+    try:
+        return load_dataset(path, name, split=split, revision=revision)
+    except Exception as e:  # offline, renamed, or a hub error: say what to do instead
+        raise PtuneError(
+            f"could not load {path}{'/' + name if name else ''} split {split!r} from the dataset hub "
+            f"({type(e).__name__}: {e}).\nOffline? Download the official files and pass task.data_dir=DIR "
+            f"(see README, Tasks: task={spec.name})."
+        ) from None
+
+
+def as_split(rows: list[dict], spec, role: str, features=None):
+    """The rows of one split as a Dataset; an empty split is an error."""
+    from datasets import Dataset
+
+    if not rows:
+        raise PtuneError(f"task={spec.name}: the {role} split is empty")
+    return Dataset.from_list(rows, features=features)
+
+
 def require_file(data_dir: str, name: str, what: str) -> str:
     path = os.path.join(data_dir, name)
     if not os.path.isfile(path):

@@ -7,6 +7,10 @@ machine without hub access; these are the same computations, from the libraries 
 
 from __future__ import annotations
 
+import re
+import string
+from collections import Counter
+
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
@@ -28,3 +32,32 @@ METRICS = {
 
 def compute(names: tuple[str, ...], predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     return {name: METRICS[name](predictions, labels) for name in names}
+
+
+# ---------------------------------------------------------------- answer text (SQuAD, ReCoRD)
+
+PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD-style: lower case, punctuation and the articles a/an/the removed, whitespace collapsed."""
+    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
+    text = re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str, empty_matches_empty: bool = False) -> float:
+    """Token-overlap F1 of normalised answers. SQuAD 2.0 scores an empty answer 1 against an empty
+    gold and 0 otherwise (`empty_matches_empty=True`)."""
+    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if empty_matches_empty and (not pred or not ref):
+        return float(pred == ref)
+    same = sum((Counter(pred) & Counter(ref)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)

@@ -39,9 +39,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
-import string
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,7 +50,8 @@ from transformers.utils import ModelOutput
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.files import require_file
+from ptune_exp.tasks.files import as_split, hub_split, require_file
+from ptune_exp.tasks.metrics import exact_match, normalize_answer, token_f1
 
 log = logging.getLogger("ptune_exp")
 
@@ -102,22 +100,11 @@ def load_split(spec: QASpec, role: str, data_dir: str | None) -> Dataset:
         rows = spec.read_file(require_file(data_dir, split.file, f"task={spec.name} {role} split"), spec.version)
     else:
         rows = _read_hub(spec, split.hub)
-    if not rows:
-        raise PtuneError(f"task={spec.name}: the {role} split is empty")
-    return Dataset.from_list(rows, features=ROW_FEATURES)
+    return as_split(rows, spec, role, ROW_FEATURES)
 
 
 def _read_hub(spec: QASpec, split: str) -> list[dict]:
-    from datasets import load_dataset
-
-    path, name = spec.hub
-    try:
-        data = load_dataset(path, name, split=split)
-    except Exception as e:  # offline, renamed, or a hub error: say what to do instead
-        raise PtuneError(
-            f"could not load {path} split {split!r} from the dataset hub ({type(e).__name__}: {e}).\n"
-            f"Offline? Download the official SQuAD json and pass task.data_dir=DIR (see tasks/squad.py)."
-        ) from None
+    data = hub_split(spec, split)
     return [
         {"id": row["id"], "title": row["title"], "question": row["question"], "context": row["context"],
          "answer_texts": row["answers"]["text"], "answer_starts": row["answers"]["answer_start"],
@@ -390,31 +377,6 @@ def write_predictions(spec: QASpec, predictions: dict[str, str], path: str) -> s
 
 # ---------------------------------------------------------------- official metrics
 
-PUNCTUATION = frozenset(string.punctuation)
-
-
-def normalize_answer(text: str) -> str:
-    """Lower case, punctuation and the articles a/an/the removed, whitespace collapsed."""
-    text = "".join(ch for ch in text.lower() if ch not in PUNCTUATION)
-    text = re.sub(r"\b(a|an|the)\b", " ", text, flags=re.UNICODE)
-    return " ".join(text.split())
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(normalize_answer(prediction) == normalize_answer(gold))
-
-
-def token_f1(prediction: str, gold: str, version: str) -> float:
-    pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    if version == "2.0" and (not pred or not ref):
-        return float(pred == ref)  # v2.0: an empty answer scores 1 against an empty gold, else 0
-    same = sum((Counter(pred) & Counter(ref)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
 def squad_scores(predictions: dict[str, str], golds: dict[str, list[str]], version: str) -> dict[str, float]:
     """Official SQuAD EM/F1 in percent; `golds` maps an id to its gold texts ([] = unanswerable, 2.0)."""
     exact, f1, answerable = {}, {}, {}
@@ -424,7 +386,7 @@ def squad_scores(predictions: dict[str, str], golds: dict[str, list[str]], versi
         texts = texts or [""]
         pred = predictions.get(id_, "")
         exact[id_] = max(exact_match(pred, t) for t in texts)
-        f1[id_] = max(token_f1(pred, t, version) for t in texts)
+        f1[id_] = max(token_f1(pred, t, empty_matches_empty=version == "2.0") for t in texts)
         answerable[id_] = texts != [""]
     scores = _mean_pct(exact, f1, list(golds), "")
     if version == "2.0":

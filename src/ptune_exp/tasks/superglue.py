@@ -1,9 +1,35 @@
-"""SuperGLUE classification tasks (Wang et al. 2019). Hub: `aps/super_glue` (parquet).
-Local: the official SuperGLUE jsonl (`train.jsonl`, `val.jsonl`) with its label spellings.
-Test labels are not public, so dev metrics are the result."""
+"""SuperGLUE (Wang et al. 2019), all eight tasks. Hub: `aps/super_glue` (parquet). Local: the official
+SuperGLUE jsonl (`train.jsonl`, `val.jsonl`) in each task's own layout. Test labels are not public, so
+dev metrics are the result.
+
+Families and framings (all without a verbalizer: a head on [CLS]/<s>):
+- BoolQ, CB, RTE: classification of the given text pair.
+- WiC: classification of ("word: sentence1", sentence2). The target word is what the question is
+  about, and the same word occurs in both sentences in different forms; leading the first segment
+  with it tells the model which word to compare without any span machinery, and it survives any
+  truncation (sentences are short anyway).
+- WSC: classification of (text with the candidate noun phrase in *...* and the pronoun in #...#,
+  "<pronoun> refers to <noun phrase>"). The word indices say *which* "he" or "the man" is meant (a
+  text can hold several), so the spans are marked in place; the second segment states the claim
+  being judged, so the [CLS] head sees the same (premise, hypothesis) shape as RTE/CB. A span whose
+  index does not point at its text is looked up at the nearest place where the text occurs.
+- COPA: multiple choice (`multiple_choice.py`); per choice the pair ("<premise without its final
+  period> because", "<choice>") for question "cause", ("<premise …> so", "<choice>") for "effect",
+  e.g. ("My body cast a shadow over the grass because", "The sun was rising."). The connective turns
+  the question into the relation a reader checks, and each choice is judged as the continuation.
+- MultiRC: every answer option a binary example ("paragraph", "question answer"), decided on its own,
+  scored per question (`candidates.py`: F1a first, then EM).
+- ReCoRD: every entity of the passage filled into the query's @placeholder, a binary example
+  ("passage", "filled query"); the best-scored entity is the answer (`candidates.py`: F1, then EM).
+"""
+
+import re
+import string
 
 from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.classification import ClassificationSpec
+from ptune_exp.tasks.candidates import CandidatesSpec, question_row
+from ptune_exp.tasks.classification import UNLABELLED, ClassificationSpec
+from ptune_exp.tasks.multiple_choice import MultipleChoiceSpec
 
 HUB = "aps/super_glue"
 TRAIN_DEV = {"train": Split("train", "train.jsonl"), "dev": Split("validation", "val.jsonl")}
@@ -14,10 +40,10 @@ def wic_texts(row: dict) -> tuple[str, str]:
     return f"{row['word']}: {row['sentence1']}", row["sentence2"]
 
 
-def superglue(name, labels, metrics, fields, file_labels, compose=None):
+def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None):
     return register(ClassificationSpec(
         name=name, family="classification", benchmark="superglue", metrics=metrics, main_metric=metrics[0],
-        splits=TRAIN_DEV, hub=(HUB, name), source="superglue", labels=labels, hub_text=fields,
+        splits=TRAIN_DEV, hub=(HUB, hub_name or name), source="superglue", labels=labels, hub_text=fields,
         file_format="superglue_jsonl", file_columns=(*fields, "label"), file_labels=file_labels, compose=compose,
     ))
 
@@ -28,3 +54,178 @@ superglue("cb", ("entailment", "contradiction", "neutral"), ("accuracy", "macro_
 superglue("rte", ("entailment", "not_entailment"), ("accuracy",), ("premise", "hypothesis"),
           ("entailment", "not_entailment"))
 superglue("wic", ("False", "True"), ("accuracy",), ("sentence1", "sentence2"), (False, True), compose=wic_texts)
+
+
+# ---------------------------------------------------------------- WSC (classification, marked spans)
+
+def wsc_texts(row: dict) -> tuple[str, str]:
+    """WSC: the text with the candidate noun phrase (span1) in *...* and the pronoun (span2) in #...#,
+    paired with the claim "<pronoun> refers to <noun phrase>". The official jsonl nests the spans under
+    `target`; the hub has them flat."""
+    target = row["target"] if "target" in row else row
+    words = row["text"].split()
+    noun = span_words(words, target["span1_index"], target["span1_text"], "span1")
+    pronoun = span_words(words, target["span2_index"], target["span2_text"], "span2")
+    if noun[0] < pronoun[1] and pronoun[0] < noun[1]:
+        raise ValueError(f"span1 {target['span1_text']!r} and span2 {target['span2_text']!r} overlap")
+    marked = mark(mark(words, noun, "*"), pronoun, "#")
+    return " ".join(marked), f"{target['span2_text']} refers to {target['span1_text']}"
+
+
+def _norm(word: str) -> str:
+    return word.strip(string.punctuation).lower()
+
+
+def span_words(words: list[str], index, text: str, name: str) -> tuple[int, int]:
+    """(first, end) word positions of a span: at its word index when the words there are its text
+    (case and surrounding punctuation aside; the last word may go on, as in "Pete's"), else where the
+    text occurs, exactly before loosely, nearest first (some official indices are off by a word or two)."""
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ValueError(f"{name}_index={index!r} is not a word index")
+    want = [_norm(w) for w in text.split()]
+    if not want:
+        raise ValueError(f"{name}_text is empty")
+    n = len(want)
+
+    def fit(i: int) -> int | None:  # 0: the span's words, 1: its last word goes on, None: no match
+        got = [_norm(w) for w in words[i:i + n]]
+        if got[:-1] != want[:-1] or not got[-1].startswith(want[-1]):
+            return None
+        return 0 if got[-1] == want[-1] else 1
+
+    found = [(i != index, loose, abs(i - index), i) for i in range(len(words) - n + 1)
+             if (loose := fit(i)) is not None]
+    if not found:
+        raise ValueError(f"{name}_text {text!r} does not occur in the text (at {name}_index={index} or elsewhere)")
+    start = min(found)[-1]
+    return start, start + n
+
+
+def mark(words: list[str], span: tuple[int, int], marker: str) -> list[str]:
+    """The words with `marker` before the span and after it (inside trailing punctuation: "*Pete*.")."""
+    out = list(words)
+    first, end = span
+    out[first] = marker + out[first]
+    last = out[end - 1]
+    core = last.rstrip(string.punctuation)
+    out[end - 1] = core + marker + last[len(core):]
+    return out
+
+
+superglue("wsc", ("False", "True"), ("accuracy",), ("text", None), (False, True), compose=wsc_texts,
+          hub_name="wsc.fixed")
+
+
+# ---------------------------------------------------------------- COPA (multiple choice)
+
+CONNECTIVES = {"cause": "because", "effect": "so"}
+
+
+def copa_choices(row: dict) -> list[tuple[str, str]]:
+    """COPA: per choice the pair ("<premise without its final period> because|so", "<choice>")."""
+    question = row["question"]
+    if question not in CONNECTIVES:
+        raise ValueError(f"question {question!r} is not 'cause' or 'effect'")
+    stem = f"{row['premise'].rstrip().rstrip('.!')} {CONNECTIVES[question]}"
+    return [(stem, row["choice1"]), (stem, row["choice2"])]
+
+
+# ---------------------------------------------------------------- MultiRC, ReCoRD (candidates)
+
+def multirc_passage(text: str) -> str:
+    """The paragraph without the official files' sentence tags ("<b>Sent 1: </b>...<br>")."""
+    text = re.sub(r"<b>Sent \d+: </b>", "", text)
+    return " ".join(re.sub(r"<br\s*/?>", " ", text).split())
+
+
+def binary_label(value) -> int:
+    """An answer option's 0/1 (or false/true) label; -1 when absent (test files, hub test split)."""
+    if value is None or value == UNLABELLED:
+        return UNLABELLED
+    if value in (0, 1):
+        return int(value)
+    raise ValueError(f"answer label {value!r} is not 0 or 1")
+
+
+def multirc_questions(line: dict) -> list[dict]:
+    """One line of the official MultiRC jsonl (a paragraph with its questions) -> one row per question."""
+    passage = multirc_passage(line["passage"]["text"])
+    rows = []
+    for q in line["passage"]["questions"]:
+        answers = q["answers"]
+        rows.append(question_row({"paragraph": line["idx"], "question": q["idx"]}, passage, q["question"],
+                                 [a["text"] for a in answers], [a["idx"] for a in answers],
+                                 [binary_label(a.get("label")) for a in answers]))
+    return rows
+
+
+def multirc_hub(data) -> list[dict]:
+    """The hub's MultiRC (one row per answer option) grouped into one row per question."""
+    rows: dict[tuple, dict] = {}
+    for r in data:
+        key = (r["idx"]["paragraph"], r["idx"]["question"])
+        if key not in rows:
+            rows[key] = question_row({"paragraph": key[0], "question": key[1]}, multirc_passage(r["paragraph"]),
+                                     r["question"], [], [], [])
+        rows[key]["candidates"].append(r["answer"])
+        rows[key]["candidate_ids"].append(r["idx"]["answer"])
+        rows[key]["labels"].append(binary_label(r["label"]))
+    return list(rows.values())
+
+
+def multirc_pair(question: str, answer: str) -> str:
+    return f"{question} {answer}"
+
+
+def entity_text(passage: str, span: dict) -> str:
+    """The text of an official ReCoRD entity span (`end` is inclusive)."""
+    start, end = span["start"], span["end"]
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(passage)):
+        raise ValueError(f"entity span {start}..{end} is not inside the passage ({len(passage)} characters)")
+    return passage[start:end + 1]
+
+
+def record_row(idx: dict, passage: str, query: str, entities: list[str], answers: list[str]) -> dict:
+    if "@placeholder" not in query:
+        raise ValueError(f"query {idx} has no @placeholder: {query!r}")
+    labels = [int(e in answers) for e in entities] if answers else [UNLABELLED] * len(entities)
+    return question_row(idx, passage, query, entities, list(range(len(entities))), labels, answers)
+
+
+def record_queries(line: dict) -> list[dict]:
+    """One line of the official ReCoRD jsonl (a passage with its queries) -> one row per query. The
+    candidates are the passage's distinct entity texts (sorted); "@highlight" lines become "- " lines."""
+    text = line["passage"]["text"]
+    entities = sorted({entity_text(text, span) for span in line["passage"]["entities"]})
+    passage = text.replace("@highlight\n", "- ")
+    return [record_row({"passage": line["idx"], "query": qa["idx"]}, passage, qa["query"], entities,
+                       list(dict.fromkeys(a["text"] for a in qa.get("answers") or [])))
+            for qa in line["qas"]]
+
+
+def record_hub(data) -> list[dict]:
+    return [record_row({"passage": r["idx"]["passage"], "query": r["idx"]["query"]}, r["passage"], r["query"],
+                       sorted(set(r["entities"])), list(dict.fromkeys(r["answers"])))
+            for r in data]
+
+
+def record_pair(query: str, entity: str) -> str:
+    return query.replace("@placeholder", entity)
+
+
+register(MultipleChoiceSpec(
+    name="copa", family="multiple_choice", benchmark="superglue", metrics=("accuracy",), main_metric="accuracy",
+    splits=TRAIN_DEV, hub=(HUB, "copa"), source="superglue", num_choices=2, compose=copa_choices,
+))
+
+
+def candidates_task(name: str, metrics: tuple[str, ...], decide: str, read_line, read_hub, pair) -> CandidatesSpec:
+    return register(CandidatesSpec(
+        name=name, family="candidates", benchmark="superglue", metrics=metrics, main_metric=metrics[0],
+        splits=TRAIN_DEV, hub=(HUB, name), source="superglue", decide=decide, read_line=read_line,
+        read_hub=read_hub, pair=pair,
+    ))
+
+
+candidates_task("multirc", ("f1a", "exact_match"), "each", multirc_questions, multirc_hub, multirc_pair)
+candidates_task("record", ("f1", "exact_match"), "top", record_queries, record_hub, record_pair)

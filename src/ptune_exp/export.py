@@ -65,7 +65,8 @@ def export_run(run_dir: str, out_dir: str | None = None) -> str:
         "method_config": {**record["method_config"], "reparam": False},  # folded: flat rows from here on
         "trained_with_reparam": record["method_config"].get("reparam", False),
         "model": cfg["model"],
-        "task": {k: v for k, v in cfg["task"].items() if k not in ("data_dir", "max_train_samples", "max_eval_samples")},
+        "task": {k: v for k, v in cfg["task"].items() if k not in ("data_dir", "max_train_samples", "max_eval_samples")}
+        | _fixed_labels(record),
         "labels": record.get("labels"),
         "family": record["family"],
         "scores": {"dev": record.get("dev"), "test": record.get("test")},
@@ -75,6 +76,12 @@ def export_run(run_dir: str, out_dir: str | None = None) -> str:
     with open(os.path.join(out_dir, EXPORT_JSON), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
     return out_dir
+
+
+def _fixed_labels(record: dict) -> dict:
+    """A label list taken from the training data must travel with the export (`task.labels`)."""
+    labels = record.get("labels")
+    return {"labels": labels} if labels and "labels" in record["config"]["task"] else {}
 
 
 def export_config(meta: dict):

@@ -32,7 +32,7 @@ from ptune_exp.methods.attention import prefix_implementation
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, write_record
 from ptune_exp.tasks import TaskSpec, get_task
-from ptune_exp.tasks.families import configure_task, family_of
+from ptune_exp.tasks.families import configure_task, family_of, fit_task
 from ptune_exp.training import (GracefulStop, NanGuard, PromptTrainer, SelectOnDev, TrainConfig, latest_checkpoint,
                                  strip_prefix)
 
@@ -183,6 +183,7 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
     set_seed(cfg.seed)
     family = family_of(p.task)
     raw = load_raw(cfg, p)
+    p = dataclasses.replace(p, task=fit_task(p.task, raw))
     model, tokenizer = build_model(cfg, p)
     data = {role: family.tokenize(split, p.task, tokenizer, cfg.task.max_seq_len, role == "train")
             for role, split in raw.items()}
@@ -190,6 +191,7 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
     if record is not None:
         record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
         record["data"] = {role: len(split) for role, split in data.items()}
+        record["labels"] = list(getattr(p.task, "labels", ()) or ()) or None
     log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
              cfg.model.name, counts["trainable"], counts["total"], 100.0 * counts["trainable"] / counts["total"])
     return Experiment(p, model, tokenizer, raw, data, family)

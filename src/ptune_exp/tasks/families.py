@@ -12,14 +12,15 @@ A family module provides:
   read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
 and optionally:
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
+  fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
 """
 
 from types import ModuleType
 
-from ptune_exp.tasks import candidates, classification, multiple_choice, qa
+from ptune_exp.tasks import candidates, classification, multiple_choice, qa, tagging
 
 FAMILIES: dict[str, ModuleType] = {"candidates": candidates, "classification": classification,
-                                   "multiple_choice": multiple_choice, "qa": qa}
+                                   "multiple_choice": multiple_choice, "qa": qa, "tagging": tagging}
 
 
 def family_of(spec) -> ModuleType:
@@ -30,3 +31,9 @@ def configure_task(spec, task_cfg):
     """The spec with its family's own `task.*` options applied (families without options: unchanged)."""
     configure = getattr(family_of(spec), "configure", None)
     return configure(spec, task_cfg) if configure else spec
+
+
+def fit_task(spec, raw: dict):
+    """The spec completed from the loaded splits (e.g. a label list taken from the data)."""
+    fit = getattr(family_of(spec), "fit", None)
+    return fit(spec, raw) if fit else spec

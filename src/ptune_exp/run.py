@@ -173,6 +173,8 @@ def build_model(cfg: DictConfig, p: Plan) -> tuple[PromptedModel, object]:
     prompt = p.method.build_prompt(p.method_cfg, backbone)
     head = family_of(p.task).make_head(p.task, backbone.hidden_size, p.method_cfg.head_dropout)
     model = PromptedModel(backbone.model, prompt, head, p.method.trains_backbone)
+    if not p.method.trains_backbone and p.train.frozen_dtype() == torch.bfloat16:
+        model.backbone.to(torch.bfloat16)  # no fp32 copy of weights nobody updates; autocast computes in bf16 anyway
     if p.train.gradient_checkpointing:
         model.gradient_checkpointing_enable()
     return model, backbone.tokenizer

@@ -44,6 +44,7 @@ class TrainConfig:
     save_steps: int | None = None  # checkpoint interval (trainable state + optimizer); null = every evaluation
     keep_checkpoints: bool = False  # keep checkpoint-* after a completed run (they exist to resume)
     resume: bool | str = False     # true = latest checkpoint in output_dir; or a run/checkpoint directory
+    frozen_backbone_dtype: str = "auto"  # auto = bf16 when training in bf16 (GPU), else fp32 | fp32 | bf16
     fsdp: str = ""                 # passed to the Trainer, e.g. "full_shard auto_wrap" (multi-GPU only)
     deepspeed: str | None = None   # path to a DeepSpeed json config, passed to the Trainer
 
@@ -64,6 +65,7 @@ class TrainConfig:
             (t.warmup >= 0 and t.weight_decay >= 0, "train.warmup and train.weight_decay must be >= 0"),
             (t.eval_steps is None or t.eval_steps > 0, "train.eval_steps must be > 0 (or null: once per epoch)"),
             (t.save_steps is None or t.save_steps > 0, "train.save_steps must be > 0 (or null: at every evaluation)"),
+            (t.frozen_backbone_dtype in ("auto", "fp32", "bf16"), "train.frozen_backbone_dtype must be auto, fp32 or bf16"),
         ]
         for ok, message in checks:
             if not ok:
@@ -80,6 +82,15 @@ class TrainConfig:
                 return False, False
             return (True, False) if torch.cuda.is_bf16_supported() else (False, True)
         return self.precision == "bf16", self.precision == "fp16"
+
+    def frozen_dtype(self) -> torch.dtype:
+        """The dtype a frozen backbone is held in: bf16 only when training runs in bf16 autocast (or when asked)."""
+        bf16 = self.mixed_precision()[0]
+        if self.frozen_backbone_dtype == "bf16" and not bf16:
+            raise PtuneError("train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
+                             "GPU that has it); use fp32 or auto")
+        wanted = self.frozen_backbone_dtype == "bf16" or (self.frozen_backbone_dtype == "auto" and bf16)
+        return torch.bfloat16 if wanted else torch.float32
 
     def steps_per_epoch(self, n_train: int) -> int:
         return max(1, math.ceil(n_train / self.batch_size) // self.grad_accum)

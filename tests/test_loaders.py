@@ -70,8 +70,14 @@ def test_superglue_test_split_without_labels_is_unlabelled(tmp_path):
 
 
 def test_missing_file_names_what_is_there(tmp_path):
+    write(tmp_path / "other.jsonl", "{}\n")
+    with pytest.raises(PtuneError, match=r"train\.tsv.*other\.jsonl"):
+        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+
+
+def test_the_other_layout_of_a_task_names_its_source(tmp_path):
     write(tmp_path / "train.jsonl", "{}\n")
-    with pytest.raises(PtuneError, match=r"train\.tsv.*train\.jsonl"):
+    with pytest.raises(PtuneError, match="add task.source=superglue"):
         load_split(get_task("rte", "glue"), "train", str(tmp_path))
 
 

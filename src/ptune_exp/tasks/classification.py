@@ -9,6 +9,7 @@ when the split has no labels (GLUE/SuperGLUE test sets).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks import metrics as metric_fns
-from ptune_exp.tasks.base import TaskSpec
+from ptune_exp.tasks.base import TASKS, TaskSpec
 from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, read_tsv, require_file
 
 UNLABELLED = -1
@@ -53,10 +54,23 @@ def load_split(spec: ClassificationSpec, role: str, data_dir: str | None) -> Dat
     if spec.generate is not None:
         rows = spec.generate(role, 0)
     elif data_dir:
+        _check_layout(spec, role, data_dir)
         rows = _read_local(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
     else:
         rows = _read_hub(spec, split.hub)
     return as_split(rows, spec, role)
+
+
+def _check_layout(spec: ClassificationSpec, role: str, data_dir: str) -> None:
+    """A task with two sources (RTE: GLUE tsv or SuperGLUE jsonl): name the right task.source."""
+    if os.path.isfile(os.path.join(data_dir, spec.splits[role].file)):
+        return
+    for (name, source), other in TASKS.items():
+        split = getattr(other, "splits", {}).get(role)
+        if name == spec.name and source != spec.source and split and split.file and \
+                os.path.isfile(os.path.join(data_dir, split.file)):
+            raise PtuneError(f"task={spec.name} (task.source={spec.source}) expects {spec.splits[role].file} in "
+                             f"{data_dir}, which holds the {source} layout ({split.file}): add task.source={source}")
 
 
 def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:

@@ -164,3 +164,24 @@ def test_shared_attention_layers_are_refused():
     config._attn_implementation = prefix_implementation("sdpa")
     with pytest.raises(PtuneError, match="reuses one attention module"):
         attach_prefix_attention(AlbertModel(config, add_pooling_layer=False), tok)
+
+
+@pytest.mark.parametrize("attn", ["sdpa", "eager"])
+def test_deep_prompts_use_the_cheapest_mask(attn):
+    model, tok = build("ptv2", attn=attn)
+    seen = []
+    original = model.prompt.layer_prefixes
+
+    def spy():
+        prefixes = original()
+        pad = prefixes._pad
+        prefixes._pad = lambda mask: seen.append(None if mask is None else tuple(mask.shape)) or pad(mask)
+        return prefixes
+
+    model.prompt.layer_prefixes = spy
+    with torch.no_grad():
+        model(**batch(tok, [SENTENCES[1]] * 2))  # no padding: no mask at all
+        padded = batch(tok)
+        model(**padded)
+    b, n = padded["input_ids"].shape
+    assert seen[:2] == [None, None] and seen[2:] == [(b, 1, 1, n)] * 2  # broadcast over heads and queries

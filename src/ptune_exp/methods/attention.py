@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
-from transformers.masking_utils import AttentionMaskInterface, eager_mask, sdpa_mask
+from transformers.masking_utils import AttentionMaskInterface, bidirectional_mask_function, eager_mask, sdpa_mask
 
 from ptune_exp.errors import PtuneError
 
@@ -94,9 +94,32 @@ def prefix_implementation(base: str) -> str:
     return f"ptune_{base}"
 
 
-for _base, _mask in (("sdpa", sdpa_mask), ("eager", eager_mask)):
+def _padding_mask(stock, additive: bool):
+    """The cheapest mask an encoder needs: None without padding, else (batch, 1, 1, keys), broadcast over
+    heads and queries (the stock masks are (batch, 1, queries, keys)). Anything but a plain bidirectional
+    padding mask goes to the stock function."""
+
+    def mask(**kwargs):
+        padding = kwargs.get("attention_mask")
+        plain = (kwargs.get("mask_function") is bidirectional_mask_function and padding is not None
+                 and padding.dim() == 2 and not kwargs.get("q_offset") and not kwargs.get("kv_offset")
+                 and padding.shape[-1] == kwargs["kv_length"])
+        if not plain:
+            return stock(**kwargs)
+        if kwargs.get("allow_is_bidirectional_skip") and bool(padding.all()):
+            return None
+        keep = padding[:, None, None, :].bool()
+        if not additive:
+            return keep
+        dtype = kwargs.get("dtype", torch.float32)
+        return torch.zeros(keep.shape, dtype=dtype, device=keep.device).masked_fill(~keep, torch.finfo(dtype).min)
+
+    return mask
+
+
+for _base, _mask, _additive in (("sdpa", sdpa_mask, False), ("eager", eager_mask, True)):
     AttentionInterface.register(prefix_implementation(_base), _with_prefix(_base))
-    AttentionMaskInterface.register(prefix_implementation(_base), _mask)
+    AttentionMaskInterface.register(prefix_implementation(_base), _padding_mask(_mask, _additive))
 
 
 class _Recorder(LayerPrefixes):

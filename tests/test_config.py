@@ -15,10 +15,14 @@ def options(group):
     return sorted(f[:-5] for f in os.listdir(os.path.join(CONF, group)) if f.endswith(".yaml"))
 
 
-@pytest.mark.parametrize("model", options("model"))
-@pytest.mark.parametrize("task", options("task"))
+# Every model x every method on one task, and every task x every method on one model: plan() checks the
+# model config independently of the task, so the full product (1,500 compositions, minutes) adds nothing.
+PAIRS = sorted({(m, "rte") for m in options("model")} | {("tiny-bert", t) for t in options("task")})
+
+
+@pytest.mark.parametrize("model, task", PAIRS)
 @pytest.mark.parametrize("method", options("method"))
-def test_every_combination_composes_and_validates(model, task, method, tmp_path):
+def test_every_model_and_every_task_composes_and_validates(model, task, method, tmp_path):
     cfg = compose_cfg(f"model={model}", f"task={task}", f"method={method}", f"output_dir={tmp_path}")
     p = plan(cfg)
     assert (p.method.key, p.task.name, cfg.model.name) == (method, task, model)

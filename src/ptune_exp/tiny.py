@@ -8,7 +8,7 @@ so `model=tiny-bert` is the same model in every process and on every machine.
 from __future__ import annotations
 
 import string
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -27,9 +27,11 @@ _WORDS = (
 _CHARS = string.ascii_lowercase + string.digits + string.punctuation
 
 
-def _wordpiece_tokenizer() -> PreTrainedTokenizerFast:
+def _wordpiece_tokenizer(token_types: bool = True) -> PreTrainedTokenizerFast:
     """WordPiece over an explicit vocabulary: specials, every character alone and as a ##-continuation,
-    and the whole words above. Built, not trained, so it is identical in every process."""
+    and the whole words above. Built, not trained, so it is identical in every process.
+    `token_types=False` for models without segment embeddings (DistilBERT, ModernBERT): same pieces,
+    no `token_type_ids` in the encodings."""
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     pieces = specials + list(_CHARS) + [f"##{c}" for c in _CHARS] + sorted(set(_WORDS))
     tok = Tokenizer(models.WordPiece(vocab={p: i for i, p in enumerate(dict.fromkeys(pieces))}, unk_token="[UNK]"))
@@ -45,7 +47,8 @@ def _wordpiece_tokenizer() -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
         sep_token="[SEP]", mask_token="[MASK]", model_max_length=512,
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"] if token_types
+        else ["input_ids", "attention_mask"],
     )
 
 
@@ -74,13 +77,34 @@ def _bytelevel_bpe_tokenizer() -> PreTrainedTokenizerFast:
     )
 
 
-# architecture -> (tokenizer builder, config overrides that make it look like its real family)
+# The ids the WordPiece vocabulary above gives its specials (checked in tests/test_backbones.py).
+_WORDPIECE_IDS = {"pad_token_id": 0, "cls_token_id": 2, "sep_token_id": 3, "bos_token_id": 2, "eos_token_id": 3}
+_ROBERTA_LIKE = {"type_vocab_size": 1, "max_position_embeddings": 514, "pad_token_id": 1, "bos_token_id": 0,
+                 "eos_token_id": 2}
+
+# architecture (transformers model_type) -> (tokenizer builder, config overrides that make it look like its
+# real family). Sizes come in BERT's names (hidden_size, intermediate_size, ...); configs map them.
 _ARCHS = {
     "bert": (_wordpiece_tokenizer, {"type_vocab_size": 2, "max_position_embeddings": 512}),
-    "roberta": (
-        _bytelevel_bpe_tokenizer,
-        {"type_vocab_size": 1, "max_position_embeddings": 514, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2},
-    ),
+    "roberta": (_bytelevel_bpe_tokenizer, _ROBERTA_LIKE),
+    "xlm-roberta": (_bytelevel_bpe_tokenizer, _ROBERTA_LIKE),
+    # ELECTRA-small style: narrower embeddings, projected up to the hidden size
+    "electra": (_wordpiece_tokenizer, {"type_vocab_size": 2, "max_position_embeddings": 512, "embedding_size": 16}),
+    # DeBERTa-v3 (base/large) style: relative attention with log buckets, no absolute positions, no segments
+    "deberta-v2": (_wordpiece_tokenizer, {
+        "type_vocab_size": 0, "max_position_embeddings": 512, "relative_attention": True, "position_buckets": 16,
+        "norm_rel_ebd": "layer_norm", "share_att_key": True, "pos_att_type": "p2c|c2p", "position_biased_input": False,
+    }),
+    # one global-attention layer, then sliding-window (local) layers with a 4-token window; rotary positions
+    "modernbert": (partial(_wordpiece_tokenizer, token_types=False), {
+        "max_position_embeddings": 512, "global_attn_every_n_layers": 2, "local_attention": 4, **_WORDPIECE_IDS,
+    }),
+    "distilbert": (partial(_wordpiece_tokenizer, token_types=False), {"max_position_embeddings": 512}),
+    # refused for deep prompts (see support.py); kept here to test the refusal and fft/pt on them
+    "albert": (_wordpiece_tokenizer, {"type_vocab_size": 2, "max_position_embeddings": 512, "embedding_size": 16}),
+    "deberta": (_wordpiece_tokenizer, {
+        "type_vocab_size": 0, "max_position_embeddings": 512, "relative_attention": True, "pos_att_type": "c2p|p2c",
+    }),
 }
 
 
@@ -97,10 +121,11 @@ def tiny_backbone(arch: str, hidden_size: int, layers: int, heads: int, intermed
                   attn_implementation: str, seed: int = 0):
     """A randomly initialised encoder of `arch` with a matching tokenizer; same weights for a given seed."""
     tokenizer = tiny_tokenizer(arch)
-    config = AutoConfig.for_model(
-        arch, vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=layers,
-        num_attention_heads=heads, intermediate_size=intermediate_size, **_ARCHS[arch][1],
-    )
+    sizes = {"hidden_size": hidden_size, "num_hidden_layers": layers, "num_attention_heads": heads,
+             "intermediate_size": intermediate_size}
+    if arch == "distilbert":  # DistilBERT calls its feed-forward width hidden_dim
+        sizes["hidden_dim"] = sizes.pop("intermediate_size")
+    config = AutoConfig.for_model(arch, vocab_size=len(tokenizer), **sizes, **_ARCHS[arch][1])
     config._attn_implementation = attn_implementation
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

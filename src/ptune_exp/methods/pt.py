@@ -15,9 +15,9 @@ class PromptTuning(Method):
     prompt_site = "input"
 
     def build_prompt(self, cfg, backbone):
-        hidden = backbone.hidden_size
         words = backbone.model.get_input_embeddings().weight
+        width = words.shape[1]  # the word-embedding width: narrower than hidden_size on ELECTRA-small, ALBERT
         pick = torch.randint(0, words.shape[0], (cfg.prefix_len,))
-        encoder = PromptEncoder(cfg.prefix_len, hidden, cfg.reparam, cfg.reparam_hidden, hidden,
+        encoder = PromptEncoder(cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, width,
                                 init=words[pick].detach().float())
         return InputPrompt(encoder, cfg.prefix_dropout)

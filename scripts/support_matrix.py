@@ -1,0 +1,11 @@
+"""Print the support matrix (architecture x method) that README.md shows under "### Support matrix".
+
+    python scripts/support_matrix.py
+
+Generated from src/ptune_exp/support.py; tests/test_backbones.py fails while README's copy differs.
+"""
+
+from ptune_exp.support import render_matrix
+
+if __name__ == "__main__":
+    print(render_matrix(), end="")

@@ -1,0 +1,42 @@
+"""Building tiny prompted models directly (what run.build_model does, without the config plumbing)."""
+
+import torch
+
+from ptune_exp.backbones import Backbone
+from ptune_exp.methods import MethodConfig, get_method
+from ptune_exp.model import PromptedModel
+from ptune_exp.support import ARCHITECTURES, check_support, load_implementation
+from ptune_exp.tasks.classification import ClassificationHead
+from ptune_exp.tiny import tiny_backbone
+
+SENTENCES = ["the movie was great", "i hated the soup and the service was rude too"]
+SMALL = {"fft": {}, "pt": {"prefix_len": 4}, "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
+         "ptv2": {"prefix_len": 4}}
+
+
+def attn_of(arch: str) -> str:
+    return ARCHITECTURES[arch].attn_implementations[0]
+
+
+def build_tiny(arch: str, method: str, attn: str | None = None, seed: int = 0, **knobs) -> tuple[PromptedModel, object]:
+    """A tiny random `arch` with `method`'s prompt (4 virtual tokens) and a 2-label head, in eval mode."""
+    m = get_method(method)
+    cfg = MethodConfig(name=method, lr=0.01, head_dropout=0.0, **{**SMALL[method], **knobs})
+    m.validate(cfg)
+    attn = attn or attn_of(arch)
+    check_support(arch, method, attn)
+    model, tok = tiny_backbone(arch, 32, 2, 4, 64, load_implementation(arch, method, attn))
+    torch.manual_seed(seed)
+    prompt = m.build_prompt(cfg, Backbone(model, tok, arch))
+    return PromptedModel(model, prompt, ClassificationHead(32, 2, 0.0), m.trains_backbone).eval(), tok
+
+
+def batch(tok, texts=SENTENCES):
+    return tok(texts, padding=True, return_tensors="pt")
+
+
+def hidden(model, enc):
+    """The prompted encoder's output, aligned with the input tokens (pt's virtual tokens stripped)."""
+    ids, mask, types = enc["input_ids"], enc["attention_mask"], enc.get("token_type_ids")
+    inputs = model.prompt.backbone_inputs(model.backbone, ids, mask, types)
+    return model.prompt.strip(model.backbone(**inputs).last_hidden_state)

@@ -108,3 +108,25 @@ def test_paper_reference_rows(tmp_path):
 def test_no_records_is_a_clear_error(tmp_path, capsys):
     assert compare_main([str(tmp_path)]) == 1
     assert "no metrics.json" in capsys.readouterr().err
+
+
+def _record(tmp_path, name, seed, acc, epochs, prefix_len=0, method="fft"):
+    record = {"status": "completed", "model": "m", "task": "rte", "task_source": "glue", "seed": seed, "method": method,
+              "method_title": method, "family": "classification", "metrics": ["accuracy"], "main_metric": "accuracy",
+              "dev": {"accuracy": acc}, "test": None, "params": {"trainable_pct": 1.0}, "table1": {"deep": False},
+              "method_config": {"name": method, "lr": 0.01, "prefix_len": prefix_len, "reparam": False},
+              "config": {"train": {"epochs": epochs, "progress": True}, "task": {"name": "rte", "data_dir": f"/d/{name}"}},
+              "finished_at": name}
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "metrics.json").write_text(json.dumps(record))
+
+
+def test_runs_with_different_budgets_are_never_averaged(tmp_path):
+    _record(tmp_path, "a", 1, 50.0, epochs=2)
+    _record(tmp_path, "b", 2, 60.0, epochs=2)
+    _record(tmp_path, "c", 1, 90.0, epochs=30)  # same seed, ten times the budget: its own row
+    rows = {r.label: r.cells["rte"]["accuracy"] for r in build_tables(read_records([str(tmp_path)]))[0].rows}
+    assert rows == {"fft [train.epochs=2]": pytest.approx(rows["fft [train.epochs=2]"]),
+                    "fft [train.epochs=30]": pytest.approx(rows["fft [train.epochs=30]"])}
+    assert (rows["fft [train.epochs=2]"].mean, rows["fft [train.epochs=2]"].n) == (55.0, 2)
+    assert (rows["fft [train.epochs=30]"].mean, rows["fft [train.epochs=30]"].n) == (90.0, 1)

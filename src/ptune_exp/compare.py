@@ -1,7 +1,8 @@
 """`ptune-exp-compare`: turn run records (metrics.json) into the paper's comparison table.
 
 One table per backbone. Rows are methods as the paper names them (a variant such as
-`prefix_len=16` is split out only when it varies *within* one task, i.e. in a sweep); columns are
+`prefix_len=16` or `train.epochs=3` is split out only when it varies *within* one task, e.g. in a
+sweep, so runs with different settings are never averaged together); columns are
 tasks with their official metrics (mean ± std over seeds, n), followed by the concepts of the
 paper's Table 1: trainable share of parameters, deep prompts, reparameterisation, no verbalizer,
 task families covered. Failed or unfinished runs are listed separately, never averaged in.
@@ -20,7 +21,10 @@ from ptune_exp.records import read_records
 from ptune_exp.reference import reference_rows
 
 METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]
-VARIANT_FIELDS = ("prefix_len", "lr", "prefix_dropout", "reparam_hidden", "head_dropout")
+# Settings that do not change what a run measures: they never split rows.
+IGNORED = {"name", "train.progress", "train.resume", "train.keep_checkpoints", "train.logging_steps",
+           "train.report_to", "train.num_workers", "train.eval_batch_size", "train.save_steps", "task.name",
+           "task.source", "task.data_dir"}
 SHORT = {"accuracy": "acc", "f1": "F1", "exact_match": "EM", "mcc": "MCC", "pearson": "Pearson",
          "spearman": "Spearman", "macro_f1": "macro-F1", "f1a": "F1a"}
 
@@ -96,25 +100,37 @@ def select(records: list[dict], models=None, tasks=None, methods=None) -> list[d
             and keep(r.get("method"), methods)]
 
 
+def settings(record: dict) -> dict[str, object]:
+    """What a run was asked to do, but its seed: method knobs by name (`prefix_len`), training and task
+    settings as `train.epochs`, `task.max_train_samples`, ... Runs that differ here are not averaged."""
+    out = {k: v for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
+    config = record.get("config") or {}
+    for group in ("train", "task"):
+        for key, value in (config.get(group) or {}).items():
+            name = f"{group}.{key}"
+            if name not in IGNORED:
+                out[name] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+    return out
+
+
 def _latest_per_seed(records: list[dict]) -> list[dict]:
-    """A re-run of the same configuration and seed supersedes the earlier one."""
+    """A re-run of the same settings and seed supersedes the earlier one."""
     latest: dict[tuple, dict] = {}
     for r in sorted(records, key=lambda r: r.get("finished_at") or ""):
-        key = (r["task"], r.get("task_source"), r["seed"], json.dumps(r["method_config"], sort_keys=True))
-        latest[key] = r
+        latest[(r["task"], r.get("task_source"), r["seed"], json.dumps(settings(r), sort_keys=True, default=str))] = r
     return list(latest.values())
 
 
 def _variant_fields(records: list[dict]) -> list[str]:
-    """Method-config fields that take several values within one task: those split rows."""
-    varying = []
-    for name in VARIANT_FIELDS:
-        per_task: dict[str, set] = {}
-        for r in records:
-            per_task.setdefault(r["task"], set()).add(r["method_config"].get(name))
-        if any(len(values) > 1 for values in per_task.values()):
-            varying.append(name)
-    return varying
+    """Settings that take several values within one task: those split rows (a sweep's axis, or runs
+    with different budgets that must not be averaged together)."""
+    per_task: dict[str, list[dict]] = {}
+    for r in records:
+        per_task.setdefault(r["task"], []).append(settings(r))
+    names = sorted({k for group in per_task.values() for st in group for k in st})
+    # a setting missing from older records (added to ptune-exp later) is unknown there, not different
+    return [n for n in names if any(len({json.dumps(st[n], default=str) for st in group if n in st}) > 1
+                                     for group in per_task.values())]
 
 
 def _split_for(records: list[dict], split: str) -> str:
@@ -137,7 +153,7 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
         fields = _variant_fields(group)
         by_variant: dict[tuple, list[dict]] = {}
         for r in group:
-            by_variant.setdefault(tuple((f, r["method_config"].get(f)) for f in fields), []).append(r)
+            by_variant.setdefault(tuple((f, settings(r).get(f)) for f in fields), []).append(r)
         for variant, members in by_variant.items():
             row = Row(method, members[0].get("method_title", method), reparam, variant, _latest_per_seed(members))
             for t in tasks:

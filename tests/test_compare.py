@@ -126,7 +126,6 @@ def test_runs_with_different_budgets_are_never_averaged(tmp_path):
     _record(tmp_path, "b", 2, 60.0, epochs=2)
     _record(tmp_path, "c", 1, 90.0, epochs=30)  # same seed, ten times the budget: its own row
     rows = {r.label: r.cells["rte"]["accuracy"] for r in build_tables(read_records([str(tmp_path)]))[0].rows}
-    assert rows == {"fft [train.epochs=2]": pytest.approx(rows["fft [train.epochs=2]"]),
-                    "fft [train.epochs=30]": pytest.approx(rows["fft [train.epochs=30]"])}
+    assert sorted(rows) == ["fft [train.epochs=2]", "fft [train.epochs=30]"]
     assert (rows["fft [train.epochs=2]"].mean, rows["fft [train.epochs=2]"].n) == (55.0, 2)
     assert (rows["fft [train.epochs=30]"].mean, rows["fft [train.epochs=30]"].n) == (90.0, 1)

@@ -16,4 +16,5 @@ def test_bench_smoke_writes_a_ratio_table_and_json(tmp_path, capsys):
     assert cases == [("fft", 0), ("pt", 2), ("pt", 4), ("prefix", 2), ("prefix", 4), ("ptv2", 2), ("ptv2", 4)]
     for r in data["results"]:
         assert r["train_ms"] > 0 and r["eval_ms"] > 0 and 0 < r["trainable"] <= r["total"]
-    assert data["meta"]["plain_forward_ms"] > 0
+    assert data["meta"]["plain_forward_ms"] > 0 and data["meta"]["floor_ms"] > 0
+    assert "frozen-backbone floor" in text

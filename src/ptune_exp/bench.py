@@ -194,6 +194,23 @@ def plain_forward_ms(args, device) -> float:
     return _timed(forward, args.steps, args.warmup, device)
 
 
+def floor_ms(args, device) -> float:
+    """The least any frozen-backbone method can cost: the stock backbone frozen, a gradient sink on
+    its input embeddings, no prompt machinery at all (forward + input-gradient backward)."""
+    backbone, _ = load(args.model, args.attn)
+    backbone.to(device).train().requires_grad_(False)
+    ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+
+    def step():
+        sink = backbone.get_input_embeddings()(ids).detach().requires_grad_(True)
+        with amp:
+            out = backbone(inputs_embeds=sink).last_hidden_state
+        out[:, 0].float().sum().backward()
+
+    return _timed(step, args.steps, args.warmup, device)
+
+
 def table(results: list[dict], plain_ms: float) -> str:
     fft = next((r for r in results if r["method"] == "fft"), None)
     lines = ["| method | prefix | train ms/step | × fft | peak GiB | × fft | eval ms | × plain fwd | trainable | % of total |",
@@ -243,13 +260,17 @@ def main(argv=None) -> int:
         results.append(measure(args, method, n, device))
         print(f"  {method:6} prefix {n:4}: {results[-1]['train_ms']:.1f} ms/step", file=sys.stderr, flush=True)
     plain = plain_forward_ms(args, device)
+    floor = floor_ms(args, device)
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(f"{args.model}, batch {args.batch} x {args.seq} tokens, {args.precision}, frozen backbone in {args.frozen_dtype}, "
           f"{where}; median of {args.steps} steps after {args.warmup} warm-up; plain eval forward {plain:.1f} ms\n")
     print(table(results, plain))
+    fft = next((r["train_ms"] for r in results if r["method"] == "fft"), None)
+    print(f"\nfrozen-backbone floor (stock backbone, input-gradient sink, no prompt): {floor:.1f} ms/step"
+          + (f" = {floor / fft:.2f} x fft" if fft else ""))
     if args.json:
         meta = {"args": vars(args), "device": where, "torch": torch.__version__, "python": platform.python_version(),
-                "plain_forward_ms": plain}
+                "plain_forward_ms": plain, "floor_ms": floor}
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "results": results}, f, indent=2)
         print(f"\nwrote {args.json}")

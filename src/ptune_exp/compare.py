@@ -139,6 +139,13 @@ def _split_for(records: list[dict], split: str) -> str:
     return "test" if all(r.get("test") for r in records) else "dev"
 
 
+def _sortable(value) -> tuple:
+    """Numbers in numeric order (prefix_len 4 < 16 < 64), before anything else in text order."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
 def build_table(model: str, records: list[dict], split: str = "auto", paper: bool = False) -> Table:
     tasks = sorted({r["task"] for r in records}, key=lambda t: (min(r["family"] for r in records if r["task"] == t), t))
     splits = {t: _split_for([r for r in records if r["task"] == t], split) for t in tasks}
@@ -162,7 +169,7 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
                     row.cells[t] = {m: Stat.of([r[splits[t]][m] for r in runs]) for m in metrics[t] if m in runs[0][splits[t]]}
             rows.append(row)
     order = lambda row: (METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,  # noqa: E731
-                         row.reparam, [str(v) for _, v in row.variant])
+                         row.reparam, [_sortable(v) for _, v in row.variant])
     rows.sort(key=order)
     table = Table(model, tasks, splits, metrics, main, rows)
     if paper:

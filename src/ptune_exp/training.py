@@ -196,7 +196,7 @@ class NanGuard(TrainerCallback):
         if loss is not None and not math.isfinite(loss):
             raise TrainingDiverged(
                 f"training loss became {loss} at step {state.global_step}; lower method.lr, "
-                "raise train.max_grad_norm clipping, or use train.precision=fp32"
+                "keep gradient clipping on (train.max_grad_norm=1.0), or use train.precision=fp32"
             )
 
 

@@ -50,8 +50,13 @@ class Row:
     cells: dict[str, dict[str, Stat]] = field(default_factory=dict)  # task -> metric -> Stat
 
     @property
+    def method_label(self) -> str:
+        """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP."""
+        return self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+
+    @property
     def label(self) -> str:
-        text = self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+        text = self.method_label
         if self.variant:
             text += " [" + ", ".join(f"{k}={v}" for k, v in self.variant) + "]"
         return text

@@ -20,7 +20,7 @@ def _curves(table: Table, task: str) -> dict[str, list[tuple[int, float, float]]
         if "prefix_len" not in variant or task not in row.cells:
             continue
         rest = ", ".join(f"{k}={v}" for k, v in variant.items() if k != "prefix_len")
-        label = row.title + (" + reparam" if row.reparam and row.method != "prefix" else "") + (f" [{rest}]" if rest else "")
+        label = row.method_label + (f" [{rest}]" if rest else "")
         stat = row.cells[task][table.main[task]]
         curves.setdefault(label, []).append((variant["prefix_len"], stat.mean, stat.std))
     return {k: sorted(v) for k, v in curves.items() if len(v) > 1}

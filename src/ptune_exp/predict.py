@@ -52,20 +52,18 @@ def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
 
 def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
     from ptune_exp.export import load_export
-    from ptune_exp.run import Experiment
     from ptune_exp.tasks.families import family_of
     from ptune_exp.training import PromptTrainer, inference_arguments
 
+    if not os.path.isfile(input_path):  # before the model loads
+        raise PtuneError(f"input file {input_path} does not exist")
     model, tokenizer, p, meta = load_export(export_dir)
     family = family_of(p.task)
-    if not os.path.isfile(input_path):
-        raise PtuneError(f"input file {input_path} does not exist")
     raw = family.read_inputs(p.task, input_path)
     features = family.tokenize(raw, p.task, tokenizer, meta["task"]["max_seq_len"], False)
-    exp = Experiment(p, model, tokenizer, {"input": raw}, {"input": features}, family)
     scorer = family.Scorer(p.task, raw, features)
     with tempfile.TemporaryDirectory() as scratch:
-        trainer = PromptTrainer(model=exp.model, args=inference_arguments(scratch), data_collator=family.collator(tokenizer),
+        trainer = PromptTrainer(model=model, args=inference_arguments(scratch), data_collator=family.collator(tokenizer),
                                 compute_metrics=scorer)
         trainer.predict(features)
     return family.write_predictions(p.task, scorer.predictions, out_base)

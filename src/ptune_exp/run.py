@@ -124,7 +124,10 @@ def _resume_checkpoint(cfg: DictConfig, p: Plan) -> str | None:
     """The checkpoint to continue from (train.resume), after checking it belongs to this config;
     otherwise refuse to overwrite a completed run's record."""
     previous = os.path.join(p.out_dir, RECORD)
-    old = json.load(open(previous, encoding="utf-8")) if os.path.isfile(previous) else None
+    old = None
+    if os.path.isfile(previous):
+        with open(previous, encoding="utf-8") as f:
+            old = json.load(f)
     if not p.train.resume:
         if old and old.get("status") == "completed" and not cfg.get("overwrite", False):
             raise PtuneError(f"{p.out_dir} already holds a completed run; choose another output dir, "

@@ -18,6 +18,7 @@ refuses (rather than trains a no-op) any whose attention does not.
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 
 import torch
 from torch import nn
@@ -67,11 +68,12 @@ class LayerPrefixes:
         return self._mask_out
 
 
-def _model_eager(module: nn.Module):
+@lru_cache(maxsize=None)
+def _model_eager(module_type: type):
     """The architecture's own eager attention function (e.g. modeling_bert.eager_attention_forward)."""
-    fn = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
+    fn = getattr(sys.modules[module_type.__module__], "eager_attention_forward", None)
     if fn is None:
-        raise PtuneError(f"{type(module).__name__} has no eager attention function; use model.attn_implementation=sdpa")
+        raise PtuneError(f"{module_type.__name__} has no eager attention function; use model.attn_implementation=sdpa")
     return fn
 
 
@@ -80,7 +82,7 @@ def _with_prefix(base: str):
         prefixes = kwargs.pop(PREFIX_KWARG, None)
         if prefixes is not None:
             key, value, attention_mask = prefixes.extend(module, key, value, attention_mask)
-        fn = sdpa_attention_forward if base == "sdpa" else _model_eager(module)
+        fn = sdpa_attention_forward if base == "sdpa" else _model_eager(type(module))
         return fn(module, query, key, value, attention_mask, **kwargs)
 
     attention.__name__ = f"ptune_{base}_attention"

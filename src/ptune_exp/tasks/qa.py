@@ -73,7 +73,6 @@ class QASpec(TaskSpec):
     max_answer_len: int = 30     # longest answer, in tokens
     max_question_len: int = 64   # longer questions are cut to this many tokens
     null_threshold: float = 0.0  # 2.0: answer "" when null score - best span score > this
-    configured: bool = False     # whether `configure` applied the run's task.* options
 
     @property
     def has_null(self) -> bool:
@@ -83,7 +82,7 @@ class QASpec(TaskSpec):
 def configure(spec: QASpec, task_cfg) -> QASpec:
     """The spec with the run's QA options (`task.doc_stride`, ...), checked."""
     values = {key: task_cfg.get(key) for key in OPTIONS if task_cfg.get(key) is not None}
-    spec = dataclasses.replace(spec, **values, configured=True)
+    spec = dataclasses.replace(spec, **values)
     for key in ("doc_stride", "n_best", "max_answer_len", "max_question_len"):
         if not isinstance(getattr(spec, key), int) or getattr(spec, key) < 1:
             raise PtuneError(f"task.{key}={getattr(spec, key)!r} must be a whole number >= 1")
@@ -135,10 +134,6 @@ def tokenize(split: Dataset, spec: QASpec, tokenizer, max_len: int, train: bool)
     feature a row of logits belongs to), `example_index`, `offset_mapping` and `context_mask`."""
     if not getattr(tokenizer, "is_fast", False):
         raise PtuneError("task family qa needs a fast (Rust) tokenizer for offset mappings; this model has none")
-    if not spec.configured:
-        log.warning("task=%s runs with the spec's QA defaults (doc_stride=%d, n_best=%d, max_answer_len=%d): "
-                    "the task.* QA options did not reach the family", spec.name, spec.doc_stride, spec.n_best,
-                    spec.max_answer_len)
 
     def encode(batch, indices):
         questions = _clip_questions(batch["question"], tokenizer, spec, max_len)

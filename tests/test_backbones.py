@@ -13,8 +13,6 @@ import runpy
 
 import pytest
 import torch
-from tiny_models import SENTENCES, attn_of, batch, hidden
-from tiny_models import build_tiny as build
 from transformers.models.deberta_v2.modeling_deberta_v2 import (
     DebertaV2Config,
     DebertaV2Layer,
@@ -40,6 +38,8 @@ from ptune_exp.support import (
     support,
 )
 from ptune_exp.tiny import _WORDPIECE_IDS, tiny_backbone, tiny_tokenizer
+from tiny_models import SENTENCES, attn_of, batch, hidden
+from tiny_models import build_tiny as build
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 METHODS = ["fft", "pt", "prefix", "ptv2"]
@@ -209,8 +209,16 @@ def test_a_local_deberta_directory_goes_through_the_hub_path(cfg_factory, tmp_pa
 
 # --- DeBERTa-v2/v3 ----------------------------------------------------------------------------------------
 
-V2_STYLE = {"relative_attention": True, "position_buckets": -1, "max_relative_positions": 16, "share_att_key": False,
-            "pos_att_type": "c2p|p2c", "conv_kernel_size": 3, "position_biased_input": True, "type_vocab_size": 2}
+V2_STYLE = {
+    "relative_attention": True,
+    "position_buckets": -1,
+    "max_relative_positions": 16,
+    "share_att_key": False,
+    "pos_att_type": "c2p|p2c",
+    "conv_kernel_size": 3,
+    "position_biased_input": True,
+    "type_vocab_size": 2,
+}
 
 
 def deberta(variant: str, layers: int = 2) -> tuple[DebertaV2Model, object]:
@@ -220,8 +228,14 @@ def deberta(variant: str, layers: int = 2) -> tuple[DebertaV2Model, object]:
         model, tok = tiny_backbone("deberta-v2", 32, layers, 4, 64, "eager")
         return model.eval(), tok
     tok = tiny_tokenizer("deberta-v2")
-    config = DebertaV2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
-                             intermediate_size=64, **V2_STYLE)
+    config = DebertaV2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        intermediate_size=64,
+        **V2_STYLE,
+    )
     torch.manual_seed(0)
     return DebertaV2Model(config).eval(), tok
 
@@ -241,7 +255,7 @@ def test_deberta_without_a_prefix_is_the_stock_model(variant):
     enc = batch(tok)
     with torch.no_grad():
         want = stock(**enc).last_hidden_state
-        assert torch.equal(patched(**enc).last_hidden_state, want)                               # none passed
+        assert torch.equal(patched(**enc).last_hidden_state, want)  # none passed
         assert torch.equal(patched(**enc, **{PREFIX_KWARG: prefixes(0)}).last_hidden_state, want)  # zero-length
         assert not torch.allclose(patched(**enc, **{PREFIX_KWARG: prefixes(3)}).last_hidden_state, want, atol=1e-3)
     assert type(stock.encoder.layer[0]) is DebertaV2Layer  # only the patched instance changed
@@ -275,8 +289,12 @@ def test_deberta_mask_forms_agree():
     forms = {"2-D int": enc["attention_mask"], "2-D bool": real, "4-D keys-only float": real[:, None, None, :].float()}
     with torch.no_grad():
         prefix = model.prompt.layer_prefixes()
-        outs = {name: model.backbone(input_ids=ids, token_type_ids=types, attention_mask=mask, **{PREFIX_KWARG: prefix})
-                .last_hidden_state[real] for name, mask in forms.items()}
+        outs = {
+            name: model.backbone(
+                input_ids=ids, token_type_ids=types, attention_mask=mask, **{PREFIX_KWARG: prefix}
+            ).last_hidden_state[real]
+            for name, mask in forms.items()
+        }
     for name, out in outs.items():
         torch.testing.assert_close(out, outs["2-D int"], atol=1e-6, rtol=1e-5, msg=name)
 
@@ -301,9 +319,13 @@ def test_registry_configs_exist_and_name_their_architecture():
 
 def test_tiny_wordpiece_special_ids():
     tok = tiny_tokenizer("modernbert")
-    assert _WORDPIECE_IDS == {"pad_token_id": tok.pad_token_id, "cls_token_id": tok.cls_token_id,
-                              "sep_token_id": tok.sep_token_id, "bos_token_id": tok.cls_token_id,
-                              "eos_token_id": tok.sep_token_id}
+    assert {
+        "pad_token_id": tok.pad_token_id,
+        "cls_token_id": tok.cls_token_id,
+        "sep_token_id": tok.sep_token_id,
+        "bos_token_id": tok.cls_token_id,
+        "eos_token_id": tok.sep_token_id,
+    } == _WORDPIECE_IDS
     assert "token_type_ids" not in tok("a b") and "token_type_ids" in tiny_tokenizer("bert")("a b")
 
 

@@ -7,8 +7,29 @@ from ptune_exp.bench import main
 
 def test_bench_smoke_writes_a_ratio_table_and_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["--model", "tiny-shape", "--batch", "2", "--seq", "8", "--prefix", "2,4", "--steps", "1",
-                 "--warmup", "0", "--pad-fraction", "0.5", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--model",
+                "tiny-shape",
+                "--batch",
+                "2",
+                "--seq",
+                "8",
+                "--prefix",
+                "2,4",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--pad-fraction",
+                "0.5",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "× fft" in text and "| ptv2 | 4 |" in text
     data = json.loads(out.read_text())

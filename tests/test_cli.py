@@ -40,9 +40,17 @@ def test_bad_value_is_a_clear_error_not_a_traceback(tmp_path):
 
 
 def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path):
-    out = cli("-m", "experiment=table", "hydra/launcher=local", "seed=1", *SMOKE,
-              f"hydra.sweep.dir={tmp_path}/grid", cwd=tmp_path)
+    out = cli(
+        "-m",
+        "experiment=table",
+        "hydra/launcher=local",
+        "seed=1",
+        *SMOKE,
+        f"hydra.sweep.dir={tmp_path}/grid",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in (tmp_path / "grid").rglob("metrics.json")]
     assert sorted((r["method"], r["seed"], r["status"]) for r in records) == [
-        (m, 1, "completed") for m in ("fft", "prefix", "pt", "ptv2")]
+        (m, 1, "completed") for m in ("fft", "prefix", "pt", "ptv2")
+    ]

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ptune_exp.compare import build_tables, main as compare_main
+from ptune_exp.compare import build_tables
+from ptune_exp.compare import main as compare_main
 from ptune_exp.records import read_records
 
 BIN = Path(sys.executable).parent
@@ -17,18 +18,37 @@ SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.ma
 
 
 def cli(*args, cwd):
-    return subprocess.Popen([str(BIN / "ptune-exp"), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [str(BIN / "ptune-exp"), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A 2 methods x 2 prefix lengths x 2 seeds sweep, a diverging run, and two runs started at once."""
     root = tmp_path_factory.mktemp("compare")
-    sweep = cli("-m", "method=pt,ptv2", "method.prefix_len=2,4", "seed=1,2", *SMOKE,
-                f"hydra.sweep.dir={root}/outputs/sweep", cwd=root)
+    sweep = cli(
+        "-m",
+        "method=pt,ptv2",
+        "method.prefix_len=2,4",
+        "seed=1,2",
+        *SMOKE,
+        f"hydra.sweep.dir={root}/outputs/sweep",
+        cwd=root,
+    )
     assert sweep.wait(timeout=600) == 0, sweep.stderr.read()[-3000:]
-    bad = cli("method=ptv2", "method.lr=1e30", "train.max_grad_norm=1e30", "train.max_steps=6", *SMOKE[:1], *SMOKE[2:],
-              "train.batch_size=4", "train.logging_steps=1", f"hydra.run.dir={root}/outputs/diverged", cwd=root)
+    bad = cli(
+        "method=ptv2",
+        "method.lr=1e30",
+        "train.max_grad_norm=1e30",
+        "train.max_steps=6",
+        *SMOKE[:1],
+        *SMOKE[2:],
+        "train.batch_size=4",
+        "train.logging_steps=1",
+        f"hydra.run.dir={root}/outputs/diverged",
+        cwd=root,
+    )
     assert bad.wait(timeout=600) != 0
     together = [cli("method=fft", *SMOKE, cwd=root) for _ in range(2)]  # default run dirs, same second
     assert all(p.wait(timeout=600) == 0 for p in together)
@@ -51,7 +71,9 @@ def test_means_and_stds_match_an_independent_computation(runs):
     split = table["splits"]["synth_sentiment"]
     for method in ("pt", "ptv2"):
         for plen in (2, 4):
-            values = [r[split]["accuracy"] for r in raw if r["method"] == method and r["method_config"]["prefix_len"] == plen]
+            values = [
+                r[split]["accuracy"] for r in raw if r["method"] == method and r["method_config"]["prefix_len"] == plen
+            ]
             cell = rows[(method, plen)]["cells"]["synth_sentiment"]["accuracy"]
             assert cell["n"] == 2
             assert cell["mean"] == pytest.approx(np.mean(values))
@@ -71,8 +93,18 @@ def test_failed_run_is_listed_not_averaged(runs, capsys):
 
 def test_every_output_format_parses(runs, tmp_path):
     paths = {ext: tmp_path / f"t.{ext}" for ext in ("csv", "json", "tex")}
-    argv = [str(runs / "outputs"), "--delta", "--csv", str(paths["csv"]), "--json", str(paths["json"]),
-            "--latex", str(paths["tex"]), "--plot", str(tmp_path / "plots")]
+    argv = [
+        str(runs / "outputs"),
+        "--delta",
+        "--csv",
+        str(paths["csv"]),
+        "--json",
+        str(paths["json"]),
+        "--latex",
+        str(paths["tex"]),
+        "--plot",
+        str(tmp_path / "plots"),
+    ]
     assert compare_main(argv) == 0
     rows = list(csv.DictReader(paths["csv"].open()))
     assert {r["method"] for r in rows} == {"fft", "pt", "ptv2"} and all(float(r["mean"]) >= 0 for r in rows)
@@ -93,10 +125,24 @@ def test_markdown_marks_rows_variants_and_best(runs, capsys):
 
 
 def test_paper_reference_rows(tmp_path):
-    record = {"status": "completed", "model": "roberta-large", "task": "boolq", "task_source": "superglue", "seed": 1,
-              "method": "ptv2", "method_title": "P-Tuning v2", "family": "classification", "metrics": ["accuracy"],
-              "main_metric": "accuracy", "dev": {"accuracy": 80.0}, "test": None, "params": {"trainable_pct": 0.3},
-              "table1": {"deep": True}, "method_config": {"prefix_len": 8, "reparam": False}, "finished_at": "x"}
+    record = {
+        "status": "completed",
+        "model": "roberta-large",
+        "task": "boolq",
+        "task_source": "superglue",
+        "seed": 1,
+        "method": "ptv2",
+        "method_title": "P-Tuning v2",
+        "family": "classification",
+        "metrics": ["accuracy"],
+        "main_metric": "accuracy",
+        "dev": {"accuracy": 80.0},
+        "test": None,
+        "params": {"trainable_pct": 0.3},
+        "table1": {"deep": True},
+        "method_config": {"prefix_len": 8, "reparam": False},
+        "finished_at": "x",
+    }
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "metrics.json").write_text(json.dumps(record))
     table = build_tables(read_records([str(tmp_path)]), paper=True)[0]
@@ -111,12 +157,25 @@ def test_no_records_is_a_clear_error(tmp_path, capsys):
 
 
 def _record(tmp_path, name, seed, acc, epochs, prefix_len=0, method="fft"):
-    record = {"status": "completed", "model": "m", "task": "rte", "task_source": "glue", "seed": seed, "method": method,
-              "method_title": method, "family": "classification", "metrics": ["accuracy"], "main_metric": "accuracy",
-              "dev": {"accuracy": acc}, "test": None, "params": {"trainable_pct": 1.0}, "table1": {"deep": False},
-              "method_config": {"name": method, "lr": 0.01, "prefix_len": prefix_len, "reparam": False},
-              "config": {"train": {"epochs": epochs, "progress": True}, "task": {"name": "rte", "data_dir": f"/d/{name}"}},
-              "finished_at": name}
+    record = {
+        "status": "completed",
+        "model": "m",
+        "task": "rte",
+        "task_source": "glue",
+        "seed": seed,
+        "method": method,
+        "method_title": method,
+        "family": "classification",
+        "metrics": ["accuracy"],
+        "main_metric": "accuracy",
+        "dev": {"accuracy": acc},
+        "test": None,
+        "params": {"trainable_pct": 1.0},
+        "table1": {"deep": False},
+        "method_config": {"name": method, "lr": 0.01, "prefix_len": prefix_len, "reparam": False},
+        "config": {"train": {"epochs": epochs, "progress": True}, "task": {"name": "rte", "data_dir": f"/d/{name}"}},
+        "finished_at": name,
+    }
     (tmp_path / name).mkdir()
     (tmp_path / name / "metrics.json").write_text(json.dumps(record))
 

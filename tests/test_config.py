@@ -4,9 +4,9 @@ import os
 
 import pytest
 
+from conftest import compose_cfg
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import plan
-from conftest import compose_cfg
 
 CONF = os.path.join(os.path.dirname(__file__), "..", "src", "ptune_exp", "conf")
 
@@ -36,16 +36,19 @@ def test_config_groups_are_the_registries():
     assert options("task") == sorted({name for name, _ in TASKS})
 
 
-@pytest.mark.parametrize("override, words", [
-    ("method.prefix_len=0", "positive number"),
-    ("method.prefix_len=-3", "positive number"),
-    ("method.prefix_dropout=1.0", "[0, 1)"),
-    ("method.lr=0", "must be > 0"),
-    ("train.select=worst", "best"),
-    ("train.batch_size=0", "batch_size"),
-    ("task.source=nope", "task.source"),
-    ("model.attn_implementation=flash", "sdpa or eager"),
-])
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("method.prefix_len=0", "positive number"),
+        ("method.prefix_len=-3", "positive number"),
+        ("method.prefix_dropout=1.0", "[0, 1)"),
+        ("method.lr=0", "must be > 0"),
+        ("train.select=worst", "best"),
+        ("train.batch_size=0", "batch_size"),
+        ("task.source=nope", "task.source"),
+        ("model.attn_implementation=flash", "sdpa or eager"),
+    ],
+)
 def test_bad_values_fail_before_any_model_loads(override, words, tmp_path):
     cfg = compose_cfg("method=ptv2", override, f"output_dir={tmp_path}")
     with pytest.raises(PtuneError, match=None) as e:
@@ -86,8 +89,12 @@ def test_unknown_method_lists_choices():
 
 def experiment_presets():
     root = os.path.join(CONF, "experiment")
-    return sorted(os.path.relpath(os.path.join(d, f), root)[:-5] for d, _, files in os.walk(root) for f in files
-                  if f.endswith(".yaml"))
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root)[:-5]
+        for d, _, files in os.walk(root)
+        for f in files
+        if f.endswith(".yaml")
+    )
 
 
 @pytest.mark.parametrize("preset", experiment_presets())
@@ -105,7 +112,9 @@ def test_slurm_launcher_config_composes():
     from hydra import compose, initialize_config_module
 
     with initialize_config_module("ptune_exp.conf", version_base="1.3"):
-        cfg = compose("config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True)
+        cfg = compose(
+            "config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=gpu"], return_hydra_config=True
+        )
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu" and launcher.gpus_per_node == 1
 

@@ -10,16 +10,36 @@ from ptune_exp.predict import eval_run
 from ptune_exp.run import run
 
 BIN = Path(sys.executable).parent
-SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=15",
-         "train.eval_batch_size=4", "train.max_steps=3"]
+SMOKE = [
+    "model=tiny-bert",
+    "train=smoke",
+    "task.max_train_samples=16",
+    "task.max_eval_samples=15",
+    "train.eval_batch_size=4",
+    "train.max_steps=3",
+]
 
 
 def test_two_process_data_parallel_run(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    proc = subprocess.run([str(BIN / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "ptune_exp",
-                           "method=ptv2", *SMOKE, f"output_dir={out}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(BIN / "torchrun"),
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "ptune_exp",
+            "method=ptv2",
+            *SMOKE,
+            f"output_dir={out}",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = list(tmp_path.rglob("metrics.json"))
     assert records == [out / "metrics.json"]  # one record, written by the main process

@@ -20,8 +20,11 @@ def jsonl(path, rows):
 
 
 def test_glue_rte_tsv(tmp_path):
-    write(tmp_path / "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n"
-                                  "1\tIt \"rained\".\tIt was dry.\tnot_entailment\n")
+    write(
+        tmp_path / "train.tsv",
+        "index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n"
+        '1\tIt "rained".\tIt was dry.\tnot_entailment\n',
+    )
     rows = load_split(get_task("rte", "glue"), "train", str(tmp_path)).to_list()
     assert rows == [
         {"idx": 0, "text_a": "A man sleeps.", "text_b": "A person rests.", "label": 0},
@@ -32,12 +35,18 @@ def test_glue_rte_tsv(tmp_path):
 def test_glue_cola_has_no_header(tmp_path):
     write(tmp_path / "dev.tsv", "gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n")
     rows = load_split(get_task("cola"), "dev", str(tmp_path)).to_list()
-    assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [("The cat sat.", None, 1), ("Cat the sat.", None, 0)]
+    assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [
+        ("The cat sat.", None, 1),
+        ("Cat the sat.", None, 0),
+    ]
 
 
 def test_glue_stsb_scores_and_mnli_mismatched(tmp_path):
-    write(tmp_path / "dev.tsv", "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
-                                "0\tmain\tx\t2012\t1\tnone\tnone\tA plane.\tAn airplane.\t4.750\n")
+    write(
+        tmp_path / "dev.tsv",
+        "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+        "0\tmain\tx\t2012\t1\tnone\tnone\tA plane.\tAn airplane.\t4.750\n",
+    )
     row = load_split(get_task("stsb"), "dev", str(tmp_path)).to_list()[0]
     assert row["label"] == pytest.approx(4.75) and row["text_b"] == "An airplane."
     header = "index\tsentence1\tsentence2\tgold_label\n"
@@ -53,12 +62,31 @@ def test_glue_mrpc_columns(tmp_path):
 
 
 def test_superglue_jsonl_labels_and_wic_word(tmp_path):
-    jsonl(tmp_path / "val.jsonl", [{"question": "is it?", "passage": "It is.", "label": True, "idx": 0},
-                                   {"question": "is it not?", "passage": "No.", "label": False, "idx": 1}])
+    jsonl(
+        tmp_path / "val.jsonl",
+        [
+            {"question": "is it?", "passage": "It is.", "label": True, "idx": 0},
+            {"question": "is it not?", "passage": "No.", "label": False, "idx": 1},
+        ],
+    )
     rows = load_split(get_task("boolq"), "dev", str(tmp_path)).to_list()
     assert [(r["text_a"], r["label"]) for r in rows] == [("is it?", 1), ("is it not?", 0)]
-    jsonl(tmp_path / "train.jsonl", [{"word": "bank", "sentence1": "A river bank.", "sentence2": "A bank loan.",
-                                      "start1": 8, "end1": 12, "start2": 2, "end2": 6, "label": False, "idx": 0}])
+    jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {
+                "word": "bank",
+                "sentence1": "A river bank.",
+                "sentence2": "A bank loan.",
+                "start1": 8,
+                "end1": 12,
+                "start2": 2,
+                "end2": 6,
+                "label": False,
+                "idx": 0,
+            }
+        ],
+    )
     row = load_split(get_task("wic"), "train", str(tmp_path)).to_list()[0]
     assert row["text_a"] == "bank: A river bank." and row["text_b"] == "A bank loan." and row["label"] == 0
 
@@ -88,8 +116,13 @@ def test_malformed_json_line_is_located(tmp_path):
 
 
 def test_label_outside_the_label_set_is_located(tmp_path):
-    jsonl(tmp_path / "train.jsonl", [{"premise": "a", "hypothesis": "b", "label": "entailment"},
-                                     {"premise": "a", "hypothesis": "b", "label": "maybe"}])
+    jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"premise": "a", "hypothesis": "b", "label": "entailment"},
+            {"premise": "a", "hypothesis": "b", "label": "maybe"},
+        ],
+    )
     with pytest.raises(PtuneError, match=r"train\.jsonl:2: label 'maybe' is not one of"):
         load_split(get_task("rte", "superglue"), "train", str(tmp_path))
 
@@ -113,8 +146,15 @@ def test_empty_split_is_refused(tmp_path):
 
 
 def test_run_on_local_superglue_rte_files(tmp_path, cfg_factory):
-    rows = [{"premise": f"Premise number {i}.", "hypothesis": f"Hypothesis {i}.", "idx": i,
-             "label": "entailment" if i % 2 else "not_entailment"} for i in range(12)]
+    rows = [
+        {
+            "premise": f"Premise number {i}.",
+            "hypothesis": f"Hypothesis {i}.",
+            "idx": i,
+            "label": "entailment" if i % 2 else "not_entailment",
+        }
+        for i in range(12)
+    ]
     jsonl(tmp_path / "train.jsonl", rows)
     jsonl(tmp_path / "val.jsonl", rows[:6])
     record = run(cfg_factory("task=rte", "task.source=superglue", f"task.data_dir={tmp_path}", "method=ptv2"))

@@ -4,11 +4,11 @@ import copy
 
 import pytest
 import torch
-from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods.attention import attach_prefix_attention, prefix_implementation
 from ptune_exp.tiny import tiny_backbone
+from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 ARCHS = ["bert", "roberta"]
 PROMPT_METHODS = ["pt", "prefix", "ptv2"]
@@ -23,7 +23,7 @@ def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **
 def test_prompt_is_attended_and_gets_a_gradient(method, arch):
     model, tok = build(method, arch)
     enc = batch(tok)
-    plain = model.backbone(**{k: v for k, v in enc.items()}).last_hidden_state
+    plain = model.backbone(**dict(enc.items())).last_hidden_state
     prompted = hidden(model, enc)
     assert prompted.shape == plain.shape  # pt's virtual tokens are stripped again
     assert not torch.allclose(prompted, plain, atol=1e-4)
@@ -59,8 +59,12 @@ def test_eager_and_sdpa_agree(method, arch):
     enc = batch(tok)
     with torch.no_grad():
         torch.testing.assert_close(sdpa(**enc).logits, eager(**enc).logits, atol=1e-5, rtol=1e-4)
-        torch.testing.assert_close(hidden(sdpa, enc)[enc["attention_mask"].bool()],
-                                   hidden(eager, enc)[enc["attention_mask"].bool()], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(
+            hidden(sdpa, enc)[enc["attention_mask"].bool()],
+            hidden(eager, enc)[enc["attention_mask"].bool()],
+            atol=1e-5,
+            rtol=1e-4,
+        )
 
 
 @pytest.mark.parametrize("method", PROMPT_METHODS)
@@ -101,12 +105,14 @@ def test_trainable_parameter_counts_match_the_formulas():
 def test_pt_keeps_the_real_cls_first_and_shifts_nothing_it_strips():
     model, tok = build("pt")
     enc = batch(tok)
-    inputs = model.prompt.backbone_inputs(model.backbone, enc["input_ids"], enc["attention_mask"], enc["token_type_ids"])
+    inputs = model.prompt.backbone_inputs(
+        model.backbone, enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]
+    )
     words = model.backbone.get_input_embeddings()(enc["input_ids"])
     P = model.prompt.prefix_len
-    torch.testing.assert_close(inputs["inputs_embeds"][:, 0], words[:, 0])       # real [CLS] stays at 0
-    torch.testing.assert_close(inputs["inputs_embeds"][:, 1 + P:], words[:, 1:])  # then the real tokens
-    assert inputs["attention_mask"][:, 1:1 + P].all()
+    torch.testing.assert_close(inputs["inputs_embeds"][:, 0], words[:, 0])  # real [CLS] stays at 0
+    torch.testing.assert_close(inputs["inputs_embeds"][:, 1 + P :], words[:, 1:])  # then the real tokens
+    assert inputs["attention_mask"][:, 1 : 1 + P].all()
     assert "input_ids" not in inputs  # embedded once, by us; the backbone adds positions once
 
 
@@ -126,8 +132,9 @@ def test_a_backbone_whose_attention_bypasses_the_mechanism_is_refused():
     from transformers import DebertaV2Config, DebertaV2Model
 
     _, tok = tiny_backbone("bert", 32, 2, 4, 64, "sdpa")
-    config = DebertaV2Config(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                             intermediate_size=64)
+    config = DebertaV2Config(
+        vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64
+    )
     model = DebertaV2Model(config)
     with pytest.raises(PtuneError, match="silently ignored"):
         attach_prefix_attention(model, tok)
@@ -137,8 +144,14 @@ def test_shared_attention_layers_are_refused():
     from transformers import AlbertConfig, AlbertModel
 
     _, tok = tiny_backbone("bert", 32, 2, 4, 64, "sdpa")
-    config = AlbertConfig(vocab_size=len(tok), hidden_size=32, embedding_size=16, num_hidden_layers=2,
-                          num_attention_heads=4, intermediate_size=64)
+    config = AlbertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        embedding_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+    )
     config._attn_implementation = prefix_implementation("sdpa")
     with pytest.raises(PtuneError, match="reuses one attention module"):
         attach_prefix_attention(AlbertModel(config, add_pooling_layer=False), tok)

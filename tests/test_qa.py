@@ -19,8 +19,30 @@ from ptune_exp.tiny import tiny_tokenizer
 METHODS = ["fft", "pt", "prefix", "ptv2"]
 MAX_LEN, STRIDE = 64, 16  # short windows, so the fixture contexts need several
 # in-vocabulary words (one token each) and others the tiny tokenizers split into several pieces
-WORDS = ("john won the game in paris and mary lost the zebra match in london while the team played "
-         "quixotic glyphs near berlin").split()
+WORDS = [
+    "john",
+    "won",
+    "the",
+    "game",
+    "in",
+    "paris",
+    "and",
+    "mary",
+    "lost",
+    "the",
+    "zebra",
+    "match",
+    "in",
+    "london",
+    "while",
+    "the",
+    "team",
+    "played",
+    "quixotic",
+    "glyphs",
+    "near",
+    "berlin",
+]
 
 
 def context_of(n_words: int, shift: int) -> str:
@@ -33,19 +55,27 @@ def word_spans(context: str, length: int) -> list[tuple[int, str]]:
     for w in words:
         starts.append(context.index(w, pos))
         pos = starts[-1] + len(w)
-    return [(starts[i], context[starts[i]:starts[i + length - 1] + len(words[i + length - 1])])
-            for i in range(len(words) - length + 1)]
+    return [
+        (starts[i], context[starts[i] : starts[i + length - 1] + len(words[i + length - 1])])
+        for i in range(len(words) - length + 1)
+    ]
 
 
 def squad_file(path, paragraphs: list[tuple[str, list[dict]]], version: str = "1.1") -> str:
-    data = {"version": version, "data": [{"title": "fixture", "paragraphs": [
-        {"context": c, "qas": qas} for c, qas in paragraphs]}]}
+    data = {
+        "version": version,
+        "data": [{"title": "fixture", "paragraphs": [{"context": c, "qas": qas} for c, qas in paragraphs]}],
+    }
     path.write_text(json.dumps(data), encoding="utf-8")
     return str(path)
 
 
 def question(id_: str, answers: list[tuple[int, str]], impossible: bool = False) -> dict:
-    qa_ = {"id": id_, "question": "who won the game in paris", "answers": [{"answer_start": s, "text": t} for s, t in answers]}
+    qa_ = {
+        "id": id_,
+        "question": "who won the game in paris",
+        "answers": [{"answer_start": s, "text": t} for s, t in answers],
+    }
     if impossible:
         qa_["is_impossible"] = True
     return qa_
@@ -82,6 +112,7 @@ def context_range(feature) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- windows and gold spans
 
+
 @pytest.mark.parametrize("arch", ["bert", "roberta"])
 def test_windows_cover_every_context_token(arch, tmp_path):
     raw, feats = features_of(tmp_path, arch, train=False)
@@ -91,7 +122,9 @@ def test_windows_cover_every_context_token(arch, tmp_path):
         windows.setdefault(ex, []).append({tuple(o) for o, m in zip(offsets, mask) if m})
     assert max(len(w) for w in windows.values()) >= 3  # the fixture really needs several windows
     for ex, context in enumerate(raw["context"]):
-        alone = {tuple(o) for o in tok(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]}
+        alone = {
+            tuple(o) for o in tok(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        }
         assert set().union(*windows[ex]) == alone
         assert all(len(a & b) == STRIDE for a, b in zip(windows[ex], windows[ex][1:]))  # doc_stride = overlap
 
@@ -113,7 +146,7 @@ def test_gold_spans_map_back_to_the_answer_text(arch, tmp_path):
             assert (s, e) == (0, 0)
             continue
         assert first <= s <= e <= last and mask[s] and mask[e]
-        assert contexts[ex][offsets[s][0]:offsets[e][1]] == answers[ex][0]
+        assert contexts[ex][offsets[s][0] : offsets[e][1]] == answers[ex][0]
         found.add(ex)
         in_two[ex] = in_two.get(ex, 0) + 1
         at_first += s == first
@@ -125,7 +158,7 @@ def test_gold_spans_map_back_to_the_answer_text(arch, tmp_path):
         if sum(a_start[0] <= o[0] < a_start[0] + len(text[0]) for o in offsets) <= STRIDE + 1:
             fits.add(ex)
     assert len(fits) > len(raw) / 2 and fits <= found
-    assert at_first and at_last            # answers at both window edges occur
+    assert at_first and at_last  # answers at both window edges occur
     assert any(n >= 2 for n in in_two.values())  # answers in the overlap of two windows
     train = qa.tokenize(raw, configured("squad"), tiny_tokenizer(arch), MAX_LEN, train=True)
     assert train["start_positions"] == feats["start_positions"] and "labels" not in train.column_names
@@ -155,31 +188,39 @@ def test_too_long_question_for_the_stride_says_what_to_do(tmp_path):
 
 # ---------------------------------------------------------------- decoding from hand-set logits
 
+
 def decode(raw, feats, spec, set_logits):
     """Scorer output for logits that are -5 everywhere except what `set_logits(feature, start, end)` sets."""
     n, length = len(feats), max(len(ids) for ids in feats["input_ids"])
     start, end = torch.full((n, length), -5.0), torch.full((n, length), -5.0)
     mask = torch.zeros(n, length, dtype=torch.bool)
     for i, m in enumerate(feats["context_mask"]):
-        mask[i, :len(m)] = torch.tensor(m)
+        mask[i, : len(m)] = torch.tensor(m)
         set_logits(feats[i], start[i], end[i])
     cand = qa.top_candidates(start, end, mask, spec.n_best)
     preds = tuple(cand[k].numpy() for k in ("start_scores", "start_index", "end_scores", "end_index", "null_score"))
     order = np.random.default_rng(0).permutation(n)  # rows may reach the scorer in any order
     scorer = qa.Scorer(spec, raw, feats)
-    metrics = scorer(EvalPrediction(predictions=tuple(p[order] for p in preds), label_ids=np.array(feats["labels"])[order]))
+    metrics = scorer(
+        EvalPrediction(predictions=tuple(p[order] for p in preds), label_ids=np.array(feats["labels"])[order])
+    )
     return scorer.predictions, metrics
 
 
 def token_at(feature, char: int) -> int:
-    return next(i for i, (o, m) in enumerate(zip(feature["offset_mapping"], feature["context_mask"]))
-                if m and o[0] <= char < o[1])
+    return next(
+        i
+        for i, (o, m) in enumerate(zip(feature["offset_mapping"], feature["context_mask"]))
+        if m and o[0] <= char < o[1]
+    )
 
 
 def test_post_processing_picks_the_best_valid_span_over_windows(tmp_path):
     c = context_of(60, 0)
     spans = word_spans(c, 1)
-    raw = rows_of(squad_file(tmp_path / "dev.json", [(c, [question("late", [spans[50]]), question("early", [spans[3]])])]))
+    raw = rows_of(
+        squad_file(tmp_path / "dev.json", [(c, [question("late", [spans[50]]), question("early", [spans[3]])])])
+    )
     spec = configured("squad", max_answer_len=4)
     feats = qa.tokenize(raw, spec, tiny_tokenizer("bert"), MAX_LEN, train=False)
     assert len(feats) >= 2 * 3
@@ -193,12 +234,12 @@ def test_post_processing_picks_the_best_valid_span_over_windows(tmp_path):
         if offsets[first][1] <= a and b <= offsets[last][0]:  # strictly inside this window: 4 + 4 = 8
             start[token_at(f, a)], end[token_at(f, b - 1)] = 4.0, 4.0
         elif last >= first + 12:  # elsewhere: higher-scoring pairs that are no span, and a lower valid one
-            start[last], end[first] = 9.0, 9.0              # end before start
-            start[first + 4], end[first + 8] = 4.5, 4.5     # 5 tokens > max_answer_len
-            start[first + 3], end[first + 3] = 3.0, 3.0     # valid, 6 < 8
+            start[last], end[first] = 9.0, 9.0  # end before start
+            start[first + 4], end[first + 8] = 4.5, 4.5  # 5 tokens > max_answer_len
+            start[first + 3], end[first + 3] = 3.0, 3.0  # valid, 6 < 8
 
     predictions, metrics = decode(raw, feats, spec, set_logits)
-    assert predictions == {"late": c[want[0][0]:want[0][1]], "early": spans[3][1]}
+    assert predictions == {"late": c[want[0][0] : want[0][1]], "early": spans[3][1]}
     assert predictions["late"] == "in paris and"
     assert metrics == pytest.approx({"exact_match": 50.0, "f1": 100 * (0.5 + 1) / 2})  # late: P 1/3, R 1
 
@@ -206,8 +247,14 @@ def test_post_processing_picks_the_best_valid_span_over_windows(tmp_path):
 def test_squad_v2_null_answer_and_threshold(tmp_path):
     c = context_of(60, 0)
     spans = word_spans(c, 1)
-    raw = rows_of(squad_file(tmp_path / "dev.json", [(c, [question("has", [spans[40]]), question("none", [], impossible=True)])],
-                             version="2.0"), "2.0")
+    raw = rows_of(
+        squad_file(
+            tmp_path / "dev.json",
+            [(c, [question("has", [spans[40]]), question("none", [], impossible=True)])],
+            version="2.0",
+        ),
+        "2.0",
+    )
     feats = qa.tokenize(raw, configured("squad_v2"), tiny_tokenizer("bert"), MAX_LEN, train=False)
     assert all((f["start_positions"], f["end_positions"]) == (0, 0) for f in feats if f["example_index"] == 1)
     window = [sum(1 for g in feats["example_index"][:i] if g == ex) for i, ex in enumerate(feats["example_index"])]
@@ -223,11 +270,18 @@ def test_squad_v2_null_answer_and_threshold(tmp_path):
         predictions, metrics = decode(raw, feats, spec, set_logits)
         assert predictions["has"] == predictions["none"] == ("john" if answered else "")
         if not answered:
-            assert metrics == {"exact_match": 50.0, "f1": 50.0, "HasAns_exact_match": 0.0, "HasAns_f1": 0.0,
-                               "NoAns_exact_match": 100.0, "NoAns_f1": 100.0}
+            assert metrics == {
+                "exact_match": 50.0,
+                "f1": 50.0,
+                "HasAns_exact_match": 0.0,
+                "HasAns_f1": 0.0,
+                "NoAns_exact_match": 100.0,
+                "NoAns_f1": 100.0,
+            }
 
 
 # ---------------------------------------------------------------- official metrics
+
 
 def test_squad_v1_metrics_match_hand_computed_values():
     golds = {"a": ["The Eiffel Tower", "Eiffel Tower"], "b": ["Denver Broncos"], "c": ["1998"], "d": ["the"]}
@@ -243,18 +297,29 @@ def test_squad_v2_metrics_split_has_and_no_answer():
     preds = {"a": "Paris.", "b": "", "c": "London", "d": "quick brown fox"}
     # d: vs "quick fox": P 2/3 R 1 -> 0.8; vs "fox": P 1/3 R 1 -> 0.5; max 0.8, no exact match
     scores = qa.squad_scores(preds, golds, "2.0")
-    assert scores == pytest.approx({
-        "exact_match": 100 * 2 / 4, "f1": 100 * (1 + 1 + 0 + 0.8) / 4,
-        "HasAns_exact_match": 50.0, "HasAns_f1": 100 * (1 + 0.8) / 2, "NoAns_exact_match": 50.0, "NoAns_f1": 50.0,
-    }, abs=1e-4)
+    assert scores == pytest.approx(
+        {
+            "exact_match": 100 * 2 / 4,
+            "f1": 100 * (1 + 1 + 0 + 0.8) / 4,
+            "HasAns_exact_match": 50.0,
+            "HasAns_f1": 100 * (1 + 0.8) / 2,
+            "NoAns_exact_match": 50.0,
+            "NoAns_f1": 50.0,
+        },
+        abs=1e-4,
+    )
 
 
 # ---------------------------------------------------------------- local files
 
+
 def test_official_json_reads_and_malformed_files_are_located(tmp_path):
     c = "Mary won in Paris."
-    path = squad_file(tmp_path / "f.json", [(c, [question("q1", [(12, "Paris"), (12, "Paris.")]),
-                                                 question("q2", [], impossible=True)])], "2.0")
+    path = squad_file(
+        tmp_path / "f.json",
+        [(c, [question("q1", [(12, "Paris"), (12, "Paris.")]), question("q2", [], impossible=True)])],
+        "2.0",
+    )
     rows = read_squad_json(path, "2.0")
     assert rows[0]["answer_texts"] == ["Paris", "Paris."] and rows[0]["answer_starts"] == [12, 12]
     assert rows[1]["is_impossible"] and rows[1]["answer_texts"] == []
@@ -278,6 +343,7 @@ def test_official_json_reads_and_malformed_files_are_located(tmp_path):
 
 # ---------------------------------------------------------------- end to end
 
+
 def data_dir(tmp_path, version: str) -> str:
     c1, c2 = context_of(70, 0), context_of(40, 3)
     s1, s2 = word_spans(c1, 2), word_spans(c2, 1)
@@ -291,12 +357,20 @@ def data_dir(tmp_path, version: str) -> str:
     return str(tmp_path)
 
 
-@pytest.mark.parametrize("method,model,task", [(m, "tiny-bert", "squad") for m in METHODS]
-                         + [("ptv2", "tiny-roberta", "squad_v2")])
+@pytest.mark.parametrize(
+    "method,model,task", [(m, "tiny-bert", "squad") for m in METHODS] + [("ptv2", "tiny-roberta", "squad_v2")]
+)
 def test_each_method_trains_two_steps_and_answers_every_question(method, model, task, cfg_factory, tmp_path):
     version = "2.0" if task == "squad_v2" else "1.1"
-    cfg = cfg_factory(f"method={method}", f"model={model}", f"task={task}", f"task.data_dir={data_dir(tmp_path, version)}",
-                      f"task.max_seq_len={MAX_LEN}", f"task.doc_stride={STRIDE}", "train.eval_batch_size=4")
+    cfg = cfg_factory(
+        f"method={method}",
+        f"model={model}",
+        f"task={task}",
+        f"task.data_dir={data_dir(tmp_path, version)}",
+        f"task.max_seq_len={MAX_LEN}",
+        f"task.doc_stride={STRIDE}",
+        "train.eval_batch_size=4",
+    )
     record = run(cfg)
     assert record["status"] == "completed" and record["train"]["steps"] == 2
     assert set(record["dev"]) == set(get_task(task).metrics) and 0 <= record["dev"]["f1"] <= 100
@@ -307,8 +381,14 @@ def test_each_method_trains_two_steps_and_answers_every_question(method, model, 
 
 
 def test_pt_virtual_tokens_do_not_shift_positions(cfg_factory, tmp_path):
-    cfg = cfg_factory("method=pt", "method.prefix_len=7", "task=squad", f"task.data_dir={data_dir(tmp_path, '1.1')}",
-                      f"task.max_seq_len={MAX_LEN}", f"task.doc_stride={STRIDE}")
+    cfg = cfg_factory(
+        "method=pt",
+        "method.prefix_len=7",
+        "task=squad",
+        f"task.data_dir={data_dir(tmp_path, '1.1')}",
+        f"task.max_seq_len={MAX_LEN}",
+        f"task.doc_stride={STRIDE}",
+    )
     exp = build(cfg, run_module.plan(cfg))
     batch = exp.family.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(4)])
     seen = {}

@@ -11,8 +11,15 @@ from transformers import TrainerCallback
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import Interrupted, run
 
-SHORT = ["method=ptv2", "method.reparam=true", "method.reparam_hidden=16", "train.max_steps=6", "train.eval_steps=2",
-         "train.batch_size=4", "train.select=best"]
+SHORT = [
+    "method=ptv2",
+    "method.reparam=true",
+    "method.reparam_hidden=16",
+    "train.max_steps=6",
+    "train.eval_steps=2",
+    "train.batch_size=4",
+    "train.select=best",
+]
 
 
 class SignalAt(TrainerCallback):
@@ -73,8 +80,15 @@ def test_a_completed_record_is_never_overwritten(cfg_factory):
 
 
 def _rte_fixture(tmp_path):
-    rows = [{"premise": f"The {w} sat on the mat number {i}.", "hypothesis": f"A {w} is sitting.", "idx": i,
-             "label": "entailment" if i % 3 else "not_entailment"} for i, w in enumerate(["cat", "dog", "john"] * 4)]
+    rows = [
+        {
+            "premise": f"The {w} sat on the mat number {i}.",
+            "hypothesis": f"A {w} is sitting.",
+            "idx": i,
+            "label": "entailment" if i % 3 else "not_entailment",
+        }
+        for i, w in enumerate(["cat", "dog", "john"] * 4)
+    ]
     for name, part in (("train.jsonl", rows), ("val.jsonl", rows[:7])):
         (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in part))
     return tmp_path
@@ -88,8 +102,9 @@ def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_f
     (tmp_path / "data").mkdir()
     data = _rte_fixture(tmp_path / "data")
     knobs = ["method.reparam=true", "method.reparam_hidden=16"] if method in ("ptv2", "pt") else []
-    cfg = cfg_factory(f"method={method}", *knobs, "task=rte", "task.source=superglue", f"task.data_dir={data}",
-                      "train.max_steps=3")
+    cfg = cfg_factory(
+        f"method={method}", *knobs, "task=rte", "task.source=superglue", f"task.data_dir={data}", "train.max_steps=3"
+    )
     record = run(cfg)
 
     again = eval_run(cfg.output_dir)  # from trainable.safetensors, no training

@@ -30,12 +30,20 @@ def jsonl(path, rows):
 
 # ---------------------------------------------------------------- fixtures in the official layouts
 
+
 def copa_rows(n):
     people = ["john", "mary", "the player", "the team"]
-    return [{"premise": f"{people[i % 4].capitalize()} lost the game.",
-             "choice1": "The city was very good." if i % 2 else "The company was bad.",
-             "choice2": "Paris won." if i % 2 else "London won.",
-             "question": "cause" if i % 3 else "effect", "label": i % 2, "idx": i} for i in range(n)]
+    return [
+        {
+            "premise": f"{people[i % 4].capitalize()} lost the game.",
+            "choice1": "The city was very good." if i % 2 else "The company was bad.",
+            "choice2": "Paris won." if i % 2 else "London won.",
+            "question": "cause" if i % 3 else "effect",
+            "label": i % 2,
+            "idx": i,
+        }
+        for i in range(n)
+    ]
 
 
 def multirc_lines(n):
@@ -43,11 +51,20 @@ def multirc_lines(n):
     for p in range(n):
         text = f"<b>Sent 1: </b>John went to Paris in game {p}.<br><b>Sent 2: </b>Mary stayed in London.<br>"
         questions = [
-            {"question": "Where did John go?", "idx": 0,
-             "answers": [{"text": "Paris", "idx": 0, "label": 1}, {"text": "London", "idx": 1, "label": 0},
-                         {"text": "To Paris", "idx": 2, "label": 1}]},
-            {"question": "Who stayed?", "idx": 1,
-             "answers": [{"text": "Mary", "idx": 3, "label": 1}, {"text": "John", "idx": 4, "label": 0}]},
+            {
+                "question": "Where did John go?",
+                "idx": 0,
+                "answers": [
+                    {"text": "Paris", "idx": 0, "label": 1},
+                    {"text": "London", "idx": 1, "label": 0},
+                    {"text": "To Paris", "idx": 2, "label": 1},
+                ],
+            },
+            {
+                "question": "Who stayed?",
+                "idx": 1,
+                "answers": [{"text": "Mary", "idx": 3, "label": 1}, {"text": "John", "idx": 4, "label": 0}],
+            },
         ]
         lines.append({"idx": p, "version": 1.1, "passage": {"text": text, "questions": questions}})
     return lines
@@ -62,12 +79,22 @@ def record_lines(n):
     lines = []
     for p in range(n):
         text = f"John met Mary in Paris on day {p}. Mary then went to London.\n@highlight\nJohn stayed in Paris"
-        entities = spans_of(text, ["John", "Mary", "Paris", "London"]) + [{"start": text.rindex("Paris"),
-                                                                          "end": text.rindex("Paris") + 4}]
-        qas = [{"query": "@placeholder went to London.", "idx": 2 * p,
-                "answers": [{"start": text.index("Mary"), "end": text.index("Mary") + 3, "text": "Mary"}]},
-               {"query": "John stayed in @placeholder.", "idx": 2 * p + 1,
-                "answers": [{"start": text.index("Paris"), "end": text.index("Paris") + 4, "text": "Paris"}]}]
+        entities = [
+            *spans_of(text, ["John", "Mary", "Paris", "London"]),
+            {"start": text.rindex("Paris"), "end": text.rindex("Paris") + 4},
+        ]
+        qas = [
+            {
+                "query": "@placeholder went to London.",
+                "idx": 2 * p,
+                "answers": [{"start": text.index("Mary"), "end": text.index("Mary") + 3, "text": "Mary"}],
+            },
+            {
+                "query": "John stayed in @placeholder.",
+                "idx": 2 * p + 1,
+                "answers": [{"start": text.index("Paris"), "end": text.index("Paris") + 4, "text": "Paris"}],
+            },
+        ]
         lines.append({"source": "Daily mail", "idx": p, "passage": {"text": text, "entities": entities}, "qas": qas})
     return lines
 
@@ -76,13 +103,20 @@ WSC_TEXT = "Mark told Pete many lies about himself, which Pete included in his b
 
 
 def wsc_rows(n):
-    targets = [({"span1_index": 0, "span1_text": "Mark", "span2_index": 13, "span2_text": "He"}, True),
-               ({"span1_index": 2, "span1_text": "Pete", "span2_index": 13, "span2_text": "He"}, False)]
+    targets = [
+        ({"span1_index": 0, "span1_text": "Mark", "span2_index": 13, "span2_text": "He"}, True),
+        ({"span1_index": 2, "span1_text": "Pete", "span2_index": 13, "span2_text": "He"}, False),
+    ]
     return [{"text": WSC_TEXT, "target": targets[i % 2][0], "idx": i, "label": targets[i % 2][1]} for i in range(n)]
 
 
 FIXTURES = {"copa": copa_rows, "multirc": multirc_lines, "record": record_lines, "wsc": wsc_rows}
-DEV_EXAMPLES = {"copa": 4, "multirc": 4, "record": 4, "wsc": 4}  # copa/wsc: 4 rows; multirc/record: 2 lines x 2 questions
+DEV_EXAMPLES = {
+    "copa": 4,
+    "multirc": 4,
+    "record": 4,
+    "wsc": 4,
+}  # copa/wsc: 4 rows; multirc/record: 2 lines x 2 questions
 
 
 def write_task(tmp_path, task, train=6, dev=None):
@@ -99,6 +133,7 @@ def load(task, folder, role="dev"):
 
 
 # ---------------------------------------------------------------- parsing
+
 
 def test_copa_builds_because_and_so_pairs(tmp_path):
     spec, rows = load("copa", write_task(tmp_path, "copa"))
@@ -126,19 +161,28 @@ def test_wsc_marks_the_noun_phrase_and_the_pronoun(tmp_path):
     rows[1]["target"] = {"span1_index": 3, "span1_text": "Pete", "span2_index": 12, "span2_text": "he"}  # off by one
     jsonl(tmp_path / "val.jsonl", rows)
     _, split = load("wsc", tmp_path)
-    assert split[0]["text_a"] == ("*Mark* told Pete many lies about himself, which Pete included in his book. "
-                                  "#He# should have been more truthful.")
+    assert split[0]["text_a"] == (
+        "*Mark* told Pete many lies about himself, which Pete included in his book. "
+        "#He# should have been more truthful."
+    )
     assert split[0]["text_b"] == "He refers to Mark" and split[0]["label"] == 1
     # index 3 is "many": the nearest "Pete" (word 2) is marked; "he" (index 12 = "book.") finds "He"
     assert split[1]["text_a"].startswith("Mark told *Pete* many") and "#He# should" in split[1]["text_a"]
     assert split[1]["label"] == 0
-    assert span_words("Pete's dog saw Pete".split(), 0, "Pete", "span1") == (0, 1)  # at its index, loosely
-    assert span_words("he helped the man he saw".split(), 2, "he", "span2") == (0, 1)  # exact beats nearer "helped"
+    assert span_words(["Pete's", "dog", "saw", "Pete"], 0, "Pete", "span1") == (0, 1)  # at its index, loosely
+    assert span_words(["he", "helped", "the", "man", "he", "saw"], 2, "he", "span2") == (
+        0,
+        1,
+    )  # exact beats nearer "helped"
 
 
 def test_wsc_marker_stays_inside_punctuation_and_bad_spans_are_located(tmp_path):
-    row = {"text": "I met Pete. Then he left.", "idx": 0, "label": False,
-           "target": {"span1_index": 2, "span1_text": "Pete", "span2_index": 4, "span2_text": "he"}}
+    row = {
+        "text": "I met Pete. Then he left.",
+        "idx": 0,
+        "label": False,
+        "target": {"span1_index": 2, "span1_text": "Pete", "span2_index": 4, "span2_text": "he"},
+    }
     jsonl(tmp_path / "val.jsonl", [row])
     assert load("wsc", tmp_path)[1][0]["text_a"] == "I met *Pete*. Then #he# left."
     row["target"]["span1_text"] = "Paul"
@@ -217,6 +261,7 @@ def test_test_files_without_labels_are_unlabelled(tmp_path):
 
 # ---------------------------------------------------------------- metrics on hand-made predictions
 
+
 def test_multirc_metrics_by_hand():
     # flat gold 1 0 1 | 0 1 | 1 1 0 0, predicted 1 0 0 | 0 1 | 1 1 1 0: TP 4, FP 1, FN 1 -> F1a 0.8;
     # only the second question is all right -> EM 1/3
@@ -227,7 +272,9 @@ def test_multirc_metrics_by_hand():
 def test_record_metrics_by_hand():
     # "the Paris" = "Paris" after normalisation (EM 1, F1 1); "John Smith" vs "Smith": P 1/2, R 1 -> F1 2/3,
     # EM 0 (and 0 against "Mary"); "London," vs "Berlin": 0 / 0. EM 1/3, F1 (1 + 2/3 + 0) / 3 = 5/9.
-    scores = candidates.record_scores(["the Paris", "John Smith", "London,"], [["Paris"], ["Smith", "Mary"], ["Berlin"]])
+    scores = candidates.record_scores(
+        ["the Paris", "John Smith", "London,"], [["Paris"], ["Smith", "Mary"], ["Berlin"]]
+    )
     assert scores == pytest.approx({"exact_match": 33.3333, "f1": 55.5556})
     assert normalize_answer("  The  U.S.A, an ally!") == "usa ally"
 
@@ -242,8 +289,9 @@ def test_multirc_scorer_groups_answer_options_by_question(tmp_path):
     assert list(feats["example_index"]) == [0, 0, 0, 1, 1]
     scorer = candidates.Scorer(spec, raw, feats)
     # decided 1 0 0 | 1 0: TP 2, FN 1 -> F1a 0.8; question 1 all right -> EM 1/2
-    metrics = scorer(EvalPrediction(predictions=margins_to_logits([2.0, -1.0, -0.5, 0.3, -4.0]),
-                                    label_ids=np.array(feats["labels"])))
+    metrics = scorer(
+        EvalPrediction(predictions=margins_to_logits([2.0, -1.0, -0.5, 0.3, -4.0]), label_ids=np.array(feats["labels"]))
+    )
     assert metrics["f1a"] == pytest.approx(80.0) and metrics["exact_match"] == pytest.approx(50.0)
     assert metrics["passages_cut"] == 0
     assert scorer.predictions[0]["idx"] == {"paragraph": 0, "question": 0}
@@ -256,8 +304,12 @@ def test_record_scorer_answers_with_the_top_candidate(tmp_path):
     feats = candidates.tokenize(raw, spec, tiny_tokenizer("bert"), 128, train=False)
     scorer = candidates.Scorer(spec, raw, feats)
     # query 0 (gold Mary) -> Mary; query 1 (gold Paris) -> London
-    metrics = scorer(EvalPrediction(predictions=margins_to_logits([0.1, -2.0, 3.0, 1.0, -1.0, 2.5, 0.0, 1.0]),
-                                    label_ids=np.array(feats["labels"])))
+    metrics = scorer(
+        EvalPrediction(
+            predictions=margins_to_logits([0.1, -2.0, 3.0, 1.0, -1.0, 2.5, 0.0, 1.0]),
+            label_ids=np.array(feats["labels"]),
+        )
+    )
     assert [p["prediction"] for p in scorer.predictions] == ["Mary", "London"]
     assert metrics["exact_match"] == pytest.approx(50.0) and metrics["f1"] == pytest.approx(50.0)
     assert metrics["gold_cut"] == metrics["gold_missing"] == metrics["passages_cut"] == 0
@@ -266,9 +318,17 @@ def test_record_scorer_answers_with_the_top_candidate(tmp_path):
 def test_record_long_passage_keeps_every_candidate_and_counts_what_was_cut(tmp_path, caplog):
     filler = " ".join(["the game was very good"] * 40)
     text = f"John met Mary. {filler} In the end Paris won.\n@highlight\nLondon lost"
-    line = {"idx": 0, "passage": {"text": text, "entities": spans_of(text, ["John", "Mary", "Paris", "London"])},
-            "qas": [{"query": "@placeholder won the game.", "idx": 0,
-                     "answers": [{"start": text.index("Paris"), "end": text.index("Paris") + 4, "text": "Paris"}]}]}
+    line = {
+        "idx": 0,
+        "passage": {"text": text, "entities": spans_of(text, ["John", "Mary", "Paris", "London"])},
+        "qas": [
+            {
+                "query": "@placeholder won the game.",
+                "idx": 0,
+                "answers": [{"start": text.index("Paris"), "end": text.index("Paris") + 4, "text": "Paris"}],
+            }
+        ],
+    }
     jsonl(tmp_path / "val.jsonl", [line])
     spec, raw = load("record", tmp_path)
     tok = tiny_tokenizer("bert")
@@ -278,12 +338,17 @@ def test_record_long_passage_keeps_every_candidate_and_counts_what_was_cut(tmp_p
     for feature, candidate in zip(feats, raw[0]["candidates"]):  # the filled query is kept whole
         second = [t for t, s in zip(feature["input_ids"], feature["token_type_ids"]) if s == 1]
         assert tok.decode(second, skip_special_tokens=True).replace(" ", "") == f"{candidate}wonthegame.".lower()
-    assert candidates.coverage(spec, raw, feats) == {"passages_cut": 1, "candidates_cut": 0, "gold_cut": 1,
-                                                     "gold_missing": 0}
+    assert candidates.coverage(spec, raw, feats) == {
+        "passages_cut": 1,
+        "candidates_cut": 0,
+        "gold_cut": 1,
+        "gold_missing": 0,
+    }
     assert "passages_cut=1" in caplog.text and "gold_cut=1" in caplog.text
 
 
 # ---------------------------------------------------------------- COPA: the prompt per choice
+
 
 @pytest.mark.parametrize("method", ["pt", "prefix", "ptv2"])
 def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory):
@@ -313,7 +378,7 @@ def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory)
     # each choice scores as it would alone: no mixing across choices or examples
     for b in range(3):
         for c in range(2):
-            alone = {k: v[b:b + 1, c:c + 1] for k, v in batch.items() if k != "labels"}
+            alone = {k: v[b : b + 1, c : c + 1] for k, v in batch.items() if k != "labels"}
             with torch.no_grad():
                 assert torch.allclose(model(**alone).logits[0, 0], logits[b, c], atol=1e-5)
 
@@ -326,6 +391,7 @@ def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory)
 
 
 # ---------------------------------------------------------------- every method trains on every task
+
 
 @pytest.mark.parametrize("task", sorted(FIXTURES))
 @pytest.mark.parametrize("method", METHODS)

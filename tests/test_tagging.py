@@ -17,9 +17,25 @@ from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, plan, run
 from ptune_exp.tasks import get_task
 from ptune_exp.tasks.conll import read_columns, spans_to_tags, to_iob2
-from ptune_exp.tasks.tagging import (IGNORE, Scorer, TokenClassificationHead, align_labels, collator, configure,
-                                     fit, is_labelled, label_list, load_split, read_inputs, read_predictions, score_file,
-                                     tokenize, windows, word_tokenizer, write_predictions)
+from ptune_exp.tasks.tagging import (
+    IGNORE,
+    Scorer,
+    TokenClassificationHead,
+    align_labels,
+    collator,
+    configure,
+    fit,
+    is_labelled,
+    label_list,
+    load_split,
+    read_inputs,
+    read_predictions,
+    score_file,
+    tokenize,
+    windows,
+    word_tokenizer,
+    write_predictions,
+)
 from ptune_exp.tiny import tiny_tokenizer
 
 CONLL03 = get_task("conll03")
@@ -73,12 +89,20 @@ def one_sentence(words, tags):
 
 # ---------------------------------------------------------------- alignment
 
+
 def test_align_labels_first_sub_word_by_hand():
     word_ids = [None, 0, 1, 1, 1, 2, None]  # [CLS] w0 w1 ##w1 ##w1 w2 [SEP]
     tags = ["B-PER", "B-LOC", "O"]
     assert align_labels(word_ids, tags, ID) == [X, ID["B-PER"], ID["B-LOC"], X, X, ID["O"], X]
     assert align_labels(word_ids, tags, ID, label_all_tokens=True) == [
-        X, ID["B-PER"], ID["B-LOC"], ID["I-LOC"], ID["I-LOC"], ID["O"], X]
+        X,
+        ID["B-PER"],
+        ID["B-LOC"],
+        ID["I-LOC"],
+        ID["I-LOC"],
+        ID["O"],
+        X,
+    ]
 
 
 def test_alignment_tiny_bert_multi_sub_word_words():
@@ -86,8 +110,28 @@ def test_alignment_tiny_bert_multi_sub_word_words():
     split = one_sentence(["Blackburn", "John", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])
     f = tokenize(split, CONLL03, tok, 128, train=True)[0]
     assert tok.convert_ids_to_tokens(f["input_ids"]) == [
-        "[CLS]", "b", "##l", "##a", "##c", "##k", "##b", "##u", "##r", "##n", "john",
-        "v", "##i", "##s", "##i", "##t", "##e", "##d", "paris", ".", "[SEP]"]
+        "[CLS]",
+        "b",
+        "##l",
+        "##a",
+        "##c",
+        "##k",
+        "##b",
+        "##u",
+        "##r",
+        "##n",
+        "john",
+        "v",
+        "##i",
+        "##s",
+        "##i",
+        "##t",
+        "##e",
+        "##d",
+        "paris",
+        ".",
+        "[SEP]",
+    ]
     B_PER, I_PER, O, B_LOC = ID["B-PER"], ID["I-PER"], ID["O"], ID["B-LOC"]
     assert f["labels"] == [X, B_PER] + [X] * 8 + [I_PER, O] + [X] * 6 + [B_LOC, O, X]
     assert f["word_ids"] == [-1] + [0] * 9 + [1] + [2] * 7 + [3, 4, -1]
@@ -124,6 +168,7 @@ def test_configure_applies_the_task_options():
 
 # ---------------------------------------------------------------- windows
 
+
 def test_windows_cover_every_word_once():
     assert windows([1, 2, 3, 1, 5, 1], 4) == [(0, 2), (2, 4), (4, 5), (5, 6)]  # the 5 sits alone
     assert windows([1, 1, 1], 10) == [(0, 3)]
@@ -141,14 +186,23 @@ def perfect_logits(features, num_labels):
 
 
 def test_long_sentences_are_windowed_and_stitched_back():
-    raw = Dataset.from_list([{"idx": i, "tokens": words_of(s), "tags": [t.rsplit("/", 1)[1] for t in s.split()]}
-                             for i, s in enumerate(TRAIN)])
+    raw = Dataset.from_list(
+        [
+            {"idx": i, "tokens": words_of(s), "tags": [t.rsplit("/", 1)[1] for t in s.split()]}
+            for i, s in enumerate(TRAIN)
+        ]
+    )
     features = tokenize(raw, CONLL03, tiny_tokenizer("bert"), 8, train=False)  # 6 sub-words per window
     assert max(len(ids) for ids in features["input_ids"]) <= 8
     assert len(features) > len(raw)
     for s, words in enumerate(raw["tokens"]):  # every word starts in exactly one window
-        firsts = [w for f in range(len(features)) if features[f]["sentence"] == s
-                  for pos, w in enumerate(features[f]["word_ids"]) if w >= 0 and features[f]["labels"][pos] != IGNORE]
+        firsts = [
+            w
+            for f in range(len(features))
+            if features[f]["sentence"] == s
+            for pos, w in enumerate(features[f]["word_ids"])
+            if w >= 0 and features[f]["labels"][pos] != IGNORE
+        ]
         assert firsts == list(range(len(words)))
     scorer = Scorer(CONLL03, raw, features)
     scores = scorer(EvalPrediction(predictions=perfect_logits(features, len(ID)), label_ids=None))
@@ -171,6 +225,7 @@ def test_head_loss_skips_ignored_positions():
 
 # ---------------------------------------------------------------- IOB and files
 
+
 def test_iob1_to_iob2():
     iob1 = ["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG", "I-LOC"]
     assert to_iob2(iob1) == (["B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG", "B-LOC"], 4)
@@ -182,11 +237,16 @@ def test_original_iob1_layout_is_read_as_iob2(tmp_path):
     (tmp_path / "train.txt").write_text(
         "-DOCSTART- -X- O O\n\nU.N. NNP I-NP I-ORG\nofficial NN I-NP O\nEkeus NNP I-NP I-PER\n"
         "Rolf NNP I-NP I-PER\nheads VBZ I-VP O\nfor IN I-PP O\nBaghdad NNP I-NP I-LOC\n. . O O\n\n"
-        "-DOCSTART- -X- O O\n\nLeeds NNP I-NP I-ORG\nSheffield NNP I-NP B-ORG\n", encoding="utf-8")
+        "-DOCSTART- -X- O O\n\nLeeds NNP I-NP I-ORG\nSheffield NNP I-NP B-ORG\n",
+        encoding="utf-8",
+    )
     rows = load_split(CONLL03, "train", str(tmp_path)).to_list()
     assert rows == [
-        {"idx": 0, "tokens": ["U.N.", "official", "Ekeus", "Rolf", "heads", "for", "Baghdad", "."],
-         "tags": ["B-ORG", "O", "B-PER", "I-PER", "O", "O", "B-LOC", "O"]},
+        {
+            "idx": 0,
+            "tokens": ["U.N.", "official", "Ekeus", "Rolf", "heads", "for", "Baghdad", "."],
+            "tags": ["B-ORG", "O", "B-PER", "I-PER", "O", "O", "B-LOC", "O"],
+        },
         {"idx": 1, "tokens": ["Leeds", "Sheffield"], "tags": ["B-ORG", "B-ORG"]},
     ]
 
@@ -197,12 +257,18 @@ def test_any_number_of_columns_tag_last(tmp_path):
         read_columns(str(tmp_path / "dev.txt"), (), "test")
     (tmp_path / "dev.txt").write_text("1\tRome\t_\tNNP\tB-LOC\n2\tis\t_\tVBZ\tO\n", encoding="utf-8")
     assert read_columns(str(tmp_path / "dev.txt"), (), "test") == [
-        {"idx": 0, "tokens": ["1", "2"], "tags": ["B-LOC", "O"]}]  # the FIRST column is the word
+        {"idx": 0, "tokens": ["1", "2"], "tags": ["B-LOC", "O"]}
+    ]  # the FIRST column is the word
 
 
 def test_entity_spans_to_iob2():
     assert spans_to_tags(5, [{"start": 3, "end": 5, "type": "Loc"}, {"start": 0, "end": 1, "type": "Peop"}]) == [
-        "B-Peop", "O", "O", "B-Loc", "I-Loc"]
+        "B-Peop",
+        "O",
+        "O",
+        "B-Loc",
+        "I-Loc",
+    ]
     with pytest.raises(PtuneError, match="does not lie inside"):
         spans_to_tags(2, [{"start": 1, "end": 3, "type": "Loc"}])
 
@@ -217,13 +283,16 @@ def test_labels_from_the_data_when_not_fixed(tmp_path):
         label_list(conll04)
 
 
-@pytest.mark.parametrize("text, error", [
-    ("John B-PER\nsays\n", r"train\.txt:2: 1 columns"),
-    ("John\nsays\n", r"train\.txt:1: one column"),
-    ("John NNP B-NP B-PER\nFoo NNP I-NP B-FOO\n", r"train\.txt:2: tag 'B-FOO' has entity type 'FOO'"),
-    ("John NNP B-NP S-PER\n", r"train\.txt:1: tag 'S-PER' is not an IOB tag"),
-    ("-DOCSTART- -X- -X- O\n\n\n", r"the train split is empty"),
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("John B-PER\nsays\n", r"train\.txt:2: 1 columns"),
+        ("John\nsays\n", r"train\.txt:1: one column"),
+        ("John NNP B-NP B-PER\nFoo NNP I-NP B-FOO\n", r"train\.txt:2: tag 'B-FOO' has entity type 'FOO'"),
+        ("John NNP B-NP S-PER\n", r"train\.txt:1: tag 'S-PER' is not an IOB tag"),
+        ("-DOCSTART- -X- -X- O\n\n\n", r"the train split is empty"),
+    ],
+)
 def test_malformed_files_are_located(tmp_path, text, error):
     (tmp_path / "train.txt").write_text(text, encoding="utf-8")
     with pytest.raises(PtuneError, match=error):
@@ -240,24 +309,30 @@ def test_missing_file_and_offline_hub(tmp_path):
 
 # ---------------------------------------------------------------- scores and predictions
 
+
 def test_seqeval_scores_of_a_hand_made_prediction_file(tmp_path):
     path = tmp_path / "predictions.conll"
     path.write_text(
         "John B-PER B-PER\nSmith I-PER I-PER\nlives O O\nin O O\nNew B-LOC B-LOC\nYork I-LOC O\n. O O\n\n"
         "Acme B-ORG B-ORG\nhired O O\nMary B-PER I-PER\n. O O\n\n"
-        "Paris B-LOC B-ORG\nBerlin B-LOC B-LOC\n", encoding="utf-8")
+        "Paris B-LOC B-ORG\nBerlin B-LOC B-LOC\n",
+        encoding="utf-8",
+    )
     # gold: PER {John Smith, Mary}, LOC {New York, Paris, Berlin}, ORG {Acme}            = 6
     # predicted: PER {John Smith, Mary (I- starts an entity, as in conlleval)},
     #            LOC {New, Berlin}, ORG {Acme, Paris}                                    = 6, 4 right
     # PER 2/2 right: F1 100; LOC P 1/2 R 1/3: F1 40; ORG P 1/2 R 1/1: F1 66.67
-    assert score_file(str(path)) == pytest.approx({
-        "precision": 400 / 6, "recall": 400 / 6, "f1": 400 / 6,
-        "f1_LOC": 40.0, "f1_ORG": 200 / 3, "f1_PER": 100.0}, abs=1e-3)
+    assert score_file(str(path)) == pytest.approx(
+        {"precision": 400 / 6, "recall": 400 / 6, "f1": 400 / 6, "f1_LOC": 40.0, "f1_ORG": 200 / 3, "f1_PER": 100.0},
+        abs=1e-3,
+    )
 
 
 def test_predictions_file_round_trip(tmp_path):
-    rows = [{"idx": 0, "tokens": ["John", "won"], "gold": ["B-PER", "O"], "predicted": ["B-PER", "B-PER"]},
-            {"idx": 1, "tokens": ["Paris"], "gold": ["B-LOC"], "predicted": ["O"]}]
+    rows = [
+        {"idx": 0, "tokens": ["John", "won"], "gold": ["B-PER", "O"], "predicted": ["B-PER", "B-PER"]},
+        {"idx": 1, "tokens": ["Paris"], "gold": ["B-LOC"], "predicted": ["O"]},
+    ]
     path = write_predictions(CONLL03, rows, str(tmp_path / "predictions_test"))
     assert path.endswith("predictions_test.conll")
     assert open(path).read() == "John B-PER B-PER\nwon O B-PER\n\nParis B-LOC O\n\n"
@@ -284,11 +359,15 @@ def test_words_only_inputs_are_tagged_without_scores(tmp_path):
 
 # ---------------------------------------------------------------- end to end
 
-@pytest.mark.parametrize("method, model", [("fft", "tiny-bert"), ("pt", "tiny-bert"), ("prefix", "tiny-bert"),
-                                           ("ptv2", "tiny-bert"), ("pt", "tiny-roberta")])
+
+@pytest.mark.parametrize(
+    "method, model",
+    [("fft", "tiny-bert"), ("pt", "tiny-bert"), ("prefix", "tiny-bert"), ("ptv2", "tiny-bert"), ("pt", "tiny-roberta")],
+)
 def test_each_method_trains_two_steps_and_predicts_every_word(method, model, conll_dir, cfg_factory):
-    cfg = cfg_factory(f"method={method}", f"model={model}", "task=conll03", f"task.data_dir={conll_dir}",
-                      "task.max_seq_len=16")  # the long sentence needs windows
+    cfg = cfg_factory(
+        f"method={method}", f"model={model}", "task=conll03", f"task.data_dir={conll_dir}", "task.max_seq_len=16"
+    )  # the long sentence needs windows
     record = run(cfg)
     assert record["status"] == "completed" and record["train"]["steps"] == 2 and record["family"] == "tagging"
     for role in ("dev", "test"):

@@ -10,8 +10,12 @@ from ptune_exp.tasks.classification import ClassificationHead
 from ptune_exp.tiny import tiny_backbone
 
 SENTENCES = ["the movie was great", "i hated the soup and the service was rude too"]
-SMALL = {"fft": {}, "pt": {"prefix_len": 4}, "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
-         "ptv2": {"prefix_len": 4}}
+SMALL = {
+    "fft": {},
+    "pt": {"prefix_len": 4},
+    "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
+    "ptv2": {"prefix_len": 4},
+}
 
 
 def attn_of(arch: str) -> str:

@@ -10,7 +10,6 @@ import hashlib
 import importlib
 import os
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -100,8 +99,9 @@ def model_type_of(model_cfg: DictConfig) -> str:
         return str(model_cfg.tiny.arch)
     path = _model_path(model_cfg, verify=False)
     try:
-        config = AutoConfig.from_pretrained(path, revision=model_cfg.get("revision"),
-                                            trust_remote_code=bool(model_cfg.get("trust_remote_code", False)))
+        config = AutoConfig.from_pretrained(
+            path, revision=model_cfg.get("revision"), trust_remote_code=bool(model_cfg.get("trust_remote_code", False))
+        )
     except OSError as e:
         raise _cannot_load(path, e) from None
     return config.model_type
@@ -124,7 +124,10 @@ def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
         model = AutoModel.from_pretrained(
-            path, revision=revision, trust_remote_code=trust, attn_implementation=attn_implementation,
+            path,
+            revision=revision,
+            trust_remote_code=trust,
+            attn_implementation=attn_implementation,
             use_safetensors=True,
         )
     except OSError as e:

@@ -61,9 +61,16 @@ def load(model: str, attn: str):
 
     if model in SHAPES:
         kind, hidden, layers, heads, inter, vocab, positions = SHAPES[model]
-        config = AutoConfig.for_model(kind, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                                      intermediate_size=inter, vocab_size=vocab, max_position_embeddings=positions,
-                                      **({"pad_token_id": 1} if kind == "roberta" else {}))
+        config = AutoConfig.for_model(
+            kind,
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=inter,
+            vocab_size=vocab,
+            max_position_embeddings=positions,
+            **({"pad_token_id": 1} if kind == "roberta" else {}),
+        )
         torch.manual_seed(0)
         return AutoModel.from_config(config, attn_implementation=attn), None
     path = package_model_dir(*MINILM) if model == "minilm" else model
@@ -79,7 +86,9 @@ class _Probe:
     def __call__(self, text, return_tensors="pt"):
         from transformers import BatchEncoding
 
-        return BatchEncoding({"input_ids": torch.tensor([[5, 6, 7]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)})
+        return BatchEncoding(
+            {"input_ids": torch.tensor([[5, 6, 7]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)}
+        )
 
 
 def build(args, method: str, prefix_len: int, device) -> PromptedModel:
@@ -152,7 +161,7 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     }
     if args.pad_fraction > 0:  # the last sequences end early, so masks are needed
         cut = int(args.seq * (1 - args.pad_fraction))
-        batch["attention_mask"][args.batch // 2:, cut:] = 0
+        batch["attention_mask"][args.batch // 2 :, cut:] = 0
     params = [p for p in model.parameters() if p.requires_grad]
     fused = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.AdamW(params, lr=1e-5, **fused)
@@ -175,8 +184,14 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     model.eval()
     eval_ms = _timed(forward, args.steps, args.warmup, device)
     counts = model.parameter_counts()
-    return {"method": method, "prefix_len": prefix_len if method != "fft" else 0, "train_ms": train_ms,
-            "eval_ms": eval_ms, "peak_gib": peak, **counts}
+    return {
+        "method": method,
+        "prefix_len": prefix_len if method != "fft" else 0,
+        "train_ms": train_ms,
+        "eval_ms": eval_ms,
+        "peak_gib": peak,
+        **counts,
+    }
 
 
 def plain_forward_ms(args, device) -> float:
@@ -213,14 +228,19 @@ def floor_ms(args, device) -> float:
 
 def table(results: list[dict], plain_ms: float) -> str:
     fft = next((r for r in results if r["method"] == "fft"), None)
-    lines = ["| method | prefix | train ms/step | × fft | peak GiB | × fft | eval ms | × plain fwd | trainable | % of total |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | prefix | train ms/step | × fft | peak GiB | × fft | eval ms | × plain fwd | trainable "
+        "| % of total |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
-        ratio = lambda key: f"{r[key] / fft[key]:.2f}" if fft and fft[key] and r[key] is not None else "–"  # noqa: E731
+        ratio = lambda key, r=r: f"{r[key] / fft[key]:.2f}" if fft and fft[key] and r[key] is not None else "–"
         peak = f"{r['peak_gib']:.2f}" if r["peak_gib"] is not None else "–"
-        lines.append(f"| {r['method']} | {r['prefix_len'] or '–'} | {r['train_ms']:.1f} | {ratio('train_ms')} | {peak} | "
-                     f"{ratio('peak_gib')} | {r['eval_ms']:.1f} | {r['eval_ms'] / plain_ms:.2f} | {r['trainable']:,} | "
-                     f"{100 * r['trainable'] / r['total']:.3f} |")
+        lines.append(
+            f"| {r['method']} | {r['prefix_len'] or '–'} | {r['train_ms']:.1f} | {ratio('train_ms')} | {peak} | "
+            f"{ratio('peak_gib')} | {r['eval_ms']:.1f} | {r['eval_ms'] / plain_ms:.2f} | {r['trainable']:,} | "
+            f"{100 * r['trainable'] / r['total']:.3f} |"
+        )
     return "\n".join(lines)
 
 
@@ -234,8 +254,12 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, default=10, help="timed steps per case (median reported)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="default: bf16 on a GPU, fp32 on a CPU")
-    ap.add_argument("--frozen-dtype", choices=["fp32", "bf16"], default=None,
-                    help="hold a frozen backbone in this dtype (default: bf16 with bf16 precision, else fp32)")
+    ap.add_argument(
+        "--frozen-dtype",
+        choices=["fp32", "bf16"],
+        default=None,
+        help="hold a frozen backbone in this dtype (default: bf16 with bf16 precision, else fp32)",
+    )
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
     ap.add_argument("--pad-fraction", type=float, default=0.0, help="pad this share of half the batch's sequences")
     ap.add_argument("--gradient-checkpointing", action="store_true")
@@ -254,7 +278,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     lengths = [int(x) for x in args.prefix.split(",")]
-    cases = [(m, 0) if m == "fft" else (m, n) for m in args.methods.split(",") for n in ([0] if m == "fft" else lengths)]
+    cases = [
+        (m, 0) if m == "fft" else (m, n) for m in args.methods.split(",") for n in ([0] if m == "fft" else lengths)
+    ]
     results = []
     for method, n in cases:
         results.append(measure(args, method, n, device))
@@ -262,15 +288,26 @@ def main(argv=None) -> int:
     plain = plain_forward_ms(args, device)
     floor = floor_ms(args, device)
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    print(f"{args.model}, batch {args.batch} x {args.seq} tokens, {args.precision}, frozen backbone in {args.frozen_dtype}, "
-          f"{where}; median of {args.steps} steps after {args.warmup} warm-up; plain eval forward {plain:.1f} ms\n")
+    print(
+        f"{args.model}, batch {args.batch} x {args.seq} tokens, {args.precision}, "
+        f"frozen backbone in {args.frozen_dtype}, "
+        f"{where}; median of {args.steps} steps after {args.warmup} warm-up; plain eval forward {plain:.1f} ms\n"
+    )
     print(table(results, plain))
     fft = next((r["train_ms"] for r in results if r["method"] == "fft"), None)
-    print(f"\nfrozen-backbone floor (stock backbone, input-gradient sink, no prompt): {floor:.1f} ms/step"
-          + (f" = {floor / fft:.2f} x fft" if fft else ""))
+    print(
+        f"\nfrozen-backbone floor (stock backbone, input-gradient sink, no prompt): {floor:.1f} ms/step"
+        + (f" = {floor / fft:.2f} x fft" if fft else "")
+    )
     if args.json:
-        meta = {"args": vars(args), "device": where, "torch": torch.__version__, "python": platform.python_version(),
-                "plain_forward_ms": plain, "floor_ms": floor}
+        meta = {
+            "args": vars(args),
+            "device": where,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "plain_forward_ms": plain,
+            "floor_ms": floor,
+        }
         with open(args.json, "w") as f:
             json.dump({"meta": meta, "results": results}, f, indent=2)
         print(f"\nwrote {args.json}")

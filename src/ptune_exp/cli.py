@@ -18,15 +18,17 @@ def summary(record: dict) -> str:
     main = record["main_metric"]
     sel = record["selection"]
     lines = [f"== {record['method']} on {record['task']} ({record['model']}), seed {record['seed']} =="]
-    fmt = lambda scores: "  ".join(f"{k} {v:.2f}" for k, v in scores.items())  # noqa: E731
+    fmt = lambda scores: "  ".join(f"{k} {v:.2f}" for k, v in scores.items())
     lines.append(f"dev   {fmt(record['dev'])}   (selected: {sel['strategy']} dev {main} at step {sel['step']})")
     if record.get("test"):
         lines.append(f"test  {fmt(record['test'])}")
     for name, scores in (record.get("extra") or {}).items():
         lines.append(f"{name}  {fmt(scores)}")
     p = record["params"]
-    lines.append(f"trainable {p['trainable']:,} of {p['total']:,} parameters ({p['trainable_pct']:.3f}%)"
-                 f"; {record['train']['steps']} steps in {record['wall_time_s']:.0f} s")
+    lines.append(
+        f"trainable {p['trainable']:,} of {p['total']:,} parameters ({p['trainable_pct']:.3f}%)"
+        f"; {record['train']['steps']} steps in {record['wall_time_s']:.0f} s"
+    )
     lines.append(f"record: {record['output_dir']}/metrics.json")
     return "\n".join(lines)
 

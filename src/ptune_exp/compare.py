@@ -22,11 +22,30 @@ from ptune_exp.reference import reference_rows
 
 METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]
 # Settings that do not change what a run measures: they never split rows.
-IGNORED = {"name", "train.progress", "train.resume", "train.keep_checkpoints", "train.logging_steps",
-           "train.report_to", "train.num_workers", "train.eval_batch_size", "train.save_steps", "task.name",
-           "task.source", "task.data_dir"}
-SHORT = {"accuracy": "acc", "f1": "F1", "exact_match": "EM", "mcc": "MCC", "pearson": "Pearson",
-         "spearman": "Spearman", "macro_f1": "macro-F1", "f1a": "F1a"}
+IGNORED = {
+    "name",
+    "train.progress",
+    "train.resume",
+    "train.keep_checkpoints",
+    "train.logging_steps",
+    "train.report_to",
+    "train.num_workers",
+    "train.eval_batch_size",
+    "train.save_steps",
+    "task.name",
+    "task.source",
+    "task.data_dir",
+}
+SHORT = {
+    "accuracy": "acc",
+    "f1": "F1",
+    "exact_match": "EM",
+    "mcc": "MCC",
+    "pearson": "Pearson",
+    "spearman": "Spearman",
+    "macro_f1": "macro-F1",
+    "f1a": "F1a",
+}
 
 
 @dataclass(frozen=True)
@@ -36,7 +55,7 @@ class Stat:
     n: int
 
     @classmethod
-    def of(cls, values: list[float]) -> "Stat":
+    def of(cls, values: list[float]) -> Stat:
         return cls(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
 
 
@@ -95,14 +114,18 @@ class Table:
 
 # ------------------------------------------------------------------ building
 
+
 def is_completed(record: dict) -> bool:
     return record.get("status") == "completed" and isinstance(record.get("dev"), dict)
 
 
 def select(records: list[dict], models=None, tasks=None, methods=None) -> list[dict]:
-    keep = lambda value, allowed: not allowed or value in allowed  # noqa: E731
-    return [r for r in records if keep(r.get("model"), models) and keep(r.get("task"), tasks)
-            and keep(r.get("method"), methods)]
+    keep = lambda value, allowed: not allowed or value in allowed
+    return [
+        r
+        for r in records
+        if keep(r.get("model"), models) and keep(r.get("task"), tasks) and keep(r.get("method"), methods)
+    ]
 
 
 def settings(record: dict) -> dict[str, object]:
@@ -134,8 +157,11 @@ def _variant_fields(records: list[dict]) -> list[str]:
         per_task.setdefault(r["task"], []).append(settings(r))
     names = sorted({k for group in per_task.values() for st in group for k in st})
     # a setting missing from older records (added to ptune-exp later) is unknown there, not different
-    return [n for n in names if any(len({json.dumps(st[n], default=str) for st in group if n in st}) > 1
-                                     for group in per_task.values())]
+    return [
+        n
+        for n in names
+        if any(len({json.dumps(st[n], default=str) for st in group if n in st}) > 1 for group in per_task.values())
+    ]
 
 
 def _split_for(records: list[dict], split: str) -> str:
@@ -171,10 +197,15 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
             for t in tasks:
                 runs = [r for r in row.records if r["task"] == t and r.get(splits[t])]
                 if runs:
-                    row.cells[t] = {m: Stat.of([r[splits[t]][m] for r in runs]) for m in metrics[t] if m in runs[0][splits[t]]}
+                    row.cells[t] = {
+                        m: Stat.of([r[splits[t]][m] for r in runs]) for m in metrics[t] if m in runs[0][splits[t]]
+                    }
             rows.append(row)
-    order = lambda row: (METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,  # noqa: E731
-                         row.reparam, [_sortable(v) for _, v in row.variant])
+    order = lambda row: (
+        METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,
+        row.reparam,
+        [_sortable(v) for _, v in row.variant],
+    )
     rows.sort(key=order)
     table = Table(model, tasks, splits, metrics, main, rows)
     if paper:
@@ -184,10 +215,13 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
 
 def build_tables(records: list[dict], split: str = "auto", paper: bool = False) -> list[Table]:
     done = [r for r in records if is_completed(r)]
-    return [build_table(m, [r for r in done if r["model"] == m], split, paper) for m in sorted({r["model"] for r in done})]
+    return [
+        build_table(m, [r for r in done if r["model"] == m], split, paper) for m in sorted({r["model"] for r in done})
+    ]
 
 
 # ------------------------------------------------------------------ rendering
+
 
 def column_title(table: Table, task: str) -> str:
     return f"{task} {'/'.join(SHORT.get(m, m) for m in table.metrics[task])} [{table.splits[task]}]"
@@ -245,17 +279,23 @@ def markdown(tables: list[Table], failed: list[dict], delta: bool = False) -> st
             label = f"_ref: {method} ({source})_"
             out.append("| " + " | ".join([label, *_reference_cells(table, cells), *[""] * len(CONCEPTS)]) + " |")
         out.append("")
-    out.append("Cells: mean ± std over seeds (n runs); bold = best mean of the task's main metric; "
-               "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split).")
+    out.append(
+        "Cells: mean ± std over seeds (n runs); bold = best mean of the task's main metric; "
+        "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split)."
+    )
     if failed:
         out.append("\n### Failed or unfinished runs (not in the tables)\n")
         out.append("| status | method | task | model | seed | error | record |")
         out.append("|---|---|---|---|---|---|---|")
         for r in failed:
-            error = (r.get("error") or ("still running, or killed without a trace" if r.get("status") == "running" else ""))
+            error = r.get("error") or (
+                "still running, or killed without a trace" if r.get("status") == "running" else ""
+            )
             error = error.replace("|", "\\|").replace("\n", " ")[:160]
-            out.append(f"| {r.get('status', '?')} | {r.get('method', '?')} | {r.get('task', '?')} | {r.get('model', '?')} "
-                       f"| {r.get('seed', '?')} | {error} | {r['record_path']} |")
+            out.append(
+                f"| {r.get('status', '?')} | {r.get('method', '?')} | {r.get('task', '?')} | {r.get('model', '?')} "
+                f"| {r.get('seed', '?')} | {error} | {r['record_path']} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -266,18 +306,44 @@ def long_rows(tables: list[Table]) -> list[dict]:
         for row in table.rows:
             for task, cell in row.cells.items():
                 for metric, stat in cell.items():
-                    out.append({"model": table.model, "row": row.label, "method": row.method, "reparam": row.reparam,
-                                "variant": dict(row.variant), "task": task, "split": table.splits[task], "metric": metric,
-                                "mean": round(stat.mean, 4), "std": round(stat.std, 4), "n": stat.n,
-                                "trainable_pct_min": row.trainable_pct[0], "trainable_pct_max": row.trainable_pct[1]})
+                    out.append(
+                        {
+                            "model": table.model,
+                            "row": row.label,
+                            "method": row.method,
+                            "reparam": row.reparam,
+                            "variant": dict(row.variant),
+                            "task": task,
+                            "split": table.splits[task],
+                            "metric": metric,
+                            "mean": round(stat.mean, 4),
+                            "std": round(stat.std, 4),
+                            "n": stat.n,
+                            "trainable_pct_min": row.trainable_pct[0],
+                            "trainable_pct_max": row.trainable_pct[1],
+                        }
+                    )
     return out
 
 
 def write_csv(tables: list[Table], path: str) -> None:
     rows = long_rows(tables)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        names = ["model", "row", "method", "reparam", "variant", "task", "split", "metric", "mean", "std", "n",
-                 "trainable_pct_min", "trainable_pct_max"]
+        names = [
+            "model",
+            "row",
+            "method",
+            "reparam",
+            "variant",
+            "task",
+            "split",
+            "metric",
+            "mean",
+            "std",
+            "n",
+            "trainable_pct_min",
+            "trainable_pct_max",
+        ]
         writer = csv.DictWriter(f, fieldnames=names)
         writer.writeheader()
         for row in rows:
@@ -286,24 +352,50 @@ def write_csv(tables: list[Table], path: str) -> None:
 
 def write_json(tables: list[Table], failed: list[dict], path: str) -> None:
     data = {
-        "tables": [{
-            "model": t.model, "splits": t.splits, "metrics": t.metrics, "main_metric": t.main,
-            "rows": [{"label": r.label, "method": r.method, "reparam": r.reparam, "variant": dict(r.variant),
-                      "trainable_pct": list(r.trainable_pct), "deep": r.deep, "no_verbalizer": True,
-                      "families": r.families, "runs": [x["record_path"] for x in r.records],
-                      "cells": {task: {m: vars(s) for m, s in cell.items()} for task, cell in r.cells.items()}}
-                     for r in t.rows],
-            "references": [{"method": m, "source": s, "cells": c} for m, s, c in t.references],
-        } for t in tables],
-        "failed": [{k: r.get(k) for k in ("status", "method", "task", "model", "seed", "error", "record_path")} for r in failed],
+        "tables": [
+            {
+                "model": t.model,
+                "splits": t.splits,
+                "metrics": t.metrics,
+                "main_metric": t.main,
+                "rows": [
+                    {
+                        "label": r.label,
+                        "method": r.method,
+                        "reparam": r.reparam,
+                        "variant": dict(r.variant),
+                        "trainable_pct": list(r.trainable_pct),
+                        "deep": r.deep,
+                        "no_verbalizer": True,
+                        "families": r.families,
+                        "runs": [x["record_path"] for x in r.records],
+                        "cells": {task: {m: vars(s) for m, s in cell.items()} for task, cell in r.cells.items()},
+                    }
+                    for r in t.rows
+                ],
+                "references": [{"method": m, "source": s, "cells": c} for m, s, c in t.references],
+            }
+            for t in tables
+        ],
+        "failed": [
+            {k: r.get(k) for k in ("status", "method", "task", "model", "seed", "error", "record_path")} for r in failed
+        ],
     }
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
 
 
 def _tex(text: str) -> str:
-    for a, b in (("\\", "\\textbackslash{}"), ("_", "\\_"), ("%", "\\%"), ("&", "\\&"), ("#", "\\#"), ("±", "$\\pm$"),
-                 ("Δ", "$\\Delta$"), ("–", "--")):
+    for a, b in (
+        ("\\", "\\textbackslash{}"),
+        ("_", "\\_"),
+        ("%", "\\%"),
+        ("&", "\\&"),
+        ("#", "\\#"),
+        ("±", "$\\pm$"),
+        ("Δ", "$\\Delta$"),
+        ("–", "--"),
+    ):
         text = text.replace(a, b)
     return text
 
@@ -313,15 +405,25 @@ def write_latex(tables: list[Table], path: str, delta: bool = False) -> None:
     for table in tables:
         cols = len(table.tasks) + len(CONCEPTS) + 1
         out += [f"% {table.model}", "\\begin{tabular}{l" + "c" * (cols - 1) + "}", "\\hline"]
-        out.append(" & ".join(_tex(h) for h in ["method", *(column_title(table, t) for t in table.tasks), *CONCEPTS]) + " \\\\")
+        out.append(
+            " & ".join(_tex(h) for h in ["method", *(column_title(table, t) for t in table.tasks), *CONCEPTS]) + " \\\\"
+        )
         out.append("\\hline")
         for row in table.rows:
             cells = [_tex(format_cell(table, row, t, delta, bold=("BOLDOPEN", "BOLDCLOSE"))) for t in table.tasks]
             cells = [c.replace("BOLDOPEN", "\\textbf{").replace("BOLDCLOSE", "}") for c in cells]
             out.append(" & ".join([_tex(row.label), *cells, *(_tex(c) for c in concept_cells(row))]) + " \\\\")
         for method, source, cells in table.references:
-            out.append(" & ".join([_tex(f"ref: {method} ({source})"), *(_tex(c) for c in _reference_cells(table, cells)),
-                                   *[""] * len(CONCEPTS)]) + " \\\\")
+            out.append(
+                " & ".join(
+                    [
+                        _tex(f"ref: {method} ({source})"),
+                        *(_tex(c) for c in _reference_cells(table, cells)),
+                        *[""] * len(CONCEPTS),
+                    ]
+                )
+                + " \\\\"
+            )
         out += ["\\hline", "\\end{tabular}", ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(out))
@@ -329,14 +431,19 @@ def write_latex(tables: list[Table], path: str, delta: bool = False) -> None:
 
 # ------------------------------------------------------------------ command line
 
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="ptune-exp-compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("paths", nargs="*", default=["outputs"], help="run dirs or metrics.json files (default: outputs/)")
     ap.add_argument("--model", action="append", help="only these backbones (repeatable)")
     ap.add_argument("--task", action="append", help="only these tasks (repeatable)")
     ap.add_argument("--method", action="append", help="only these methods (repeatable)")
-    ap.add_argument("--split", choices=["auto", "dev", "test"], default="auto",
-                    help="which split to report; auto = test where every run has labelled test metrics, else dev")
+    ap.add_argument(
+        "--split",
+        choices=["auto", "dev", "test"],
+        default="auto",
+        help="which split to report; auto = test where every run has labelled test metrics, else dev",
+    )
     ap.add_argument("--delta", action="store_true", help="add each cell's difference to fine-tuning (Δ vs FT)")
     ap.add_argument("--paper", action="store_true", help="add the paper's / official repo's numbers as reference rows")
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
@@ -350,8 +457,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     records = select(read_records(args.paths), args.model, args.task, args.method)
     if not records:
-        print(f"ptune-exp-compare: no metrics.json under {' '.join(args.paths)} (after filters). "
-              "Run `ptune-exp` first, or pass the directories that hold its runs.", file=sys.stderr)
+        print(
+            f"ptune-exp-compare: no metrics.json under {' '.join(args.paths)} (after filters). "
+            "Run `ptune-exp` first, or pass the directories that hold its runs.",
+            file=sys.stderr,
+        )
         return 1
     failed = [r for r in records if not is_completed(r)]
     tables = build_tables(records, args.split, args.paper)

@@ -34,7 +34,9 @@ def fold(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out = {k: v for k, v in state.items() if not k.startswith(ENC)}
     e = state[ENC + "embedding.weight"].float()
     hidden = torch.tanh(e @ state[ENC + "mlp.0.weight"].float().T + state[ENC + "mlp.0.bias"].float())
-    out[ENC + "rows"] = (hidden @ state[ENC + "mlp.2.weight"].float().T + state[ENC + "mlp.2.bias"].float()).contiguous()
+    out[ENC + "rows"] = (
+        hidden @ state[ENC + "mlp.2.weight"].float().T + state[ENC + "mlp.2.bias"].float()
+    ).contiguous()
     return out
 
 
@@ -88,11 +90,17 @@ def export_config(meta: dict):
     """A run config that rebuilds the exported model (no data, no training). A folded prefix-tuning
     prompt is exactly a flat deep prompt, so it is rebuilt with ptv2's (flat) structure."""
     method = {**meta["method_config"], "name": "ptv2" if meta["method"] == "prefix" else meta["method"]}
-    return OmegaConf.create({
-        "model": meta["model"], "method": method, "seed": 0, "output_dir": None, "overwrite": False,
-        "task": {"data_dir": None, "max_train_samples": None, "max_eval_samples": None, **meta["task"]},
-        "train": {"progress": False},
-    })
+    return OmegaConf.create(
+        {
+            "model": meta["model"],
+            "method": method,
+            "seed": 0,
+            "output_dir": None,
+            "overwrite": False,
+            "task": {"data_dir": None, "max_train_samples": None, "max_eval_samples": None, **meta["task"]},
+            "train": {"progress": False},
+        }
+    )
 
 
 def load_export(path: str):
@@ -114,8 +122,10 @@ def load_export(path: str):
     trainable = {n for n, q in model.named_parameters() if q.requires_grad}
     missing = trainable & set(result.missing_keys)
     if result.unexpected_keys or missing:
-        raise PtuneError(f"{path} does not fit the rebuilt model (missing {sorted(missing)[:5]}, "
-                         f"unexpected {result.unexpected_keys[:5]}); was it exported by another version?")
+        raise PtuneError(
+            f"{path} does not fit the rebuilt model (missing {sorted(missing)[:5]}, "
+            f"unexpected {result.unexpected_keys[:5]}); was it exported by another version?"
+        )
     return model.eval(), tokenizer, p, meta
 
 

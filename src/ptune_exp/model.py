@@ -23,10 +23,12 @@ class PromptedModel(nn.Module):
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **features):
         # multiple-choice batches arrive as (batch, choices, length): encode every choice alike
         batch_shape = input_ids.shape[:-1]
-        flat = lambda t: None if t is None else t.reshape(-1, t.shape[-1])  # noqa: E731
+        flat = lambda t: None if t is None else t.reshape(-1, t.shape[-1])
         inputs = self.prompt.backbone_inputs(self.backbone, flat(input_ids), flat(attention_mask), flat(token_type_ids))
         hidden = self.prompt.strip(self.backbone(**inputs).last_hidden_state)
-        return self.head(hidden, labels=labels, attention_mask=flat(attention_mask), batch_shape=batch_shape, **features)
+        return self.head(
+            hidden, labels=labels, attention_mask=flat(attention_mask), batch_shape=batch_shape, **features
+        )
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
         """Only what training changed: prompt, head, and the backbone only if it was trained."""

@@ -7,9 +7,9 @@ import os
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from ptune_exp.compare import SHORT, Row, Table, _pct  # noqa: E402
+from ptune_exp.compare import SHORT, Row, Table, _pct
 
 
 def _curves(table: Table, task: str) -> dict[str, list[tuple[int, float, float]]]:

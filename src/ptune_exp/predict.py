@@ -42,9 +42,14 @@ def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
     if result.unexpected_keys:
         raise PtuneError(f"{run_dir}: saved weights do not fit the rebuilt model: {result.unexpected_keys[:5]}")
     scores = evaluate_splits(exp, trainer_for(cfg, exp), out_dir=None)
-    out = {"run": os.path.abspath(run_dir), "dev": scores.get("dev"), "test": scores.get("test"),
-           "extra": scores.get("extra"), "recorded": {"dev": record.get("dev"), "test": record.get("test")},
-           "versions": library_versions()}
+    out = {
+        "run": os.path.abspath(run_dir),
+        "dev": scores.get("dev"),
+        "test": scores.get("test"),
+        "extra": scores.get("extra"),
+        "recorded": {"dev": record.get("dev"), "test": record.get("test")},
+        "versions": library_versions(),
+    }
     with open(os.path.join(run_dir, "eval.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)
     return out
@@ -63,8 +68,12 @@ def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
     features = family.tokenize(raw, p.task, tokenizer, meta["task"]["max_seq_len"], False)
     scorer = family.Scorer(p.task, raw, features)
     with tempfile.TemporaryDirectory() as scratch:
-        trainer = PromptTrainer(model=model, args=inference_arguments(scratch), data_collator=family.collator(tokenizer),
-                                compute_metrics=scorer)
+        trainer = PromptTrainer(
+            model=model,
+            args=inference_arguments(scratch),
+            data_collator=family.collator(tokenizer),
+            compute_metrics=scorer,
+        )
         trainer.predict(features)
     return family.write_predictions(p.task, scorer.predictions, out_base)
 

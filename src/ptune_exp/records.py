@@ -28,8 +28,10 @@ def read_records(roots: Iterable[str]) -> list[dict]:
     """Every `metrics.json` under the given files/directories; unreadable ones come back as failed."""
     records = []
     for root in roots:
-        paths = [root] if os.path.isfile(root) else sorted(
-            os.path.join(d, RECORD) for d, _, files in os.walk(root) if RECORD in files
+        paths = (
+            [root]
+            if os.path.isfile(root)
+            else sorted(os.path.join(d, RECORD) for d, _, files in os.walk(root) if RECORD in files)
         )
         for path in paths:
             try:
@@ -58,8 +60,13 @@ def git_commit() -> str | None:
     here = os.path.dirname(os.path.abspath(__file__))
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if sha.returncode != 0:

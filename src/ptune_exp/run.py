@@ -33,8 +33,15 @@ from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, writ
 from ptune_exp.support import check_support, load_implementation
 from ptune_exp.tasks import TaskSpec, get_task
 from ptune_exp.tasks.families import configure_task, family_of, fit_task
-from ptune_exp.training import (GracefulStop, NanGuard, PromptTrainer, SelectOnDev, TrainConfig, latest_checkpoint,
-                                 strip_prefix)
+from ptune_exp.training import (
+    GracefulStop,
+    NanGuard,
+    PromptTrainer,
+    SelectOnDev,
+    TrainConfig,
+    latest_checkpoint,
+    strip_prefix,
+)
 
 log = logging.getLogger("ptune_exp")
 WEIGHTS = "trainable.safetensors"
@@ -130,21 +137,32 @@ def _resume_checkpoint(cfg: DictConfig, p: Plan) -> str | None:
             old = json.load(f)
     if not p.train.resume:
         if old and old.get("status") == "completed" and not cfg.get("overwrite", False):
-            raise PtuneError(f"{p.out_dir} already holds a completed run; choose another output dir, "
-                             "or pass overwrite=true to replace it")
+            raise PtuneError(
+                f"{p.out_dir} already holds a completed run; choose another output dir, "
+                "or pass overwrite=true to replace it"
+            )
         return None
     checkpoint = latest_checkpoint(p.out_dir)
     if checkpoint is None:
-        raise PtuneError(f"train.resume: no checkpoint-* in {p.out_dir}. Pass train.resume=<run dir> of the "
-                         "interrupted run (or its checkpoint dir), or drop train.resume to start fresh.")
+        raise PtuneError(
+            f"train.resume: no checkpoint-* in {p.out_dir}. Pass train.resume=<run dir> of the "
+            "interrupted run (or its checkpoint dir), or drop train.resume to start fresh."
+        )
     if old is not None:
         keys = ("method", "task", "model", "seed", "method_config")
-        new = {"method": p.method.key, "task": p.task.name, "model": cfg.model.name, "seed": cfg.seed,
-               "method_config": dataclasses.asdict(p.method_cfg)}
+        new = {
+            "method": p.method.key,
+            "task": p.task.name,
+            "model": cfg.model.name,
+            "seed": cfg.seed,
+            "method_config": dataclasses.asdict(p.method_cfg),
+        }
         differ = [k for k in keys if old.get(k) != new[k]]
         if differ:
-            raise PtuneError(f"train.resume: {checkpoint} was trained with different {differ} "
-                             f"({ {k: old.get(k) for k in differ} }); pass the same overrides as the interrupted run")
+            raise PtuneError(
+                f"train.resume: {checkpoint} was trained with different {differ} "
+                f"({ {k: old.get(k) for k in differ} }); pass the same overrides as the interrupted run"
+            )
     return checkpoint
 
 
@@ -155,7 +173,7 @@ class Experiment:
     plan: Plan
     model: PromptedModel
     tokenizer: object
-    raw: dict   # role -> raw examples
+    raw: dict  # role -> raw examples
     data: dict  # role -> tokenized features
     family: object
 
@@ -165,7 +183,11 @@ def load_raw(cfg: DictConfig, p: Plan) -> dict:
     family = family_of(p.task)
     data_dir = cfg.task.get("data_dir")
     raw = {role: family.load_split(p.task, role, data_dir) for role in p.task.splits}
-    return {role: _subset(split, cfg.task, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)}
+    return {
+        role: _subset(split, cfg.task, role)
+        for role, split in raw.items()
+        if role == "train" or family.is_labelled(split)
+    }
 
 
 def build_model(cfg: DictConfig, p: Plan) -> tuple[PromptedModel, object]:
@@ -192,15 +214,24 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
     raw = load_raw(cfg, p)
     p = dataclasses.replace(p, task=fit_task(p.task, raw))
     model, tokenizer = build_model(cfg, p)
-    data = {role: family.tokenize(split, p.task, tokenizer, cfg.task.max_seq_len, role == "train")
-            for role, split in raw.items()}
+    data = {
+        role: family.tokenize(split, p.task, tokenizer, cfg.task.max_seq_len, role == "train")
+        for role, split in raw.items()
+    }
     counts = model.parameter_counts()
     if record is not None:
         record["params"] = {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)}
         record["data"] = {role: len(split) for role, split in data.items()}
         record["labels"] = list(getattr(p.task, "labels", ()) or ()) or None
-    log.info("%s on %s with %s: %d of %d parameters train (%.3f%%)", p.method.key, p.task.name,
-             cfg.model.name, counts["trainable"], counts["total"], 100.0 * counts["trainable"] / counts["total"])
+    log.info(
+        "%s on %s with %s: %d of %d parameters train (%.3f%%)",
+        p.method.key,
+        p.task.name,
+        cfg.model.name,
+        counts["trainable"],
+        counts["total"],
+        100.0 * counts["trainable"] / counts["total"],
+    )
     return Experiment(p, model, tokenizer, raw, data, family)
 
 
@@ -210,7 +241,8 @@ def trainer_for(cfg: DictConfig, exp: Experiment, callbacks=()) -> PromptTrainer
     return PromptTrainer(
         model=exp.model,
         args=p.train.arguments(p.out_dir, p.method_cfg.lr, cfg.seed, n_train, _run_name(cfg)),
-        train_dataset=exp.data.get("train"), eval_dataset=exp.data.get("dev"),
+        train_dataset=exp.data.get("train"),
+        eval_dataset=exp.data.get("dev"),
         data_collator=exp.family.collator(exp.tokenizer),
         compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if "dev" in exp.data else None,
         callbacks=list(callbacks),
@@ -230,7 +262,9 @@ def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict |
             trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
             scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
         if out_dir is not None and is_main():
-            path = exp.family.write_predictions(p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}"))
+            path = exp.family.write_predictions(
+                p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}")
+            )
             result.setdefault("predictions", {})[role] = os.path.basename(path)
         if role in ("dev", "test"):
             result[role] = scores
@@ -239,8 +273,9 @@ def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict |
     return result
 
 
-def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict, checkpoint: str | None = None,
-                       callbacks=()) -> dict:
+def train_and_evaluate(
+    cfg: DictConfig, exp: Experiment, record: dict, checkpoint: str | None = None, callbacks=()
+) -> dict:
     """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
     p, model = exp.plan, exp.model
     selector = SelectOnDev(model, p.task.main_metric, p.train.select)
@@ -262,10 +297,18 @@ def train_and_evaluate(cfg: DictConfig, exp: Experiment, record: dict, checkpoin
     last = chosen["step"] == selector.curve[-1]["step"] and getattr(dev_scorer, "predictions", None) is not None
     known = {"dev": (chosen["dev"], dev_scorer)} if last else None
     result = {
-        "selection": {"split": "dev", "metric": p.task.main_metric, "strategy": p.train.select,
-                      "step": chosen["step"], "epoch": chosen["epoch"]},
-        "train": {"steps": out.global_step, "loss": round(out.training_loss, 6),
-                  "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2)},
+        "selection": {
+            "split": "dev",
+            "metric": p.task.main_metric,
+            "strategy": p.train.select,
+            "step": chosen["step"],
+            "epoch": chosen["epoch"],
+        },
+        "train": {
+            "steps": out.global_step,
+            "loss": round(out.training_loss, 6),
+            "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2),
+        },
         **evaluate_splits(exp, trainer, p.out_dir, known),
     }
     state = {n: t.contiguous() for n, t in model.trainable_state().items()}
@@ -283,7 +326,8 @@ def _check_length(cfg: DictConfig, p: Plan, backbone) -> None:
     extra = p.method_cfg.prefix_len if p.method.prompt_site == "input" else 0
     if limit is not None and cfg.task.max_seq_len + extra > limit:
         raise PtuneError(
-            f"task.max_seq_len={cfg.task.max_seq_len}" + (f" + method.prefix_len={extra}" if extra else "")
+            f"task.max_seq_len={cfg.task.max_seq_len}"
+            + (f" + method.prefix_len={extra}" if extra else "")
             + f" exceeds the {limit} positions of {cfg.model.name}; lower task.max_seq_len"
             + (" or method.prefix_len" if extra else "")
         )
@@ -312,8 +356,12 @@ def _new_record(cfg: DictConfig, p: Plan) -> dict:
         "method": p.method.key,
         "method_title": p.method.title,
         "method_config": dataclasses.asdict(p.method_cfg),
-        "table1": {"prompt_site": p.method.prompt_site, "deep": p.method.prompt_site == "every layer",
-                   "reparam": p.method_cfg.reparam, "no_verbalizer": True},
+        "table1": {
+            "prompt_site": p.method.prompt_site,
+            "deep": p.method.prompt_site == "every layer",
+            "reparam": p.method_cfg.reparam,
+            "no_verbalizer": True,
+        },
         "task": p.task.name,
         "task_source": p.task.source,
         "benchmark": p.task.benchmark,

@@ -22,16 +22,16 @@ log = logging.getLogger("ptune_exp")
 # How a method's prompt reaches the model (the matrix's cell text).
 NO_PROMPT = "no prompt"
 INPUT_EMBEDS = "input embeddings"
-ATTENTION_FUNCTION = "attention function"   # ptune_sdpa / ptune_eager, methods/attention.py
-DEBERTA_INJECTION = "DeBERTa injection"     # methods/deberta.py
+ATTENTION_FUNCTION = "attention function"  # ptune_sdpa / ptune_eager, methods/attention.py
+DEBERTA_INJECTION = "DeBERTa injection"  # methods/deberta.py
 MECHANISMS = {
     NO_PROMPT: "every weight trains, no prompt (`fft`).",
     INPUT_EMBEDS: "prompt vectors inserted after the first token of `inputs_embeds` (`pt`); any encoder that "
-                  "takes `inputs_embeds`.",
+    "takes `inputs_embeds`.",
     ATTENTION_FUNCTION: "per-layer prefix keys/values prepended by the registered attention functions "
-                        "`ptune_sdpa`/`ptune_eager` (`model.attn_implementation=sdpa|eager`).",
+    "`ptune_sdpa`/`ptune_eager` (`model.attn_implementation=sdpa|eager`).",
     DEBERTA_INJECTION: "DeBERTa's own disentangled attention, patched on the loaded instance: prefix keys/values "
-                       "prepended with zero relative-position bias (eager only).",
+    "prepended with zero relative-position bias (eager only).",
 }
 
 
@@ -39,32 +39,53 @@ MECHANISMS = {
 class Architecture:
     model_type: str
     title: str
-    deep: str | None                   # how prefix/ptv2 reach the attention; None: refused
-    refusal: str = ""                  # why deep prompts are refused there
+    deep: str | None  # how prefix/ptv2 reach the attention; None: refused
+    refusal: str = ""  # why deep prompts are refused there
     attn_implementations: tuple[str, ...] = ("sdpa", "eager")
-    configs: tuple[str, ...] = ()      # conf/model/<name>.yaml of this architecture
+    configs: tuple[str, ...] = ()  # conf/model/<name>.yaml of this architecture
 
 
-ARCHITECTURES: dict[str, Architecture] = {a.model_type: a for a in (
-    Architecture("bert", "BERT", ATTENTION_FUNCTION, configs=("tiny-bert", "bert-base", "bert-large", "minilm")),
-    Architecture("roberta", "RoBERTa", ATTENTION_FUNCTION, configs=("tiny-roberta", "roberta-base", "roberta-large")),
-    Architecture("xlm-roberta", "XLM-RoBERTa", ATTENTION_FUNCTION, configs=("tiny-xlm-roberta", "xlm-roberta-large")),
-    Architecture("electra", "ELECTRA", ATTENTION_FUNCTION, configs=("tiny-electra", "electra-large")),
-    Architecture("distilbert", "DistilBERT", ATTENTION_FUNCTION, configs=("tiny-distilbert",)),
-    Architecture("modernbert", "ModernBERT", ATTENTION_FUNCTION, configs=("tiny-modernbert",)),
-    Architecture("deberta-v2", "DeBERTa-v2/v3", DEBERTA_INJECTION, attn_implementations=("eager",),
-                 configs=("tiny-deberta", "deberta-v3-base", "deberta-v3-large", "deberta-v2-xlarge")),
-    Architecture("deberta", "DeBERTa v1", None, attn_implementations=("eager",),
-                 refusal="its attention bypasses the attention-function registry and has no prefix injection "
-                         "(DeBERTa-v2/v3 has one)"),
-    Architecture("albert", "ALBERT", None,
-                 refusal="all layers share one attention module, so there are no per-layer prefixes"),
-)}
+ARCHITECTURES: dict[str, Architecture] = {
+    a.model_type: a
+    for a in (
+        Architecture("bert", "BERT", ATTENTION_FUNCTION, configs=("tiny-bert", "bert-base", "bert-large", "minilm")),
+        Architecture(
+            "roberta", "RoBERTa", ATTENTION_FUNCTION, configs=("tiny-roberta", "roberta-base", "roberta-large")
+        ),
+        Architecture(
+            "xlm-roberta", "XLM-RoBERTa", ATTENTION_FUNCTION, configs=("tiny-xlm-roberta", "xlm-roberta-large")
+        ),
+        Architecture("electra", "ELECTRA", ATTENTION_FUNCTION, configs=("tiny-electra", "electra-large")),
+        Architecture("distilbert", "DistilBERT", ATTENTION_FUNCTION, configs=("tiny-distilbert",)),
+        Architecture("modernbert", "ModernBERT", ATTENTION_FUNCTION, configs=("tiny-modernbert",)),
+        Architecture(
+            "deberta-v2",
+            "DeBERTa-v2/v3",
+            DEBERTA_INJECTION,
+            attn_implementations=("eager",),
+            configs=("tiny-deberta", "deberta-v3-base", "deberta-v3-large", "deberta-v2-xlarge"),
+        ),
+        Architecture(
+            "deberta",
+            "DeBERTa v1",
+            None,
+            attn_implementations=("eager",),
+            refusal="its attention bypasses the attention-function registry and has no prefix injection "
+            "(DeBERTa-v2/v3 has one)",
+        ),
+        Architecture(
+            "albert",
+            "ALBERT",
+            None,
+            refusal="all layers share one attention module, so there are no per-layer prefixes",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
 class Cell:
-    status: str     # supported | refused | untested
+    status: str  # supported | refused | untested
     mechanism: str  # how the prompt reaches the model, or why the method is refused
 
     @property
@@ -103,11 +124,16 @@ def check_support(model_type: str, method_key: str, attn_implementation: str) ->
         )
     if arch is not None and attn_implementation not in arch.attn_implementations:
         supported = arch.attn_implementations
-        raise PtuneError(f"model.attn_implementation={attn_implementation}: {arch.title} supports "
-                         f"{' or '.join(supported)} only; set model.attn_implementation={supported[0]}")
+        raise PtuneError(
+            f"model.attn_implementation={attn_implementation}: {arch.title} supports "
+            f"{' or '.join(supported)} only; set model.attn_implementation={supported[0]}"
+        )
     if cell.status == "untested":
-        log.warning("architecture %r is not in the support matrix (ptune_exp/support.py): method=%s runs untested",
-                    model_type, method_key)
+        log.warning(
+            "architecture %r is not in the support matrix (ptune_exp/support.py): method=%s runs untested",
+            model_type,
+            method_key,
+        )
     return cell
 
 
@@ -143,8 +169,10 @@ def render_matrix() -> str:
     rows = {a: [support(a, m) for m in methods] for a in ARCHITECTURES}
     refusals = list(dict.fromkeys(c.mechanism for row in rows.values() for c in row if not c.allowed))
     text = lambda c: c.mechanism if c.allowed else f"refused [{refusals.index(c.mechanism) + 1}]"
-    lines = ["| architecture | model_type | " + " | ".join(f"`{m}`" for m in methods) + " | configs (`model=`) |",
-             "|---|---|" + "---|" * len(methods) + "---|"]
+    lines = [
+        "| architecture | model_type | " + " | ".join(f"`{m}`" for m in methods) + " | configs (`model=`) |",
+        "|---|---|" + "---|" * len(methods) + "---|",
+    ]
     for arch in ARCHITECTURES.values():
         attn = arch.attn_implementations
         only = "" if attn == ("sdpa", "eager") else f" ({'/'.join(attn)} only)"
@@ -153,6 +181,8 @@ def render_matrix() -> str:
     lines.append("")
     lines += [f"- **{name}**: {meaning}" for name, meaning in MECHANISMS.items()]
     lines += [f"- **refused [{i}]**: {reason}." for i, reason in enumerate(refusals, 1)]
-    lines.append("- **any other model_type**: untested; `fft`/`pt` run with a warning, `prefix`/`ptv2` run only if "
-                 "the build-time probe sees every layer attend to the prefix.")
+    lines.append(
+        "- **any other model_type**: untested; `fft`/`pt` run with a warning, `prefix`/`ptv2` run only if "
+        "the build-time probe sees every layer attend to the prefix."
+    )
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ so `model=tiny-bert` is the same model in every process and on every machine.
 from __future__ import annotations
 
 import string
-from functools import lru_cache, partial
+from functools import cache, partial
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
@@ -16,11 +16,11 @@ from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
 
 # Words the tokenizer learns whole; anything else falls back to characters (WordPiece) or bytes (BPE).
 _WORDS = (
-    "the a an this that was is were not but and very really quite so too movie film book service "
-    "hotel room food soup concert guide phone show plot acting music great good excellent wonderful "
-    "lovely superb brilliant pleasant bad awful terrible boring dreadful bland horrible dull rude "
-    "premise hypothesis question passage answer true false yes no who what when where why how "
-    "john mary paris london berlin city country company team player game won lost"
+    "the a an this that was is were not but and very really quite so too movie film book service hotel "
+    "room food soup concert guide phone show plot acting music great good excellent wonderful lovely "
+    "superb brilliant pleasant bad awful terrible boring dreadful bland horrible dull rude premise "
+    "hypothesis question passage answer true false yes no who what when where why how john mary paris "
+    "london berlin city country company team player game won lost"
 ).split()
 
 
@@ -45,9 +45,15 @@ def _wordpiece_tokenizer(token_types: bool = True) -> PreTrainedTokenizerFast:
     )
     tok.decoder = decoders.WordPiece()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]", model_max_length=512,
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"] if token_types
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=512,
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"]
+        if token_types
         else ["input_ids", "attention_mask"],
     )
 
@@ -68,19 +74,33 @@ def _bytelevel_bpe_tokenizer() -> PreTrainedTokenizerFast:
             prefix += ch
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False)
+    tok.post_processor = processors.RobertaProcessing(
+        ("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False
+    )
     tok.decoder = decoders.ByteLevel()
     return PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>",
-        unk_token="<unk>", pad_token="<pad>", mask_token="<mask>", model_max_length=512,
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=512,
         model_input_names=["input_ids", "attention_mask"],
     )
 
 
 # The ids the WordPiece vocabulary above gives its specials (checked in tests/test_backbones.py).
 _WORDPIECE_IDS = {"pad_token_id": 0, "cls_token_id": 2, "sep_token_id": 3, "bos_token_id": 2, "eos_token_id": 3}
-_ROBERTA_LIKE = {"type_vocab_size": 1, "max_position_embeddings": 514, "pad_token_id": 1, "bos_token_id": 0,
-                 "eos_token_id": 2}
+_ROBERTA_LIKE = {
+    "type_vocab_size": 1,
+    "max_position_embeddings": 514,
+    "pad_token_id": 1,
+    "bos_token_id": 0,
+    "eos_token_id": 2,
+}
 
 # architecture (transformers model_type) -> (tokenizer builder, config overrides that make it look like its
 # real family). Sizes come in BERT's names (hidden_size, intermediate_size, ...); configs map them.
@@ -91,24 +111,45 @@ _ARCHS = {
     # ELECTRA-small style: narrower embeddings, projected up to the hidden size
     "electra": (_wordpiece_tokenizer, {"type_vocab_size": 2, "max_position_embeddings": 512, "embedding_size": 16}),
     # DeBERTa-v3 (base/large) style: relative attention with log buckets, no absolute positions, no segments
-    "deberta-v2": (_wordpiece_tokenizer, {
-        "type_vocab_size": 0, "max_position_embeddings": 512, "relative_attention": True, "position_buckets": 16,
-        "norm_rel_ebd": "layer_norm", "share_att_key": True, "pos_att_type": "p2c|c2p", "position_biased_input": False,
-    }),
+    "deberta-v2": (
+        _wordpiece_tokenizer,
+        {
+            "type_vocab_size": 0,
+            "max_position_embeddings": 512,
+            "relative_attention": True,
+            "position_buckets": 16,
+            "norm_rel_ebd": "layer_norm",
+            "share_att_key": True,
+            "pos_att_type": "p2c|c2p",
+            "position_biased_input": False,
+        },
+    ),
     # one global-attention layer, then sliding-window (local) layers with a 4-token window; rotary positions
-    "modernbert": (partial(_wordpiece_tokenizer, token_types=False), {
-        "max_position_embeddings": 512, "global_attn_every_n_layers": 2, "local_attention": 4, **_WORDPIECE_IDS,
-    }),
+    "modernbert": (
+        partial(_wordpiece_tokenizer, token_types=False),
+        {
+            "max_position_embeddings": 512,
+            "global_attn_every_n_layers": 2,
+            "local_attention": 4,
+            **_WORDPIECE_IDS,
+        },
+    ),
     "distilbert": (partial(_wordpiece_tokenizer, token_types=False), {"max_position_embeddings": 512}),
     # refused for deep prompts (see support.py); kept here to test the refusal and fft/pt on them
     "albert": (_wordpiece_tokenizer, {"type_vocab_size": 2, "max_position_embeddings": 512, "embedding_size": 16}),
-    "deberta": (_wordpiece_tokenizer, {
-        "type_vocab_size": 0, "max_position_embeddings": 512, "relative_attention": True, "pos_att_type": "c2p|p2c",
-    }),
+    "deberta": (
+        _wordpiece_tokenizer,
+        {
+            "type_vocab_size": 0,
+            "max_position_embeddings": 512,
+            "relative_attention": True,
+            "pos_att_type": "c2p|p2c",
+        },
+    ),
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def tiny_tokenizer(arch: str) -> PreTrainedTokenizerFast:
     return _ARCHS[arch][0]()
 
@@ -117,12 +158,23 @@ def tiny_archs() -> list[str]:
     return sorted(_ARCHS)
 
 
-def tiny_backbone(arch: str, hidden_size: int, layers: int, heads: int, intermediate_size: int,
-                  attn_implementation: str, seed: int = 0):
+def tiny_backbone(
+    arch: str,
+    hidden_size: int,
+    layers: int,
+    heads: int,
+    intermediate_size: int,
+    attn_implementation: str,
+    seed: int = 0,
+):
     """A randomly initialised encoder of `arch` with a matching tokenizer; same weights for a given seed."""
     tokenizer = tiny_tokenizer(arch)
-    sizes = {"hidden_size": hidden_size, "num_hidden_layers": layers, "num_attention_heads": heads,
-             "intermediate_size": intermediate_size}
+    sizes = {
+        "hidden_size": hidden_size,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "intermediate_size": intermediate_size,
+    }
     if arch == "distilbert":  # DistilBERT calls its feed-forward width hidden_dim
         sizes["hidden_dim"] = sizes.pop("intermediate_size")
     config = AutoConfig.for_model(arch, vocab_size=len(tokenizer), **sizes, **_ARCHS[arch][1])

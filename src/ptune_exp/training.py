@@ -3,6 +3,7 @@ dev-set model selection (keeping only the trainable weights of the selected step
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import json
@@ -25,31 +26,31 @@ class TrainConfig:
     """The validated form of `conf/train/<name>.yaml` (`train.*` on the command line)."""
 
     epochs: float = 3
-    max_steps: int = -1           # > 0 overrides epochs
+    max_steps: int = -1  # > 0 overrides epochs
     batch_size: int = 32
     eval_batch_size: int = 64
     grad_accum: int = 1
     lr_scheduler: str = "linear"
-    warmup: float = 0.0           # steps, or a fraction of all steps when < 1
+    warmup: float = 0.0  # steps, or a fraction of all steps when < 1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    precision: str = "auto"       # auto | fp32 | bf16 | fp16
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
     gradient_checkpointing: bool = False
     eval_steps: int | None = None  # default: once per epoch (and always at the last step)
-    select: str = "best"          # best | last : which dev evaluation's weights are the result
+    select: str = "best"  # best | last : which dev evaluation's weights are the result
     logging_steps: int = 20
     num_workers: int = 0
     report_to: str = "none"
     progress: bool = True
     save_steps: int | None = None  # checkpoint interval (trainable state + optimizer); null = every evaluation
     keep_checkpoints: bool = False  # keep checkpoint-* after a completed run (they exist to resume)
-    resume: bool | str = False     # true = latest checkpoint in output_dir; or a run/checkpoint directory
+    resume: bool | str = False  # true = latest checkpoint in output_dir; or a run/checkpoint directory
     frozen_backbone_dtype: str = "auto"  # auto = bf16 when training in bf16 (GPU), else fp32 | fp32 | bf16
-    fsdp: str = ""                 # passed to the Trainer, e.g. "full_shard auto_wrap" (multi-GPU only)
-    deepspeed: str | None = None   # path to a DeepSpeed json config, passed to the Trainer
+    fsdp: str = ""  # passed to the Trainer, e.g. "full_shard auto_wrap" (multi-GPU only)
+    deepspeed: str | None = None  # path to a DeepSpeed json config, passed to the Trainer
 
     @classmethod
-    def from_cfg(cls, cfg: DictConfig) -> "TrainConfig":
+    def from_cfg(cls, cfg: DictConfig) -> TrainConfig:
         data = OmegaConf.to_container(cfg, resolve=True)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
@@ -65,7 +66,10 @@ class TrainConfig:
             (t.warmup >= 0 and t.weight_decay >= 0, "train.warmup and train.weight_decay must be >= 0"),
             (t.eval_steps is None or t.eval_steps > 0, "train.eval_steps must be > 0 (or null: once per epoch)"),
             (t.save_steps is None or t.save_steps > 0, "train.save_steps must be > 0 (or null: at every evaluation)"),
-            (t.frozen_backbone_dtype in ("auto", "fp32", "bf16"), "train.frozen_backbone_dtype must be auto, fp32 or bf16"),
+            (
+                t.frozen_backbone_dtype in ("auto", "fp32", "bf16"),
+                "train.frozen_backbone_dtype must be auto, fp32 or bf16",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -87,8 +91,10 @@ class TrainConfig:
         """The dtype a frozen backbone is held in: bf16 only when training runs in bf16 autocast (or when asked)."""
         bf16 = self.mixed_precision()[0]
         if self.frozen_backbone_dtype == "bf16" and not bf16:
-            raise PtuneError("train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
-                             "GPU that has it); use fp32 or auto")
+            raise PtuneError(
+                "train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
+                "GPU that has it); use fp32 or auto"
+            )
         wanted = self.frozen_backbone_dtype == "bf16" or (self.frozen_backbone_dtype == "auto" and bf16)
         return torch.bfloat16 if wanted else torch.float32
 
@@ -102,18 +108,38 @@ class TrainConfig:
             eval_steps = min(eval_steps, self.max_steps)
         save_steps = self.save_steps or eval_steps
         return TrainingArguments(
-            output_dir=out_dir, run_name=run_name, seed=seed, learning_rate=lr,
-            per_device_train_batch_size=self.batch_size, per_device_eval_batch_size=self.eval_batch_size,
-            num_train_epochs=self.epochs, max_steps=self.max_steps, gradient_accumulation_steps=self.grad_accum,
-            lr_scheduler_type=self.lr_scheduler, warmup_steps=self.warmup, weight_decay=self.weight_decay,
-            max_grad_norm=self.max_grad_norm, bf16=bf16, fp16=fp16, use_cpu=not torch.cuda.is_available(),
-            eval_strategy="steps", eval_steps=eval_steps, save_strategy="steps", save_steps=save_steps,
+            output_dir=out_dir,
+            run_name=run_name,
+            seed=seed,
+            learning_rate=lr,
+            per_device_train_batch_size=self.batch_size,
+            per_device_eval_batch_size=self.eval_batch_size,
+            num_train_epochs=self.epochs,
+            max_steps=self.max_steps,
+            gradient_accumulation_steps=self.grad_accum,
+            lr_scheduler_type=self.lr_scheduler,
+            warmup_steps=self.warmup,
+            weight_decay=self.weight_decay,
+            max_grad_norm=self.max_grad_norm,
+            bf16=bf16,
+            fp16=fp16,
+            use_cpu=not torch.cuda.is_available(),
+            eval_strategy="steps",
+            eval_steps=eval_steps,
+            save_strategy="steps",
+            save_steps=save_steps,
             save_total_limit=1,
-            logging_strategy="steps", logging_steps=self.logging_steps, logging_nan_inf_filter=False,
-            report_to=[] if self.report_to == "none" else [self.report_to], disable_tqdm=not self.progress,
-            dataloader_num_workers=self.num_workers, remove_unused_columns=False, label_names=["labels"],
+            logging_strategy="steps",
+            logging_steps=self.logging_steps,
+            logging_nan_inf_filter=False,
+            report_to=[] if self.report_to == "none" else [self.report_to],
+            disable_tqdm=not self.progress,
+            dataloader_num_workers=self.num_workers,
+            remove_unused_columns=False,
+            label_names=["labels"],
             ddp_find_unused_parameters=False,  # frozen weights are excluded from DDP; every prompt row is used
-            fsdp=self.fsdp, deepspeed=self.deepspeed,
+            fsdp=self.fsdp,
+            deepspeed=self.deepspeed,
         )
 
 
@@ -129,9 +155,16 @@ def strip_prefix(metrics: dict, prefix: str) -> dict:
 def inference_arguments(out_dir: str, batch_size: int = 64) -> TrainingArguments:
     """TrainingArguments for prediction only (no training, no evaluation schedule)."""
     cuda = torch.cuda.is_available()
-    return TrainingArguments(output_dir=out_dir, per_device_eval_batch_size=batch_size, report_to=[],
-                             use_cpu=not cuda, bf16_full_eval=cuda and torch.cuda.is_bf16_supported(),
-                             remove_unused_columns=False, label_names=["labels"], save_strategy="no")
+    return TrainingArguments(
+        output_dir=out_dir,
+        per_device_eval_batch_size=batch_size,
+        report_to=[],
+        use_cpu=not cuda,
+        bf16_full_eval=cuda and torch.cuda.is_bf16_supported(),
+        remove_unused_columns=False,
+        label_names=["labels"],
+        save_strategy="no",
+    )
 
 
 class SelectOnDev(TrainerCallback):
@@ -168,7 +201,9 @@ class SelectOnDev(TrainerCallback):
         with open(os.path.join(folder, "selection.json"), "w", encoding="utf-8") as f:
             json.dump({"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}, f)
         if self.best_state is not None:
-            save_file({n: t.contiguous() for n, t in self.best_state.items()}, os.path.join(folder, "selection.safetensors"))
+            save_file(
+                {n: t.contiguous() for n, t in self.best_state.items()}, os.path.join(folder, "selection.safetensors")
+            )
 
     def load(self, checkpoint: str) -> None:
         path = os.path.join(checkpoint, "selection.json")
@@ -237,12 +272,11 @@ class GracefulStop(TrainerCallback):
         self.signal: int | None = None
         self._previous: dict = {}
 
-    def __enter__(self) -> "GracefulStop":
+    def __enter__(self) -> GracefulStop:
         for sig in self.SIGNALS:
-            try:
+            # not the main thread (e.g. some launchers): no graceful stop there
+            with contextlib.suppress(ValueError):
                 self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread (e.g. some launchers): no graceful stop there
-                pass
         return self
 
     def __exit__(self, *exc) -> None:

@@ -18,7 +18,7 @@ refuses (rather than trains a no-op) any whose attention does not.
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import nn
@@ -68,7 +68,7 @@ class LayerPrefixes:
         return self._mask_out
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model_eager(module_type: type):
     """The architecture's own eager attention function (e.g. modeling_bert.eager_attention_forward)."""
     fn = getattr(sys.modules[module_type.__module__], "eager_attention_forward", None)
@@ -103,9 +103,14 @@ def _padding_mask(stock, additive: bool):
 
     def mask(**kwargs):
         padding = kwargs.get("attention_mask")
-        plain = (kwargs.get("mask_function") is bidirectional_mask_function and padding is not None
-                 and padding.dim() == 2 and not kwargs.get("q_offset") and not kwargs.get("kv_offset")
-                 and padding.shape[-1] == kwargs["kv_length"])
+        plain = (
+            kwargs.get("mask_function") is bidirectional_mask_function
+            and padding is not None
+            and padding.dim() == 2
+            and not kwargs.get("q_offset")
+            and not kwargs.get("kv_offset")
+            and padding.shape[-1] == kwargs["kv_length"]
+        )
         if not plain:
             return stock(**kwargs)
         if kwargs.get("allow_is_bidirectional_skip") and bool(padding.all()):
@@ -158,7 +163,9 @@ def attach_prefix_attention(model: nn.Module, tokenizer) -> list[tuple[int, int]
                 "or another backbone (see README: support matrix)."
             )
         if len({id(m) for m in modules}) != len(modules):
-            raise PtuneError(f"{arch} reuses one attention module across layers; per-layer prefixes are not supported there.")
+            raise PtuneError(
+                f"{arch} reuses one attention module across layers; per-layer prefixes are not supported there."
+            )
         for i, m in enumerate(modules):
             setattr(m, LAYER_ATTR, i)
         shapes = [(h, d) for _, h, d in recorder.calls]

@@ -23,7 +23,7 @@ class MethodConfig:
     head_dropout: float = 0.1
 
     @classmethod
-    def from_cfg(cls, cfg) -> "MethodConfig":
+    def from_cfg(cls, cfg) -> MethodConfig:
         """From a DictConfig or a plain dict (omegaconf is imported only when needed: the benchmark
         runs on machines without Hydra)."""
         if not isinstance(cfg, dict):
@@ -39,9 +39,12 @@ class MethodConfig:
             raise PtuneError("a method config needs at least `name` and `lr`")
         for key, value in data.items():
             want = fields[key].type
-            ok = {"int": isinstance(value, int) and not isinstance(value, bool),
-                  "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-                  "bool": isinstance(value, bool), "str": isinstance(value, str)}[want]
+            ok = {
+                "int": isinstance(value, int) and not isinstance(value, bool),
+                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+                "bool": isinstance(value, bool),
+                "str": isinstance(value, str),
+            }[want]
             if not ok:
                 raise PtuneError(f"method.{key}={value!r} must be of type {want}")
         return cls(**data)
@@ -51,9 +54,9 @@ class Method:
     """One adaptation method. Subclasses set the class attributes and build the prompt."""
 
     key: str = ""
-    title: str = ""              # as the paper's tables name it
+    title: str = ""  # as the paper's tables name it
     trains_backbone: bool = False
-    prompt_site: str = "none"    # none | input | every layer
+    prompt_site: str = "none"  # none | input | every layer
     uses_prefix_attention: bool = False
 
     def validate(self, cfg: MethodConfig) -> None:
@@ -69,7 +72,9 @@ class Method:
                 )
             return
         if cfg.prefix_len <= 0:
-            raise PtuneError(f"method.prefix_len={cfg.prefix_len} must be a positive number of virtual tokens (e.g. 16)")
+            raise PtuneError(
+                f"method.prefix_len={cfg.prefix_len} must be a positive number of virtual tokens (e.g. 16)"
+            )
         if not 0.0 <= cfg.prefix_dropout < 1.0:
             raise PtuneError(f"method.prefix_dropout={cfg.prefix_dropout} must be in [0, 1)")
         if cfg.reparam and cfg.reparam_hidden <= 0:

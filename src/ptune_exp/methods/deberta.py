@@ -57,12 +57,25 @@ class PrefixDebertaV2Layer(DebertaV2Layer):
 class PrefixDisentangledSelfAttention(DisentangledSelfAttention):
     """DeBERTa-v2 attention that prepends the active layer prefix, with zero relative bias for it."""
 
-    def forward(self, hidden_states, attention_mask, output_attentions=False, query_states=None,
-                relative_pos=None, rel_embeddings=None):
+    def forward(
+        self,
+        hidden_states,
+        attention_mask,
+        output_attentions=False,
+        query_states=None,
+        relative_pos=None,
+        rel_embeddings=None,
+    ):
         prefixes = _ACTIVE.get()
         if prefixes is None:
-            return super().forward(hidden_states, attention_mask, output_attentions, query_states=query_states,
-                                   relative_pos=relative_pos, rel_embeddings=rel_embeddings)
+            return super().forward(
+                hidden_states,
+                attention_mask,
+                output_attentions,
+                query_states=query_states,
+                relative_pos=relative_pos,
+                rel_embeddings=rel_embeddings,
+            )
         if query_states is None:
             query_states = hidden_states
         heads = self.num_attention_heads
@@ -72,8 +85,9 @@ class PrefixDisentangledSelfAttention(DisentangledSelfAttention):
         scale_factor = 1 + ("c2p" in self.pos_att_type) + ("p2c" in self.pos_att_type)
         rel_att = None
         if self.relative_attention:  # the real tokens' disentangled bias, exactly as the stock module
-            rel_att = self.disentangled_attention_bias(query, key, relative_pos, self.pos_dropout(rel_embeddings),
-                                                       scale_factor)
+            rel_att = self.disentangled_attention_bias(
+                query, key, relative_pos, self.pos_dropout(rel_embeddings), scale_factor
+            )
         key, value, mask = _extend(self, prefixes, key, value, attention_mask.bool())
         scale = scaled_size_sqrt(query, scale_factor)
         scores = torch.bmm(query, key.transpose(-1, -2) / scale.to(dtype=query.dtype))
@@ -84,7 +98,7 @@ class PrefixDisentangledSelfAttention(DisentangledSelfAttention):
         probs = self.dropout(nn.functional.softmax(scores, dim=-1))
         context = torch.bmm(probs.view(-1, probs.size(-2), probs.size(-1)), value)
         context = context.view(-1, heads, context.size(-2), context.size(-1)).permute(0, 2, 1, 3).contiguous()
-        context = context.view(context.size()[:-2] + (-1,))
+        context = context.view(*context.size()[:-2], -1)
         return (context, probs if output_attentions else None)
 
 

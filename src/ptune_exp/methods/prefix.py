@@ -16,7 +16,9 @@ class PrefixTuning(Method):
     def validate(self, cfg):
         super().validate(cfg)
         if not cfg.reparam:
-            raise PtuneError("method=prefix always uses the MLP reparameterisation; for a flat deep prompt use method=ptv2")
+            raise PtuneError(
+                "method=prefix always uses the MLP reparameterisation; for a flat deep prompt use method=ptv2"
+            )
 
     def build_prompt(self, cfg, backbone):
         return build_deep_prompt(cfg, backbone)

@@ -24,8 +24,15 @@ from ptune_exp.methods.attention import PREFIX_KWARG, LayerPrefixes
 class PromptEncoder(nn.Module):
     """`prefix_len` rows of `width` trainable values, flat or reparameterised by an MLP."""
 
-    def __init__(self, prefix_len: int, width: int, reparam: bool, reparam_hidden: int, embed_dim: int,
-                 init: torch.Tensor | None = None):
+    def __init__(
+        self,
+        prefix_len: int,
+        width: int,
+        reparam: bool,
+        reparam_hidden: int,
+        embed_dim: int,
+        init: torch.Tensor | None = None,
+    ):
         super().__init__()
         self.prefix_len, self.width, self.reparam = prefix_len, width, reparam
         if reparam:
@@ -39,7 +46,7 @@ class PromptEncoder(nn.Module):
         return self.mlp(self.embedding.weight) if self.reparam else self.rows
 
     @torch.no_grad()
-    def folded(self) -> "PromptEncoder":
+    def folded(self) -> PromptEncoder:
         """The same rows as a flat encoder: the MLP is only needed while training."""
         rows = self().detach()
         return PromptEncoder(self.prefix_len, self.width, False, 0, 0, init=rows)
@@ -87,7 +94,7 @@ class InputPrompt(nn.Module):
         return inputs
 
     def strip(self, hidden: torch.Tensor) -> torch.Tensor:
-        return torch.cat([hidden[:, :1], hidden[:, 1 + self.prefix_len:]], dim=1)
+        return torch.cat([hidden[:, :1], hidden[:, 1 + self.prefix_len :]], dim=1)
 
 
 def _insert(seq: torch.Tensor, virtual: torch.Tensor) -> torch.Tensor:

@@ -18,6 +18,7 @@ class PromptTuning(Method):
         words = backbone.model.get_input_embeddings().weight
         width = words.shape[1]  # the word-embedding width: narrower than hidden_size on ELECTRA-small, ALBERT
         pick = torch.randint(0, words.shape[0], (cfg.prefix_len,))
-        encoder = PromptEncoder(cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, width,
-                                init=words[pick].detach().float())
+        encoder = PromptEncoder(
+            cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, width, init=words[pick].detach().float()
+        )
         return InputPrompt(encoder, cfg.prefix_dropout)

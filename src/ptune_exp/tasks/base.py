@@ -15,7 +15,7 @@ from ptune_exp.errors import PtuneError
 
 @dataclass(frozen=True)
 class Split:
-    hub: str | None = None   # split name on the dataset hub
+    hub: str | None = None  # split name on the dataset hub
     file: str | None = None  # file name inside task.data_dir
 
 
@@ -28,7 +28,7 @@ class TaskSpec:
     main_metric: str
     splits: dict[str, Split] = field(default_factory=dict)
     hub: tuple[str, str | None] | None = None  # (dataset id, config name)
-    source: str = "default"                    # which variant (`task.source`) this spec is
+    source: str = "default"  # which variant (`task.source`) this spec is
 
 
 TASKS: dict[tuple[str, str], TaskSpec] = {}

@@ -35,6 +35,7 @@ probability that the option is right); top `{idx, prediction: answer text, score
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -58,20 +59,35 @@ DECISIONS = ("each", "top")
 
 @dataclass(frozen=True)
 class CandidatesSpec(TaskSpec):
-    decide: str = "each"                                        # each | top (see the module docstring)
-    read_line: Callable[[dict], list[dict]] | None = None       # one object of the official jsonl -> rows
+    decide: str = "each"  # each | top (see the module docstring)
+    read_line: Callable[[dict], list[dict]] | None = None  # one object of the official jsonl -> rows
     read_hub: Callable[[Iterable[dict]], list[dict]] | None = None  # the hub split -> rows
-    pair: Callable[[str, str], str] | None = None               # (question, candidate) -> the second text
+    pair: Callable[[str, str], str] | None = None  # (question, candidate) -> the second text
 
 
-def question_row(idx: dict, passage: str, question: str, candidates: list[str], candidate_ids: list[int],
-                 labels: list[int], answers: list[str] = ()) -> dict:
+def question_row(
+    idx: dict,
+    passage: str,
+    question: str,
+    candidates: list[str],
+    candidate_ids: list[int],
+    labels: list[int],
+    answers: list[str] = (),
+) -> dict:
     """One row of this family (what the dataset adapters return)."""
-    return {"idx": idx, "passage": passage, "question": question, "candidates": list(candidates),
-            "candidate_ids": list(candidate_ids), "labels": list(labels), "answers": list(answers)}
+    return {
+        "idx": idx,
+        "passage": passage,
+        "question": question,
+        "candidates": list(candidates),
+        "candidate_ids": list(candidate_ids),
+        "labels": list(labels),
+        "answers": list(answers),
+    }
 
 
 # ---------------------------------------------------------------- loading
+
 
 def load_split(spec: CandidatesSpec, role: str, data_dir: str | None) -> Dataset:
     split = spec.splits[role]
@@ -98,7 +114,9 @@ def read_rows(spec: CandidatesSpec, path: str) -> list[dict]:
             for row in spec.read_line(line):
                 rows.append(_check(row))
         except KeyError as e:
-            raise PtuneError(f"{path}:{n}: missing field {e} (expected the official layout of task={spec.name})") from None
+            raise PtuneError(
+                f"{path}:{n}: missing field {e} (expected the official layout of task={spec.name})"
+            ) from None
         except (TypeError, ValueError) as e:
             raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
     return rows
@@ -128,19 +146,22 @@ def is_labelled(split: Dataset) -> bool:
 
 # ---------------------------------------------------------------- features
 
+
 def tokenize(split: Dataset, spec: CandidatesSpec, tokenizer, max_len: int, train: bool) -> Dataset:
     """One feature per candidate: model inputs, `labels`, and for the coverage counts `example_index`
     (the row it belongs to), `passage_cut`, `candidate_cut`, `mention_kept` (whether the candidate's
     first mention in the passage lies inside the kept part)."""
     if not getattr(tokenizer, "is_fast", False):
-        raise PtuneError(f"task={spec.name} needs a fast (Rust) tokenizer (offsets show what truncation kept); "
-                         "this model has none")
+        raise PtuneError(
+            f"task={spec.name} needs a fast (Rust) tokenizer (offsets show what truncation kept); this model has none"
+        )
 
     def encode(batch, indices):
         owner, first, second, labels = [], [], [], []
         mention_end = []  # character where the candidate's first mention in the passage ends; -1: not mentioned
         for i, passage, question, candidates, row_labels in zip(
-                indices, batch["passage"], batch["question"], batch["candidates"], batch["labels"]):
+            indices, batch["passage"], batch["question"], batch["candidates"], batch["labels"]
+        ):
             for candidate, label in zip(candidates, row_labels):
                 at = passage.find(candidate) if candidate else -1
                 owner.append(i)
@@ -158,12 +179,18 @@ def tokenize(split: Dataset, spec: CandidatesSpec, tokenizer, max_len: int, trai
         out["mention_kept"] = [0 <= end <= a_end for end, (a_end, _) in zip(mention_end, kept)]
         return out
 
-    features = split.map(encode, batched=True, with_indices=True, remove_columns=split.column_names,
-                         desc=f"tokenize {spec.name}")
+    features = split.map(
+        encode, batched=True, with_indices=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
+    )
     lost = {k: v for k, v in coverage(spec, split, features).items() if v}
     if lost:
-        log.warning("task=%s, %d questions at task.max_seq_len=%d: %s (see tasks/candidates.py)",
-                    spec.name, len(split), max_len, ", ".join(f"{k}={v}" for k, v in lost.items()))
+        log.warning(
+            "task=%s, %d questions at task.max_seq_len=%d: %s (see tasks/candidates.py)",
+            spec.name,
+            len(split),
+            max_len,
+            ", ".join(f"{k}={v}" for k, v in lost.items()),
+        )
     return features
 
 
@@ -181,8 +208,10 @@ def coverage(spec: CandidatesSpec, raw: Dataset, features: Dataset) -> dict[str,
     cols = features.select_columns(["example_index", "labels", "passage_cut", "candidate_cut", "mention_kept"])
     cols = cols.with_format("numpy")[:]
     owner = cols["example_index"]
-    counts = {"passages_cut": len(np.unique(owner[cols["passage_cut"]])),
-              "candidates_cut": int(cols["candidate_cut"].sum())}
+    counts = {
+        "passages_cut": len(np.unique(owner[cols["passage_cut"]])),
+        "candidates_cut": int(cols["candidate_cut"].sum()),
+    }
     if spec.decide == "top":
         gold = cols["labels"] == 1
         seen = np.unique(owner[gold & cols["mention_kept"]])
@@ -213,6 +242,7 @@ def make_head(spec: CandidatesSpec, hidden_size: int, dropout: float):
 
 # ---------------------------------------------------------------- scoring
 
+
 class Scorer:
     """`compute_metrics` for one split: per-question decisions from the candidates' margins, then the
     official metric; `.predictions` holds one entry per question."""
@@ -232,7 +262,7 @@ class Scorer:
         bounds = np.cumsum([0] + [len(c) for c in candidates])
         if bounds[-1] != len(margins):
             raise PtuneError(f"task={self.spec.name}: {len(margins)} scores for {bounds[-1]} candidates")
-        per_question = [margins[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        per_question = [margins[a:b] for a, b in itertools.pairwise(bounds)]
         if self.spec.decide == "each":
             scores = self._each(per_question, labels)
         else:
@@ -242,8 +272,12 @@ class Scorer:
     def _each(self, margins: list[np.ndarray], labels: list[list[int]]) -> dict[str, float]:
         decided = [[int(m > 0) for m in ms] for ms in margins]
         self.predictions = [
-            {"idx": idx, "prediction": [{"idx": int(cid), "label": d, "score": round(_sigmoid(m), 6)}
-                                        for cid, d, m in zip(ids, ds, ms)]}
+            {
+                "idx": idx,
+                "prediction": [
+                    {"idx": int(cid), "label": d, "score": round(_sigmoid(m), 6)} for cid, d, m in zip(ids, ds, ms)
+                ],
+            }
             for idx, ids, ds, ms in zip(self.raw["idx"], self.raw["candidate_ids"], decided, margins)
         ]
         keep = [i for i, ls in enumerate(labels) if UNLABELLED not in ls]
@@ -270,6 +304,7 @@ def _sigmoid(margin: float) -> float:
 
 
 # ---------------------------------------------------------------- official metrics
+
 
 def _pct(x: float) -> float:
     return round(100.0 * float(x), 4)

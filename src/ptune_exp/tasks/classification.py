@@ -29,14 +29,14 @@ UNLABELLED = -1
 
 @dataclass(frozen=True)
 class ClassificationSpec(TaskSpec):
-    labels: tuple[str, ...] = ()                    # empty: regression
+    labels: tuple[str, ...] = ()  # empty: regression
     hub_text: tuple[str, str | None] = ("sentence", None)
-    file_format: str = "glue_tsv"                   # glue_tsv | superglue_jsonl | generated
+    file_format: str = "glue_tsv"  # glue_tsv | superglue_jsonl | generated
     file_header: bool = True
-    file_columns: tuple = ()                        # (text_a, text_b | None, label): names or indices
-    file_labels: tuple = ()                         # literal label values in the files, in label order
+    file_columns: tuple = ()  # (text_a, text_b | None, label): names or indices
+    file_labels: tuple = ()  # literal label values in the files, in label order
     compose: Callable[[dict], tuple[str, str | None]] | None = None  # row -> texts, when not plain fields
-    generate: Callable[[str, int], list[dict]] | None = None          # (role, seed) -> rows
+    generate: Callable[[str, int], list[dict]] | None = None  # (role, seed) -> rows
 
     @property
     def is_regression(self) -> bool:
@@ -48,6 +48,7 @@ class ClassificationSpec(TaskSpec):
 
 
 # ---------------------------------------------------------------- loading
+
 
 def load_split(spec: ClassificationSpec, role: str, data_dir: str | None) -> Dataset:
     split = spec.splits[role]
@@ -67,10 +68,17 @@ def _check_layout(spec: ClassificationSpec, role: str, data_dir: str) -> None:
         return
     for (name, source), other in TASKS.items():
         split = getattr(other, "splits", {}).get(role)
-        if name == spec.name and source != spec.source and split and split.file and \
-                os.path.isfile(os.path.join(data_dir, split.file)):
-            raise PtuneError(f"task={spec.name} (task.source={spec.source}) expects {spec.splits[role].file} in "
-                             f"{data_dir}, which holds the {source} layout ({split.file}): add task.source={source}")
+        if (
+            name == spec.name
+            and source != spec.source
+            and split
+            and split.file
+            and os.path.isfile(os.path.join(data_dir, split.file))
+        ):
+            raise PtuneError(
+                f"task={spec.name} (task.source={spec.source}) expects {spec.splits[role].file} in "
+                f"{data_dir}, which holds the {source} layout ({split.file}): add task.source={source}"
+            )
 
 
 def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:
@@ -101,10 +109,14 @@ def _read_local(spec: ClassificationSpec, path: str) -> list[dict]:
         try:
             a, b = _texts(spec, row, (a_col, b_col))
         except (KeyError, IndexError) as e:
-            raise PtuneError(f"{path}:{n}: missing field {e} (expected {spec.file_format} layout of task={spec.name})") from None
+            raise PtuneError(
+                f"{path}:{n}: missing field {e} (expected {spec.file_format} layout of task={spec.name})"
+            ) from None
         except ValueError as e:  # a compose function refused the row (e.g. WSC spans that are not in the text)
             raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
-        has_label = (label_col in row) if isinstance(row, dict) else (isinstance(label_col, int) and label_col < len(row))
+        has_label = (
+            (label_col in row) if isinstance(row, dict) else (isinstance(label_col, int) and label_col < len(row))
+        )
         label = _label(spec, row[label_col], path, n) if has_label else UNLABELLED
         rows.append({"idx": len(rows), "text_a": a, "text_b": b, "label": label})
     return rows
@@ -125,9 +137,12 @@ def read_inputs(spec: ClassificationSpec, path: str) -> Dataset:
     """Inputs to predict on, in the task's local format (.jsonl or .tsv); labels are optional."""
     fmt = "superglue_jsonl" if path.endswith(".jsonl") else "glue_tsv" if path.endswith(".tsv") else None
     if fmt is None:
-        raise PtuneError(f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}")
+        raise PtuneError(
+            f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}"
+        )
     if fmt != spec.file_format:
-        raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({'.jsonl' if spec.file_format == 'superglue_jsonl' else '.tsv'})")
+        suffix = ".jsonl" if spec.file_format == "superglue_jsonl" else ".tsv"
+        raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({suffix})")
     rows = _read_local(spec, path)
     if not rows:
         raise PtuneError(f"{path} holds no inputs")
@@ -139,6 +154,7 @@ def is_labelled(split: Dataset) -> bool:
 
 
 # ---------------------------------------------------------------- training
+
 
 class ClassificationHead(nn.Module):
     def __init__(self, hidden_size: int, num_labels: int, dropout: float):
@@ -202,8 +218,11 @@ class Scorer:
             preds = logits.argmax(-1)
             probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
             self.predictions = [
-                {"idx": idx, "prediction": self.spec.labels[int(p)],
-                 "scores": {label: round(q, 6) for label, q in zip(self.spec.labels, prob)}}
+                {
+                    "idx": idx,
+                    "prediction": self.spec.labels[int(p)],
+                    "scores": {label: round(q, 6) for label, q in zip(self.spec.labels, prob)},
+                }
                 for idx, p, prob in zip(self.raw["idx"], preds, probs)
             ]
         labels = eval_pred.label_ids

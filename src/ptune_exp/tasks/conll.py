@@ -37,6 +37,7 @@ _PARQUET = "refs/convert/parquet"  # the Hub's automatic parquet copy of a scrip
 
 # ---------------------------------------------------------------- IOB tags
 
+
 def to_iob2(tags: list[str]) -> tuple[list[str], int]:
     """IOB1 (or loose IOB) -> IOB2: an I-X that does not continue an X entity starts one (B-X).
 
@@ -65,6 +66,7 @@ def spans_to_tags(length: int, entities: list[dict]) -> list[str]:
 
 # ---------------------------------------------------------------- column files
 
+
 def column_sentences(path: str, min_columns: int = 2) -> Iterator[list[tuple[int, list[str]]]]:
     """Sentences of a CoNLL column file: lists of (line number, fields).
 
@@ -85,15 +87,20 @@ def column_sentences(path: str, min_columns: int = 2) -> Iterator[list[tuple[int
                 if columns is None:
                     columns = len(fields)
                     if columns < min_columns:
-                        raise PtuneError(f"{path}:{n}: one column ({text!r}); expected `word ... tag` "
-                                         "columns separated by spaces or tabs, with the tag last")
+                        raise PtuneError(
+                            f"{path}:{n}: one column ({text!r}); expected `word ... tag` "
+                            "columns separated by spaces or tabs, with the tag last"
+                        )
                 elif len(fields) != columns:
-                    raise PtuneError(f"{path}:{n}: {len(fields)} columns ({text!r}), but the file's first "
-                                     f"word line has {columns}; every word line needs the same columns, tag last")
+                    raise PtuneError(
+                        f"{path}:{n}: {len(fields)} columns ({text!r}), but the file's first "
+                        f"word line has {columns}; every word line needs the same columns, tag last"
+                    )
                 sentence.append((n, fields))
     except UnicodeDecodeError as e:
-        raise PtuneError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); "
-                         "re-encode the file as UTF-8") from None
+        raise PtuneError(
+            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); re-encode the file as UTF-8"
+        ) from None
     if sentence:
         yield sentence
 
@@ -115,9 +122,11 @@ def read_columns(path: str, labels: tuple[str, ...], what: str, words_only: bool
         converted += changed
         for (n, fields), tag in zip(sentence, tags):
             if labels and tag not in labels:
-                raise PtuneError(f"{path}:{n}: tag {fields[-1]!r} has entity type {tag[2:]!r}, which {what} "
-                                 f"does not have (its types: {entity_types(labels)}); is this the right task= "
-                                 "for the file?")
+                raise PtuneError(
+                    f"{path}:{n}: tag {fields[-1]!r} has entity type {tag[2:]!r}, which {what} "
+                    f"does not have (its types: {entity_types(labels)}); is this the right task= "
+                    "for the file?"
+                )
         rows.append({"idx": len(rows), "tokens": words, "tags": tags})
     if converted:
         log.info("%s: IOB1 tags converted to IOB2 (%d entity starts I- -> B-)", path, converted)
@@ -125,6 +134,7 @@ def read_columns(path: str, labels: tuple[str, ...], what: str, words_only: bool
 
 
 # ---------------------------------------------------------------- the dataset hub
+
 
 def read_hub(spec: TaggingSpec, split: str) -> list[dict]:
     """Rows `{idx, tokens, tags}` (IOB2) of one split of the spec's hub dataset."""
@@ -148,36 +158,97 @@ def _tag_names(spec: TaggingSpec, feature) -> tuple[str, ...]:
         return tuple(names)
     if spec.labels:
         return spec.labels
-    raise PtuneError(f"{spec.hub[0]} stores its tags as numbers without names, and task={spec.name} fixes "
-                     "no label list; use task.data_dir with CoNLL column files")
+    raise PtuneError(
+        f"{spec.hub[0]} stores its tags as numbers without names, and task={spec.name} fixes "
+        "no label list; use task.data_dir with CoNLL column files"
+    )
 
 
 # ---------------------------------------------------------------- the datasets
 
+
 def _types(*types: str) -> tuple[str, ...]:
-    return ("O",) + tuple(f"{p}-{t}" for t in types for p in "BI")
+    return ("O", *(f"{p}-{t}" for t in types for p in "BI"))
 
 
 def _splits(dev_file: str) -> dict[str, Split]:
-    return {"train": Split("train", "train.txt"), "dev": Split("validation", dev_file),
-            "test": Split("test", "test.txt")}
+    return {
+        "train": Split("train", "train.txt"),
+        "dev": Split("validation", dev_file),
+        "test": Split("test", "test.txt"),
+    }
 
 
 def ner(name: str, labels: tuple[str, ...], dev_file: str, hub: tuple[str, str | None], **hub_options) -> TaggingSpec:
-    return register(TaggingSpec(
-        name=name, family="tagging", benchmark="ner", metrics=("f1", "precision", "recall"), main_metric="f1",
-        splits=_splits(dev_file), hub=hub, labels=labels, **hub_options,
-    ))
+    return register(
+        TaggingSpec(
+            name=name,
+            family="tagging",
+            benchmark="ner",
+            metrics=("f1", "precision", "recall"),
+            main_metric="f1",
+            splits=_splits(dev_file),
+            hub=hub,
+            labels=labels,
+            **hub_options,
+        )
+    )
 
 
 # label order = the hub's order (ClassLabel, or T-NER's label.json), so hub ids map directly
-ner("conll03", _types("PER", "ORG", "LOC", "MISC"), "valid.txt", ("eriktks/conll2003", None),
-    hub_revision=_PARQUET, hub_columns=("tokens", "ner_tags"))
+ner(
+    "conll03",
+    _types("PER", "ORG", "LOC", "MISC"),
+    "valid.txt",
+    ("eriktks/conll2003", None),
+    hub_revision=_PARQUET,
+    hub_columns=("tokens", "ner_tags"),
+)
 # CoNLL04 copies spell the types differently (Peop/Loc/Org/Other, or PER/LOC/...): labels come from the data
 ner("conll04", (), "dev.txt", ("DFKI-SLT/conll04", None), hub_format="spans", hub_columns=("tokens", "entities"))
-ner("ontonotes", (
-    "O", "B-CARDINAL", "B-DATE", "I-DATE", "B-PERSON", "I-PERSON", "B-NORP", "B-GPE", "I-GPE", "B-LAW", "I-LAW",
-    "B-ORG", "I-ORG", "B-PERCENT", "I-PERCENT", "B-ORDINAL", "B-MONEY", "I-MONEY", "B-WORK_OF_ART", "I-WORK_OF_ART",
-    "B-FAC", "B-TIME", "I-CARDINAL", "B-LOC", "B-QUANTITY", "I-QUANTITY", "I-NORP", "I-LOC", "B-PRODUCT", "I-TIME",
-    "B-EVENT", "I-EVENT", "I-FAC", "B-LANGUAGE", "I-PRODUCT", "I-ORDINAL", "I-LANGUAGE",
-), "dev.txt", ("tner/ontonotes5", None), hub_revision=_PARQUET, hub_columns=("tokens", "tags"))
+ner(
+    "ontonotes",
+    (
+        "O",
+        "B-CARDINAL",
+        "B-DATE",
+        "I-DATE",
+        "B-PERSON",
+        "I-PERSON",
+        "B-NORP",
+        "B-GPE",
+        "I-GPE",
+        "B-LAW",
+        "I-LAW",
+        "B-ORG",
+        "I-ORG",
+        "B-PERCENT",
+        "I-PERCENT",
+        "B-ORDINAL",
+        "B-MONEY",
+        "I-MONEY",
+        "B-WORK_OF_ART",
+        "I-WORK_OF_ART",
+        "B-FAC",
+        "B-TIME",
+        "I-CARDINAL",
+        "B-LOC",
+        "B-QUANTITY",
+        "I-QUANTITY",
+        "I-NORP",
+        "I-LOC",
+        "B-PRODUCT",
+        "I-TIME",
+        "B-EVENT",
+        "I-EVENT",
+        "I-FAC",
+        "B-LANGUAGE",
+        "I-PRODUCT",
+        "I-ORDINAL",
+        "I-LANGUAGE",
+    ),
+    "dev.txt",
+    ("tner/ontonotes5", None),
+    hub_revision=_PARQUET,
+    hub_columns=("tokens", "tags"),
+)

@@ -19,8 +19,13 @@ from types import ModuleType
 
 from ptune_exp.tasks import candidates, classification, multiple_choice, qa, tagging
 
-FAMILIES: dict[str, ModuleType] = {"candidates": candidates, "classification": classification,
-                                   "multiple_choice": multiple_choice, "qa": qa, "tagging": tagging}
+FAMILIES: dict[str, ModuleType] = {
+    "candidates": candidates,
+    "classification": classification,
+    "multiple_choice": multiple_choice,
+    "qa": qa,
+    "tagging": tagging,
+}
 
 
 def family_of(spec) -> ModuleType:

@@ -39,7 +39,9 @@ def require_file(data_dir: str, name: str, what: str) -> str:
     if not os.path.isfile(path):
         present = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else None
         where = f"it holds {present}" if present is not None else "that directory does not exist"
-        raise PtuneError(f"{what}: expected {path}, but {where}. Point task.data_dir at the folder with the official files.")
+        raise PtuneError(
+            f"{what}: expected {path}, but {where}. Point task.data_dir at the folder with the official files."
+        )
     return path
 
 
@@ -73,7 +75,9 @@ def read_tsv(path: str, header: bool) -> Iterator[tuple[int, dict | list]]:
                 yield n, row
                 continue
             if len(row) != len(names):
-                raise PtuneError(f"{path}:{n}: {len(row)} tab-separated fields, but the header has {len(names)} ({names})")
+                raise PtuneError(
+                    f"{path}:{n}: {len(row)} tab-separated fields, but the header has {len(names)} ({names})"
+                )
             yield n, dict(zip(names, row))
 
 

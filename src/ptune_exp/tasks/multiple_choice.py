@@ -45,6 +45,7 @@ class MultipleChoiceSpec(TaskSpec):
 
 # ---------------------------------------------------------------- loading
 
+
 def load_split(spec: MultipleChoiceSpec, role: str, data_dir: str | None) -> Dataset:
     split = spec.splits[role]
     if data_dir:
@@ -68,7 +69,9 @@ def read_rows(spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where
         try:
             rows.append(_example(spec, row, len(rows)))
         except KeyError as e:
-            raise PtuneError(f"{where(n)}: missing field {e} (expected the official layout of task={spec.name})") from None
+            raise PtuneError(
+                f"{where(n)}: missing field {e} (expected the official layout of task={spec.name})"
+            ) from None
         except (TypeError, ValueError) as e:
             raise PtuneError(f"{where(n)}: {e} (task={spec.name})") from None
     return rows
@@ -83,8 +86,12 @@ def _example(spec: MultipleChoiceSpec, row: dict, position: int) -> dict:
         label = UNLABELLED
     if label != UNLABELLED and (isinstance(label, bool) or label not in range(spec.num_choices)):
         raise ValueError(f"label {label!r} is not a choice index 0..{spec.num_choices - 1}")
-    return {"idx": row.get("idx", position), "first": [a for a, _ in pairs], "second": [b for _, b in pairs],
-            "label": int(label)}
+    return {
+        "idx": row.get("idx", position),
+        "first": [a for a, _ in pairs],
+        "second": [b for _, b in pairs],
+        "label": int(label),
+    }
 
 
 def read_inputs(spec: MultipleChoiceSpec, path: str) -> Dataset:
@@ -103,6 +110,7 @@ def is_labelled(split: Dataset) -> bool:
 
 # ---------------------------------------------------------------- features
 
+
 def tokenize(split: Dataset, spec: MultipleChoiceSpec, tokenizer, max_len: int, train: bool) -> Dataset:
     choices = spec.num_choices
 
@@ -110,7 +118,9 @@ def tokenize(split: Dataset, spec: MultipleChoiceSpec, tokenizer, max_len: int, 
         first = [text for texts in batch["first"] for text in texts]
         second = [text for texts in batch["second"] for text in texts]
         enc = tokenizer(first, second, truncation=True, max_length=max_len)
-        out = {key: [enc[key][i:i + choices] for i in range(0, len(first), choices)] for key in MODEL_KEYS if key in enc}
+        out = {
+            key: [enc[key][i : i + choices] for i in range(0, len(first), choices)] for key in MODEL_KEYS if key in enc
+        }
         out["labels"] = batch["label"]
         return out
 
@@ -139,6 +149,7 @@ def collator(tokenizer):
 
 # ---------------------------------------------------------------- head
 
+
 class ChoiceHead(nn.Module):
     """One score per choice from its [CLS] hidden state; (batch, choices) logits."""
 
@@ -149,11 +160,14 @@ class ChoiceHead(nn.Module):
         nn.init.normal_(self.out.weight, std=0.02)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, hidden: torch.Tensor, labels: torch.Tensor | None = None, batch_shape=None,
-                **_) -> SequenceClassifierOutput:
+    def forward(
+        self, hidden: torch.Tensor, labels: torch.Tensor | None = None, batch_shape=None, **_
+    ) -> SequenceClassifierOutput:
         if batch_shape is None or len(batch_shape) != 2:
-            raise PtuneError(f"the multiple_choice head needs inputs of shape (batch, choices, length), "
-                             f"got batch shape {tuple(batch_shape or ())}; use this family's collator")
+            raise PtuneError(
+                f"the multiple_choice head needs inputs of shape (batch, choices, length), "
+                f"got batch shape {tuple(batch_shape or ())}; use this family's collator"
+            )
         logits = self.out(self.dropout(hidden[:, 0])).view(*batch_shape)
         loss = labelled_cross_entropy(logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
@@ -164,6 +178,7 @@ def make_head(spec: MultipleChoiceSpec, hidden_size: int, dropout: float) -> nn.
 
 
 # ---------------------------------------------------------------- scoring
+
 
 class Scorer:
     """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
@@ -176,8 +191,10 @@ class Scorer:
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
         preds = np.asarray(logits).argmax(-1)
         probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
-        self.predictions = [{"idx": idx, "prediction": int(p), "scores": [round(q, 6) for q in prob]}
-                            for idx, p, prob in zip(self.raw["idx"], preds, probs)]
+        self.predictions = [
+            {"idx": idx, "prediction": int(p), "scores": [round(q, 6) for q in prob]}
+            for idx, p, prob in zip(self.raw["idx"], preds, probs)
+        ]
         labels = eval_pred.label_ids
         if labels is None or (labels == UNLABELLED).all():  # prediction on unlabelled inputs: nothing to score
             return {}

@@ -55,23 +55,29 @@ from ptune_exp.tasks.metrics import exact_match, normalize_answer, token_f1
 
 log = logging.getLogger("ptune_exp")
 
-ROW_FEATURES = Features({
-    "id": Value("string"), "title": Value("string"), "question": Value("string"), "context": Value("string"),
-    "answer_texts": Sequence(Value("string")), "answer_starts": Sequence(Value("int64")),
-    "is_impossible": Value("bool"),
-})
+ROW_FEATURES = Features(
+    {
+        "id": Value("string"),
+        "title": Value("string"),
+        "question": Value("string"),
+        "context": Value("string"),
+        "answer_texts": Sequence(Value("string")),
+        "answer_starts": Sequence(Value("int64")),
+        "is_impossible": Value("bool"),
+    }
+)
 # the task.* keys a QA spec takes from the run config (see `configure`)
 OPTIONS = ("doc_stride", "n_best", "max_answer_len", "max_question_len", "null_threshold")
 
 
 @dataclass(frozen=True)
 class QASpec(TaskSpec):
-    version: str = "1.1"                                      # SQuAD 1.1 | 2.0 (unanswerable questions)
+    version: str = "1.1"  # SQuAD 1.1 | 2.0 (unanswerable questions)
     read_file: Callable[[str, str], list[dict]] | None = None  # (path, version) -> rows, for task.data_dir
-    doc_stride: int = 128        # context tokens shared by consecutive windows
-    n_best: int = 20             # start and end candidates kept per window
-    max_answer_len: int = 30     # longest answer, in tokens
-    max_question_len: int = 64   # longer questions are cut to this many tokens
+    doc_stride: int = 128  # context tokens shared by consecutive windows
+    n_best: int = 20  # start and end candidates kept per window
+    max_answer_len: int = 30  # longest answer, in tokens
+    max_question_len: int = 64  # longer questions are cut to this many tokens
     null_threshold: float = 0.0  # 2.0: answer "" when null score - best span score > this
 
     @property
@@ -93,6 +99,7 @@ def configure(spec: QASpec, task_cfg) -> QASpec:
 
 # ---------------------------------------------------------------- loading
 
+
 def load_split(spec: QASpec, role: str, data_dir: str | None) -> Dataset:
     split = spec.splits[role]
     if data_dir:
@@ -105,9 +112,15 @@ def load_split(spec: QASpec, role: str, data_dir: str | None) -> Dataset:
 def _read_hub(spec: QASpec, split: str) -> list[dict]:
     data = hub_split(spec, split)
     return [
-        {"id": row["id"], "title": row["title"], "question": row["question"], "context": row["context"],
-         "answer_texts": row["answers"]["text"], "answer_starts": row["answers"]["answer_start"],
-         "is_impossible": spec.has_null and not row["answers"]["text"]}
+        {
+            "id": row["id"],
+            "title": row["title"],
+            "question": row["question"],
+            "context": row["context"],
+            "answer_texts": row["answers"]["text"],
+            "answer_starts": row["answers"]["answer_start"],
+            "is_impossible": spec.has_null and not row["answers"]["text"],
+        }
         for row in data
     ]
 
@@ -128,6 +141,7 @@ def is_labelled(split: Dataset) -> bool:
 
 # ---------------------------------------------------------------- features
 
+
 def tokenize(split: Dataset, spec: QASpec, tokenizer, max_len: int, train: bool) -> Dataset:
     """Windows of question + context. Every feature has start/end positions (so dev has a loss too);
     evaluation features also carry `labels` (the feature's own index, which tells the Scorer which
@@ -137,13 +151,22 @@ def tokenize(split: Dataset, spec: QASpec, tokenizer, max_len: int, train: bool)
 
     def encode(batch, indices):
         questions = _clip_questions(batch["question"], tokenizer, spec, max_len)
-        enc = tokenizer(questions, batch["context"], truncation="only_second", max_length=max_len,
-                        stride=spec.doc_stride, return_overflowing_tokens=True, return_offsets_mapping=True)
+        enc = tokenizer(
+            questions,
+            batch["context"],
+            truncation="only_second",
+            max_length=max_len,
+            stride=spec.doc_stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
         out = {key: enc[key] for key in ("input_ids", "attention_mask", "token_type_ids") if key in enc}
         rows = enc["overflow_to_sample_mapping"]
         masks = [[s == 1 for s in enc.sequence_ids(i)] for i in range(len(rows))]
-        spans = [gold_positions(offsets, mask, _first_answer(batch, row))
-                 for offsets, mask, row in zip(enc["offset_mapping"], masks, rows)]
+        spans = [
+            gold_positions(offsets, mask, _first_answer(batch, row))
+            for offsets, mask, row in zip(enc["offset_mapping"], masks, rows)
+        ]
         out["start_positions"] = [start for start, _ in spans]
         out["end_positions"] = [end for _, end in spans]
         if not train:
@@ -152,8 +175,9 @@ def tokenize(split: Dataset, spec: QASpec, tokenizer, max_len: int, train: bool)
             out["offset_mapping"] = [[list(o) for o in offsets] for offsets in enc["offset_mapping"]]
         return out
 
-    features = split.map(encode, batched=True, with_indices=True, remove_columns=split.column_names,
-                         desc=f"tokenize {spec.name}")
+    features = split.map(
+        encode, batched=True, with_indices=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
+    )
     if not train:
         features = features.add_column("labels", list(range(len(features))))
     return features
@@ -167,7 +191,7 @@ def _clip_questions(questions: list[str], tokenizer, spec: QASpec, max_len: int)
     longest = 0
     for i, offsets in enumerate(enc["offset_mapping"]):
         if len(offsets) > spec.max_question_len:
-            questions[i] = questions[i][:offsets[spec.max_question_len - 1][1]]
+            questions[i] = questions[i][: offsets[spec.max_question_len - 1][1]]
         longest = max(longest, min(len(offsets), spec.max_question_len))
     room = max_len - longest - tokenizer.num_special_tokens_to_add(pair=True)
     if room <= spec.doc_stride:
@@ -218,15 +242,17 @@ class QACollator:
         self.tokenizer = tokenizer
 
     def __call__(self, features: list[dict]) -> dict:
-        batch = self.tokenizer.pad([{k: f[k] for k in MODEL_KEYS if k in f} for f in features],
-                                   padding_side="right", return_tensors="pt")
+        batch = self.tokenizer.pad(
+            [{k: f[k] for k in MODEL_KEYS if k in f} for f in features], padding_side="right", return_tensors="pt"
+        )
         for key in SCALAR_KEYS:
             if key in features[0]:
                 batch[key] = torch.tensor([f[key] for f in features], dtype=torch.long)
         if "context_mask" in features[0]:
             length = batch["input_ids"].shape[1]
             batch["context_mask"] = torch.tensor(
-                [f["context_mask"] + [False] * (length - len(f["context_mask"])) for f in features], dtype=torch.bool)
+                [f["context_mask"] + [False] * (length - len(f["context_mask"])) for f in features], dtype=torch.bool
+            )
         return dict(batch)
 
 
@@ -236,16 +262,17 @@ def collator(tokenizer):
 
 # ---------------------------------------------------------------- head
 
+
 @dataclass
 class SpanOutput(ModelOutput):
     """Loss, and at evaluation the n-best candidates per window (this order reaches the Scorer)."""
 
     loss: torch.Tensor | None = None
     start_scores: torch.Tensor | None = None  # (batch, n_best) best start logits inside the context
-    start_index: torch.Tensor | None = None   # (batch, n_best) their token positions
+    start_index: torch.Tensor | None = None  # (batch, n_best) their token positions
     end_scores: torch.Tensor | None = None
     end_index: torch.Tensor | None = None
-    null_score: torch.Tensor | None = None    # (batch,) start + end logit of position 0
+    null_score: torch.Tensor | None = None  # (batch,) start + end logit of position 0
 
 
 class SpanHead(nn.Module):
@@ -257,9 +284,15 @@ class SpanHead(nn.Module):
         nn.init.normal_(self.out.weight, std=0.02)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, hidden: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                start_positions: torch.Tensor | None = None, end_positions: torch.Tensor | None = None,
-                context_mask: torch.Tensor | None = None, **_) -> SpanOutput:
+    def forward(
+        self,
+        hidden: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+        context_mask: torch.Tensor | None = None,
+        **_,
+    ) -> SpanOutput:
         start, end = self.out(self.dropout(hidden)).float().unbind(-1)
         if attention_mask is not None:  # padding is never an answer
             start = start.masked_fill(attention_mask == 0, float("-inf"))
@@ -276,6 +309,7 @@ class SpanHead(nn.Module):
 def top_candidates(start: torch.Tensor, end: torch.Tensor, context_mask: torch.Tensor, k: int) -> dict:
     """The k best start and end positions inside the context (-inf scores fill windows with fewer
     than k context tokens), and the null score."""
+
     def best(logits):
         logits = logits.masked_fill(~context_mask, float("-inf"))
         if logits.shape[-1] < k:
@@ -283,8 +317,13 @@ def top_candidates(start: torch.Tensor, end: torch.Tensor, context_mask: torch.T
         return logits.topk(k, dim=-1)
 
     (start_scores, start_index), (end_scores, end_index) = best(start), best(end)
-    return {"start_scores": start_scores, "start_index": start_index, "end_scores": end_scores,
-            "end_index": end_index, "null_score": start[:, 0] + end[:, 0]}
+    return {
+        "start_scores": start_scores,
+        "start_index": start_index,
+        "end_scores": end_scores,
+        "end_index": end_index,
+        "null_score": start[:, 0] + end[:, 0],
+    }
 
 
 def make_head(spec: QASpec, hidden_size: int, dropout: float) -> nn.Module:
@@ -292,6 +331,7 @@ def make_head(spec: QASpec, hidden_size: int, dropout: float) -> nn.Module:
 
 
 # ---------------------------------------------------------------- post-processing
+
 
 @dataclass
 class ExampleBest:
@@ -344,8 +384,9 @@ class Scorer:
                 b.null = min(b.null, float(null_score[r]))
                 if score > b.score:
                     b.score, b.chars = score, chars
-        self.predictions = {id_: self._answer(context, b)
-                            for id_, context, b in zip(self.raw["id"], self.raw["context"], best)}
+        self.predictions = {
+            id_: self._answer(context, b) for id_, context, b in zip(self.raw["id"], self.raw["context"], best)
+        }
         return squad_scores(self.predictions, gold_answers(self.raw), self.spec.version)
 
     def _answer(self, context: str, b: ExampleBest) -> str:
@@ -353,12 +394,14 @@ class Scorer:
             return ""
         if self.spec.has_null and b.null - b.score > self.spec.null_threshold:
             return ""
-        return context[b.chars[0]:b.chars[1]]
+        return context[b.chars[0] : b.chars[1]]
 
 
 def gold_answers(raw: Dataset) -> dict[str, list[str]]:
-    return {id_: ([] if impossible else texts)
-            for id_, texts, impossible in zip(raw["id"], raw["answer_texts"], raw["is_impossible"])}
+    return {
+        id_: ([] if impossible else texts)
+        for id_, texts, impossible in zip(raw["id"], raw["answer_texts"], raw["is_impossible"])
+    }
 
 
 def write_predictions(spec: QASpec, predictions: dict[str, str], path: str) -> str:
@@ -371,6 +414,7 @@ def write_predictions(spec: QASpec, predictions: dict[str, str], path: str) -> s
 
 
 # ---------------------------------------------------------------- official metrics
+
 
 def squad_scores(predictions: dict[str, str], golds: dict[str, list[str]], version: str) -> dict[str, float]:
     """Official SQuAD EM/F1 in percent; `golds` maps an id to its gold texts ([] = unanswerable, 2.0)."""
@@ -394,5 +438,7 @@ def squad_scores(predictions: dict[str, str], golds: dict[str, list[str]], versi
 
 def _mean_pct(exact: dict, f1: dict, ids: list[str], prefix: str) -> dict[str, float]:
     n = max(len(ids), 1)
-    return {f"{prefix}exact_match": round(100.0 * sum(exact[i] for i in ids) / n, 4),
-            f"{prefix}f1": round(100.0 * sum(f1[i] for i in ids) / n, 4)}
+    return {
+        f"{prefix}exact_match": round(100.0 * sum(exact[i] for i in ids) / n, 4),
+        f"{prefix}f1": round(100.0 * sum(f1[i] for i in ids) / n, 4),
+    }

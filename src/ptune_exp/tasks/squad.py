@@ -24,7 +24,9 @@ def read_squad_json(path: str, version: str) -> list[dict]:
         try:
             data = json.load(f)
         except json.JSONDecodeError as e:
-            raise PtuneError(f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); expected an official SQuAD json file") from None
+            raise PtuneError(
+                f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); expected an official SQuAD json file"
+            ) from None
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         raise PtuneError(f'{path}: expected the official SQuAD layout {{"version": ..., "data": [articles]}}')
@@ -44,20 +46,31 @@ def _row(qa, title: str, context: str, version: str, where: str) -> dict:
     where = f"{where} (id {id_})"
     impossible = _field(qa, "is_impossible", bool, where, default=False)
     if impossible and version != "2.0":
-        raise PtuneError(f"{where}: an unanswerable (is_impossible) question: this is a SQuAD 2.0 file, use task=squad_v2")
+        raise PtuneError(
+            f"{where}: an unanswerable (is_impossible) question: this is a SQuAD 2.0 file, use task=squad_v2"
+        )
     texts, starts = [], []
     for n, answer in enumerate(_field(qa, "answers", list, where, default=[])):
         text = _field(answer, "text", str, f"{where}.answers[{n}]")
         start = _field(answer, "answer_start", int, f"{where}.answers[{n}]")
-        if not text or context[start:start + len(text)] != text:
-            raise PtuneError(f"{where}.answers[{n}]: answer_start={start} does not point at the answer text {text!r} "
-                             f"in the context (it reads {context[start:start + len(text)]!r})")
+        if not text or context[start : start + len(text)] != text:
+            raise PtuneError(
+                f"{where}.answers[{n}]: answer_start={start} does not point at the answer text {text!r} "
+                f"in the context (it reads {context[start : start + len(text)]!r})"
+            )
         texts.append(text)
         starts.append(start)
     if impossible and texts:
         raise PtuneError(f"{where}: is_impossible is true but the question has answers")
-    return {"id": id_, "title": title, "question": _field(qa, "question", str, where), "context": context,
-            "answer_texts": texts, "answer_starts": starts, "is_impossible": impossible}
+    return {
+        "id": id_,
+        "title": title,
+        "question": _field(qa, "question", str, where),
+        "context": context,
+        "answer_texts": texts,
+        "answer_starts": starts,
+        "is_impossible": impossible,
+    }
 
 
 _MISSING = object()
@@ -76,13 +89,25 @@ def _field(obj, key: str, kind: type, where: str, default=_MISSING):
 
 def squad(name: str, version: str, hub: str, metrics: tuple[str, ...]) -> QASpec:
     files = {"1.1": ("train-v1.1.json", "dev-v1.1.json"), "2.0": ("train-v2.0.json", "dev-v2.0.json")}[version]
-    return register(QASpec(
-        name=name, family="qa", benchmark="squad", metrics=metrics, main_metric="f1",
-        splits={"train": Split("train", files[0]), "dev": Split("validation", files[1])},
-        hub=(hub, None), version=version, read_file=read_squad_json,
-    ))
+    return register(
+        QASpec(
+            name=name,
+            family="qa",
+            benchmark="squad",
+            metrics=metrics,
+            main_metric="f1",
+            splits={"train": Split("train", files[0]), "dev": Split("validation", files[1])},
+            hub=(hub, None),
+            version=version,
+            read_file=read_squad_json,
+        )
+    )
 
 
 squad("squad", "1.1", "rajpurkar/squad", ("exact_match", "f1"))
-squad("squad_v2", "2.0", "rajpurkar/squad_v2",
-      ("exact_match", "f1", "HasAns_exact_match", "HasAns_f1", "NoAns_exact_match", "NoAns_f1"))
+squad(
+    "squad_v2",
+    "2.0",
+    "rajpurkar/squad_v2",
+    ("exact_match", "f1", "HasAns_exact_match", "HasAns_f1", "NoAns_exact_match", "NoAns_f1"),
+)

@@ -41,28 +41,48 @@ def wic_texts(row: dict) -> tuple[str, str]:
 
 
 def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None):
-    return register(ClassificationSpec(
-        name=name, family="classification", benchmark="superglue", metrics=metrics, main_metric=metrics[0],
-        splits=TRAIN_DEV, hub=(HUB, hub_name or name), source="superglue", labels=labels, hub_text=fields,
-        file_format="superglue_jsonl", file_columns=(*fields, "label"), file_labels=file_labels, compose=compose,
-    ))
+    return register(
+        ClassificationSpec(
+            name=name,
+            family="classification",
+            benchmark="superglue",
+            metrics=metrics,
+            main_metric=metrics[0],
+            splits=TRAIN_DEV,
+            hub=(HUB, hub_name or name),
+            source="superglue",
+            labels=labels,
+            hub_text=fields,
+            file_format="superglue_jsonl",
+            file_columns=(*fields, "label"),
+            file_labels=file_labels,
+            compose=compose,
+        )
+    )
 
 
 superglue("boolq", ("False", "True"), ("accuracy",), ("question", "passage"), (False, True))
-superglue("cb", ("entailment", "contradiction", "neutral"), ("accuracy", "macro_f1"), ("premise", "hypothesis"),
-          ("entailment", "contradiction", "neutral"))
-superglue("rte", ("entailment", "not_entailment"), ("accuracy",), ("premise", "hypothesis"),
-          ("entailment", "not_entailment"))
+superglue(
+    "cb",
+    ("entailment", "contradiction", "neutral"),
+    ("accuracy", "macro_f1"),
+    ("premise", "hypothesis"),
+    ("entailment", "contradiction", "neutral"),
+)
+superglue(
+    "rte", ("entailment", "not_entailment"), ("accuracy",), ("premise", "hypothesis"), ("entailment", "not_entailment")
+)
 superglue("wic", ("False", "True"), ("accuracy",), ("sentence1", "sentence2"), (False, True), compose=wic_texts)
 
 
 # ---------------------------------------------------------------- WSC (classification, marked spans)
 
+
 def wsc_texts(row: dict) -> tuple[str, str]:
     """WSC: the text with the candidate noun phrase (span1) in *...* and the pronoun (span2) in #...#,
     paired with the claim "<pronoun> refers to <noun phrase>". The official jsonl nests the spans under
     `target`; the hub has them flat."""
-    target = row["target"] if "target" in row else row
+    target = row.get("target", row)
     words = row["text"].split()
     noun = span_words(words, target["span1_index"], target["span1_text"], "span1")
     pronoun = span_words(words, target["span2_index"], target["span2_text"], "span2")
@@ -88,13 +108,12 @@ def span_words(words: list[str], index, text: str, name: str) -> tuple[int, int]
     n = len(want)
 
     def fit(i: int) -> int | None:  # 0: the span's words, 1: its last word goes on, None: no match
-        got = [_norm(w) for w in words[i:i + n]]
+        got = [_norm(w) for w in words[i : i + n]]
         if got[:-1] != want[:-1] or not got[-1].startswith(want[-1]):
             return None
         return 0 if got[-1] == want[-1] else 1
 
-    found = [(i != index, loose, abs(i - index), i) for i in range(len(words) - n + 1)
-             if (loose := fit(i)) is not None]
+    found = [(i != index, loose, abs(i - index), i) for i in range(len(words) - n + 1) if (loose := fit(i)) is not None]
     if not found:
         raise ValueError(f"{name}_text {text!r} does not occur in the text (at {name}_index={index} or elsewhere)")
     start = min(found)[-1]
@@ -108,12 +127,13 @@ def mark(words: list[str], span: tuple[int, int], marker: str) -> list[str]:
     out[first] = marker + out[first]
     last = out[end - 1]
     core = last.rstrip(string.punctuation)
-    out[end - 1] = core + marker + last[len(core):]
+    out[end - 1] = core + marker + last[len(core) :]
     return out
 
 
-superglue("wsc", ("False", "True"), ("accuracy",), ("text", None), (False, True), compose=wsc_texts,
-          hub_name="wsc.fixed")
+superglue(
+    "wsc", ("False", "True"), ("accuracy",), ("text", None), (False, True), compose=wsc_texts, hub_name="wsc.fixed"
+)
 
 
 # ---------------------------------------------------------------- COPA (multiple choice)
@@ -131,6 +151,7 @@ def copa_choices(row: dict) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------- MultiRC, ReCoRD (candidates)
+
 
 def multirc_passage(text: str) -> str:
     """The paragraph without the official files' sentence tags ("<b>Sent 1: </b>...<br>")."""
@@ -153,9 +174,16 @@ def multirc_questions(line: dict) -> list[dict]:
     rows = []
     for q in line["passage"]["questions"]:
         answers = q["answers"]
-        rows.append(question_row({"paragraph": line["idx"], "question": q["idx"]}, passage, q["question"],
-                                 [a["text"] for a in answers], [a["idx"] for a in answers],
-                                 [binary_label(a.get("label")) for a in answers]))
+        rows.append(
+            question_row(
+                {"paragraph": line["idx"], "question": q["idx"]},
+                passage,
+                q["question"],
+                [a["text"] for a in answers],
+                [a["idx"] for a in answers],
+                [binary_label(a.get("label")) for a in answers],
+            )
+        )
     return rows
 
 
@@ -165,8 +193,9 @@ def multirc_hub(data) -> list[dict]:
     for r in data:
         key = (r["idx"]["paragraph"], r["idx"]["question"])
         if key not in rows:
-            rows[key] = question_row({"paragraph": key[0], "question": key[1]}, multirc_passage(r["paragraph"]),
-                                     r["question"], [], [], [])
+            rows[key] = question_row(
+                {"paragraph": key[0], "question": key[1]}, multirc_passage(r["paragraph"]), r["question"], [], [], []
+            )
         rows[key]["candidates"].append(r["answer"])
         rows[key]["candidate_ids"].append(r["idx"]["answer"])
         rows[key]["labels"].append(binary_label(r["label"]))
@@ -182,7 +211,7 @@ def entity_text(passage: str, span: dict) -> str:
     start, end = span["start"], span["end"]
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(passage)):
         raise ValueError(f"entity span {start}..{end} is not inside the passage ({len(passage)} characters)")
-    return passage[start:end + 1]
+    return passage[start : end + 1]
 
 
 def record_row(idx: dict, passage: str, query: str, entities: list[str], answers: list[str]) -> dict:
@@ -198,33 +227,68 @@ def record_queries(line: dict) -> list[dict]:
     text = line["passage"]["text"]
     entities = sorted({entity_text(text, span) for span in line["passage"]["entities"]})
     passage = text.replace("@highlight\n", "- ")
-    return [record_row({"passage": line["idx"], "query": qa["idx"]}, passage, qa["query"], entities,
-                       list(dict.fromkeys(a["text"] for a in qa.get("answers") or [])))
-            for qa in line["qas"]]
+    return [
+        record_row(
+            {"passage": line["idx"], "query": qa["idx"]},
+            passage,
+            qa["query"],
+            entities,
+            list(dict.fromkeys(a["text"] for a in qa.get("answers") or [])),
+        )
+        for qa in line["qas"]
+    ]
 
 
 def record_hub(data) -> list[dict]:
-    return [record_row({"passage": r["idx"]["passage"], "query": r["idx"]["query"]}, r["passage"], r["query"],
-                       sorted(set(r["entities"])), list(dict.fromkeys(r["answers"])))
-            for r in data]
+    return [
+        record_row(
+            {"passage": r["idx"]["passage"], "query": r["idx"]["query"]},
+            r["passage"],
+            r["query"],
+            sorted(set(r["entities"])),
+            list(dict.fromkeys(r["answers"])),
+        )
+        for r in data
+    ]
 
 
 def record_pair(query: str, entity: str) -> str:
     return query.replace("@placeholder", entity)
 
 
-register(MultipleChoiceSpec(
-    name="copa", family="multiple_choice", benchmark="superglue", metrics=("accuracy",), main_metric="accuracy",
-    splits=TRAIN_DEV, hub=(HUB, "copa"), source="superglue", num_choices=2, compose=copa_choices,
-))
+register(
+    MultipleChoiceSpec(
+        name="copa",
+        family="multiple_choice",
+        benchmark="superglue",
+        metrics=("accuracy",),
+        main_metric="accuracy",
+        splits=TRAIN_DEV,
+        hub=(HUB, "copa"),
+        source="superglue",
+        num_choices=2,
+        compose=copa_choices,
+    )
+)
 
 
 def candidates_task(name: str, metrics: tuple[str, ...], decide: str, read_line, read_hub, pair) -> CandidatesSpec:
-    return register(CandidatesSpec(
-        name=name, family="candidates", benchmark="superglue", metrics=metrics, main_metric=metrics[0],
-        splits=TRAIN_DEV, hub=(HUB, name), source="superglue", decide=decide, read_line=read_line,
-        read_hub=read_hub, pair=pair,
-    ))
+    return register(
+        CandidatesSpec(
+            name=name,
+            family="candidates",
+            benchmark="superglue",
+            metrics=metrics,
+            main_metric=metrics[0],
+            splits=TRAIN_DEV,
+            hub=(HUB, name),
+            source="superglue",
+            decide=decide,
+            read_line=read_line,
+            read_hub=read_hub,
+            pair=pair,
+        )
+    )
 
 
 candidates_task("multirc", ("f1a", "exact_match"), "each", multirc_questions, multirc_hub, multirc_pair)

@@ -14,13 +14,60 @@ from ptune_exp.tasks.base import Split, register
 from ptune_exp.tasks.classification import ClassificationSpec
 
 SIZES = {"train": 2000, "dev": 400, "test": 400}
-SUBJECTS = ["the movie", "the film", "the restaurant", "the service", "the hotel room", "the book", "the concert",
-            "our guide", "the new phone", "the soup", "the show", "the plot", "the acting", "the music", "the staff",
-            "the view", "the trip", "the game", "the lecture", "the coffee"]
-POSITIVE = ["great", "wonderful", "excellent", "delightful", "superb", "charming", "fantastic", "lovely",
-            "brilliant", "pleasant", "enjoyable", "impressive", "good", "amazing"]
-NEGATIVE = ["awful", "terrible", "boring", "dreadful", "disappointing", "bland", "horrible", "mediocre",
-            "annoying", "rude", "painful", "dull", "bad", "awkward"]
+SUBJECTS = [
+    "the movie",
+    "the film",
+    "the restaurant",
+    "the service",
+    "the hotel room",
+    "the book",
+    "the concert",
+    "our guide",
+    "the new phone",
+    "the soup",
+    "the show",
+    "the plot",
+    "the acting",
+    "the music",
+    "the staff",
+    "the view",
+    "the trip",
+    "the game",
+    "the lecture",
+    "the coffee",
+]
+POSITIVE = [
+    "great",
+    "wonderful",
+    "excellent",
+    "delightful",
+    "superb",
+    "charming",
+    "fantastic",
+    "lovely",
+    "brilliant",
+    "pleasant",
+    "enjoyable",
+    "impressive",
+    "good",
+    "amazing",
+]
+NEGATIVE = [
+    "awful",
+    "terrible",
+    "boring",
+    "dreadful",
+    "disappointing",
+    "bland",
+    "horrible",
+    "mediocre",
+    "annoying",
+    "rude",
+    "painful",
+    "dull",
+    "bad",
+    "awkward",
+]
 LIKE, DISLIKE = ["loved", "enjoyed", "adored", "liked"], ["hated", "disliked", "regretted", "resented"]
 INTENSIFIERS = ["", "very ", "really ", "quite ", "truly ", "rather "]
 
@@ -56,8 +103,17 @@ def generate(role: str, seed: int = 0) -> list[dict]:
     return rows
 
 
-register(ClassificationSpec(
-    name="synth_sentiment", family="classification", benchmark="synthetic", metrics=("accuracy",),
-    main_metric="accuracy", splits={role: Split() for role in SIZES}, labels=("negative", "positive"),
-    hub_text=("sentence", None), file_format="generated", generate=generate,
-))
+register(
+    ClassificationSpec(
+        name="synth_sentiment",
+        family="classification",
+        benchmark="synthetic",
+        metrics=("accuracy",),
+        main_metric="accuracy",
+        splits={role: Split() for role in SIZES},
+        labels=("negative", "positive"),
+        hub_text=("sentence", None),
+        file_format="generated",
+        generate=generate,
+    )
+)

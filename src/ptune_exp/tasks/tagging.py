@@ -43,16 +43,16 @@ from ptune_exp.tasks.base import TaskSpec
 from ptune_exp.tasks.files import as_split, require_file
 
 IGNORE = -100  # label of positions the loss and the scorer skip
-NO_WORD = -1   # word id of special tokens in the features' `word_ids` column
+NO_WORD = -1  # word id of special tokens in the features' `word_ids` column
 
 
 @dataclass(frozen=True)
 class TaggingSpec(TaskSpec):
-    labels: tuple[str, ...] = ()                   # IOB2 tags in head order (the hub's); empty: from the data
-    hub_revision: str | None = None                # e.g. the Hub's parquet branch of a script dataset
-    hub_format: str = "tags"                       # tags: a tag column | spans: entity spans {start, end, type}
+    labels: tuple[str, ...] = ()  # IOB2 tags in head order (the hub's); empty: from the data
+    hub_revision: str | None = None  # e.g. the Hub's parquet branch of a script dataset
+    hub_format: str = "tags"  # tags: a tag column | spans: entity spans {start, end, type}
     hub_columns: tuple[str, str] = ("tokens", "ner_tags")  # (words, tags or spans)
-    label_all_tokens: bool = False                 # label every sub-word, not only a word's first
+    label_all_tokens: bool = False  # label every sub-word, not only a word's first
 
 
 def configure(spec: TaggingSpec, task_cfg) -> TaggingSpec:
@@ -63,8 +63,10 @@ def configure(spec: TaggingSpec, task_cfg) -> TaggingSpec:
     if labels is None:
         return spec
     if spec.labels:
-        raise PtuneError(f"task={spec.name} fixes its labels (in its hub's order); task.labels is for tasks "
-                         "that take theirs from the data. Drop task.labels.")
+        raise PtuneError(
+            f"task={spec.name} fixes its labels (in its hub's order); task.labels is for tasks "
+            "that take theirs from the data. Drop task.labels."
+        )
     return dataclasses.replace(spec, labels=_checked_labels(tuple(str(t) for t in labels)))
 
 
@@ -72,8 +74,10 @@ def check_tag(tag: str) -> str | None:
     """None if `tag` is an IOB tag (O, B-TYPE, I-TYPE), else what is wrong with it."""
     if tag == "O" or (len(tag) > 2 and tag[:2] in ("B-", "I-")):
         return None
-    return (f"tag {tag!r} is not an IOB tag (O, B-TYPE or I-TYPE); convert other schemes "
-            "(BIOES, BILOU, bare types) to IOB2 first")
+    return (
+        f"tag {tag!r} is not an IOB tag (O, B-TYPE or I-TYPE); convert other schemes "
+        "(BIOES, BILOU, bare types) to IOB2 first"
+    )
 
 
 def _checked_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
@@ -90,19 +94,22 @@ def _checked_labels(labels: tuple[str, ...]) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- labels
 
+
 def fit(spec: TaggingSpec, raw: dict[str, Dataset]) -> TaggingSpec:
     """The spec with its labels fixed: its own, or "O" + B-/I- of each entity type in the loaded splits."""
     if spec.labels:
         return spec
     types = sorted({tag[2:] for split in raw.values() for tags in split["tags"] for tag in tags if tag != "O"})
-    return dataclasses.replace(spec, labels=("O",) + tuple(f"{p}-{t}" for t in types for p in "BI"))
+    return dataclasses.replace(spec, labels=("O", *(f"{p}-{t}" for t in types for p in "BI")))
 
 
 def label_list(spec: TaggingSpec) -> tuple[str, ...]:
     """The head's labels (fixed by the spec, by task.labels, or by `fit` from the data)."""
     if not spec.labels:
-        raise PtuneError(f"task={spec.name} takes its labels from its data, but none of its splits is loaded; "
-                         "fix them with task.labels=[O,B-TYPE,I-TYPE,...]")
+        raise PtuneError(
+            f"task={spec.name} takes its labels from its data, but none of its splits is loaded; "
+            "fix them with task.labels=[O,B-TYPE,I-TYPE,...]"
+        )
     return spec.labels
 
 
@@ -111,6 +118,7 @@ def entity_types(labels: tuple[str, ...]) -> list[str]:
 
 
 # ---------------------------------------------------------------- loading
+
 
 def load_split(spec: TaggingSpec, role: str, data_dir: str | None) -> Dataset:
     from ptune_exp.tasks import conll  # the readers; conll imports this module for TaggingSpec
@@ -123,8 +131,10 @@ def load_split(spec: TaggingSpec, role: str, data_dir: str | None) -> Dataset:
         rows = conll.read_hub(spec, split.hub)
     unknown = {tag for row in rows for tag in row["tags"]} - set(spec.labels) if spec.labels else set()
     if unknown:  # files are checked line by line; this catches a hub copy with other tag names
-        raise PtuneError(f"task={spec.name}: the {role} split has tags {sorted(unknown)} that are not among "
-                         f"its labels {list(spec.labels)}")
+        raise PtuneError(
+            f"task={spec.name}: the {role} split has tags {sorted(unknown)} that are not among "
+            f"its labels {list(spec.labels)}"
+        )
     return as_split(rows, spec, role)
 
 
@@ -145,6 +155,7 @@ def is_labelled(split: Dataset) -> bool:
 
 # ---------------------------------------------------------------- training
 
+
 class TokenClassificationHead(nn.Module):
     def __init__(self, hidden_size: int, num_labels: int, dropout: float):
         super().__init__()
@@ -158,11 +169,14 @@ class TokenClassificationHead(nn.Module):
         loss = None
         if labels is not None:
             if labels.shape != logits.shape[:2]:
-                raise PtuneError(f"token labels of shape {tuple(labels.shape)} do not line up with the encoder "
-                                 f"output {tuple(logits.shape[:2])}; the prompt must not leave positions behind")
+                raise PtuneError(
+                    f"token labels of shape {tuple(labels.shape)} do not line up with the encoder "
+                    f"output {tuple(logits.shape[:2])}; the prompt must not leave positions behind"
+                )
             flat = labels.reshape(-1)
-            summed = nn.functional.cross_entropy(logits.float().reshape(flat.numel(), -1), flat,
-                                                 ignore_index=IGNORE, reduction="sum")
+            summed = nn.functional.cross_entropy(
+                logits.float().reshape(flat.numel(), -1), flat, ignore_index=IGNORE, reduction="sum"
+            )
             loss = summed / (flat != IGNORE).sum().clamp(min=1)  # a batch without labels: 0, not NaN
         return TokenClassifierOutput(loss=loss, logits=logits)
 
@@ -175,8 +189,10 @@ def word_tokenizer(tokenizer):
     """`tokenizer`, ready for pre-split words: byte-level BPE (RoBERTa) gets a copy that adds the
     space before each word, so a word is encoded as it is inside a sentence."""
     if not getattr(tokenizer, "is_fast", False):
-        raise PtuneError("task family tagging needs a fast (Rust `tokenizers`) tokenizer: it aligns tags "
-                         "through word ids; pick a model that ships tokenizer.json")
+        raise PtuneError(
+            "task family tagging needs a fast (Rust `tokenizers`) tokenizer: it aligns tags "
+            "through word ids; pick a model that ships tokenizer.json"
+        )
     pre = tokenizer.backend_tokenizer.pre_tokenizer
     if not isinstance(pre, pre_tokenizers.ByteLevel) or pre.add_prefix_space:
         return tokenizer
@@ -186,8 +202,9 @@ def word_tokenizer(tokenizer):
     return spaced
 
 
-def align_labels(word_ids: list[int | None], tags: list[str], label_ids: dict[str, int],
-                 label_all_tokens: bool = False) -> list[int]:
+def align_labels(
+    word_ids: list[int | None], tags: list[str], label_ids: dict[str, int], label_all_tokens: bool = False
+) -> list[int]:
     """Token labels from word tags: first sub-word of a word -> its tag, other sub-words -> -100
     (or, with `label_all_tokens`, the tag with B-X as I-X), special tokens -> -100."""
     labels, previous = [], None
@@ -241,21 +258,27 @@ def tokenize(split: Dataset, spec: TaggingSpec, tokenizer, max_len: int, train: 
     def encode(batch, indices):
         counts = _subword_counts(tok, batch["tokens"])
         parts = [(b, lo, hi) for b, c in enumerate(counts) for lo, hi in windows(c, budget)]
-        enc = tok([batch["tokens"][b][lo:hi] for b, lo, hi in parts], is_split_into_words=True,
-                  truncation=True, max_length=max_len)
+        enc = tok(
+            [batch["tokens"][b][lo:hi] for b, lo, hi in parts],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=max_len,
+        )
         out = {key: list(values) for key, values in enc.items()}
         out.update(labels=[], sentence=[], word_ids=[])
         for k, (b, lo, hi) in enumerate(parts):
             local = enc.word_ids(k)
             tags = batch["tags"][b][lo:hi]
-            out["labels"].append(align_labels(local, tags, label_ids, spec.label_all_tokens) if tags
-                                 else [IGNORE] * len(local))  # words-only inputs: nothing to learn or score
+            out["labels"].append(
+                align_labels(local, tags, label_ids, spec.label_all_tokens) if tags else [IGNORE] * len(local)
+            )  # words-only inputs: nothing to learn or score
             out["sentence"].append(indices[b])
             out["word_ids"].append([NO_WORD if w is None else lo + w for w in local])
         return out
 
-    return split.map(encode, batched=True, with_indices=True, remove_columns=split.column_names,
-                     desc=f"tokenize {spec.name}")
+    return split.map(
+        encode, batched=True, with_indices=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
+    )
 
 
 class _TokenCollator:
@@ -274,6 +297,7 @@ def collator(tokenizer):
 
 
 # ---------------------------------------------------------------- scoring
+
 
 def _pct(x) -> float:
     return round(100.0 * float(x), 4)
@@ -317,8 +341,10 @@ class Scorer:
     def __call__(self, eval_pred) -> dict[str, float]:
         logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
         predicted, missing = self.stitch(np.asarray(logits).argmax(-1))
-        self.predictions = [{"idx": i, "tokens": w, "gold": g or None, "predicted": p}
-                            for i, w, g, p in zip(self.idx, self.tokens, self.gold, predicted)]
+        self.predictions = [
+            {"idx": i, "tokens": w, "gold": g or None, "predicted": p}
+            for i, w, g, p in zip(self.idx, self.tokens, self.gold, predicted)
+        ]
         scored = [(g, p) for g, p in zip(self.gold, predicted) if g]
         scores = score([g for g, _ in scored], [p for _, p in scored]) if scored else {}
         return {**scores, "windowed_sentences": self.windowed, "words_without_subwords": missing}

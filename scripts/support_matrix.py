@@ -2,10 +2,11 @@
 
     python scripts/support_matrix.py
 
-Generated from src/ptune_exp/support.py; tests/test_backbones.py fails while README's copy differs.
+Generated from src/ptune_exp/injection/support.py; tests/test_backbones.py fails while README's copy differs.
 """
 
-from ptune_exp.support import render_matrix
+from ptune_exp.injection import render_matrix
+from ptune_exp.methods import METHODS
 
 if __name__ == "__main__":
-    print(render_matrix(), end="")
+    print(render_matrix(METHODS.values()), end="")

@@ -20,29 +20,36 @@ from transformers.models.deberta_v2.modeling_deberta_v2 import (
 )
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.methods.attention import (
+from ptune_exp.injection import ARCHITECTURES, prepare, render_matrix
+from ptune_exp.injection import check_support as check_cell
+from ptune_exp.injection import support as cell
+from ptune_exp.injection.attention import (
     LAYER_ATTR,
     PREFIX_KWARG,
     LayerPrefixes,
     attach_prefix_attention,
     prefix_implementation,
 )
-from ptune_exp.methods.deberta import install_deberta_prefix
+from ptune_exp.injection.deberta import install_deberta_prefix
+from ptune_exp.methods import METHODS as REGISTRY
+from ptune_exp.methods import get_method
 from ptune_exp.run import run
-from ptune_exp.support import (
-    ARCHITECTURES,
-    check_support,
-    load_implementation,
-    prepare_prefix_attention,
-    render_matrix,
-    support,
-)
 from ptune_exp.tiny import _WORDPIECE_IDS, tiny_backbone, tiny_tokenizer
 from tiny_models import SENTENCES, attn_of, batch, hidden
 from tiny_models import build_tiny as build
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-METHODS = ["fft", "pt", "prefix", "ptv2"]
+METHODS = sorted(REGISTRY)
+
+
+def support(arch: str, method: str):
+    return cell(arch, get_method(method))
+
+
+def check_support(arch: str, method: str, attn: str):
+    return check_cell(arch, get_method(method), attn, REGISTRY.values())
+
+
 ARCHS = sorted(ARCHITECTURES)
 SUPPORTED = [(a, m) for a in ARCHS for m in METHODS if support(a, m).allowed]
 REFUSED = [(a, m) for a in ARCHS for m in METHODS if not support(a, m).allowed]
@@ -150,10 +157,9 @@ def test_refused_cell_is_refused_by_the_registry_and_by_the_probe(arch, method):
     assert ARCHITECTURES[arch].refusal in str(e.value)
     # DeBERTa v1 does not even load with a registered attention function; ALBERT does, and shares its layers
     impl = attn_of(arch) if arch == "deberta" else prefix_implementation(attn_of(arch))
-    model, tok = tiny_backbone(arch, 32, 2, 4, 64, impl)
-    prepare_prefix_attention(model)
+    model, _ = tiny_backbone(arch, 32, 2, 4, 64, impl)
     with pytest.raises(PtuneError):
-        attach_prefix_attention(model, tok)
+        attach_prefix_attention(model)
 
 
 def test_a_refused_run_fails_before_training(cfg_factory):
@@ -169,6 +175,21 @@ def test_a_refused_run_fails_before_training(cfg_factory):
 def test_deberta_refuses_sdpa_with_what_to_do():
     with pytest.raises(PtuneError, match="set model.attn_implementation=eager"):
         check_support("deberta-v2", "fft", "sdpa")
+
+
+class _Loaded(Exception):
+    pass
+
+
+def load_implementation(arch: str, method: str, attn: str) -> str:
+    """The attention implementation `prepare` asks its loader for."""
+
+    def load(implementation):
+        raise _Loaded(implementation)
+
+    with pytest.raises(_Loaded) as e:
+        prepare(arch, get_method(method), attn, load)
+    return str(e.value)
 
 
 def test_the_backbone_loads_with_the_implementation_its_mechanism_needs():
@@ -251,7 +272,7 @@ def test_deberta_without_a_prefix_is_the_stock_model(variant):
     stock, tok = deberta(variant)
     patched = copy.deepcopy(stock)
     install_deberta_prefix(patched)
-    assert attach_prefix_attention(patched, tok) == [(4, 8), (4, 8)]
+    assert attach_prefix_attention(patched) == [(4, 8), (4, 8)]
     enc = batch(tok)
     with torch.no_grad():
         want = stock(**enc).last_hidden_state
@@ -265,7 +286,7 @@ def test_deberta_without_a_prefix_is_the_stock_model(variant):
 def test_deberta_prefix_columns_get_zero_relative_position_bias(variant):
     stock, tok = deberta(variant, layers=1)
     install_deberta_prefix(stock)
-    attach_prefix_attention(stock, tok)
+    attach_prefix_attention(stock)
     enc = batch(tok, SENTENCES[1:])
     prefix = prefixes(3, layers=1)
     with torch.no_grad():
@@ -303,7 +324,7 @@ def test_deberta_mask_forms_agree():
 
 
 def test_registry_configs_exist_and_name_their_architecture():
-    from omegaconf import OmegaConf
+    from conftest import compose_cfg
 
     folder = os.path.join(ROOT, "src", "ptune_exp", "conf", "model")
     on_disk = {f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")}
@@ -311,7 +332,7 @@ def test_registry_configs_exist_and_name_their_architecture():
     assert sorted(listed) == sorted(on_disk)  # every config is in the matrix, once
     for arch in ARCHITECTURES.values():
         for name in arch.configs:
-            cfg = OmegaConf.load(os.path.join(folder, name + ".yaml"))
+            cfg = compose_cfg(f"model={name}").model  # the preset over its typed schema's defaults
             assert cfg.attn_implementation in arch.attn_implementations
             if cfg.tiny:
                 assert cfg.tiny.arch == arch.model_type
@@ -332,7 +353,9 @@ def test_tiny_wordpiece_special_ids():
 def test_readme_shows_the_generated_support_matrix(capsys):
     runpy.run_path(os.path.join(ROOT, "scripts", "support_matrix.py"), run_name="__main__")
     printed = capsys.readouterr().out
-    assert printed == render_matrix()
+    assert printed == render_matrix(REGISTRY.values())
     with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
         readme = f.read()
-    assert render_matrix() in readme, "README's support matrix is stale: paste `python scripts/support_matrix.py`"
+    assert render_matrix(REGISTRY.values()) in readme, (
+        "README's support matrix is stale: paste `python scripts/support_matrix.py`"
+    )

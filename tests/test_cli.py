@@ -18,7 +18,8 @@ def cli(*args, cwd):
 def test_help_lists_every_group_and_option(tmp_path):
     out = cli("--help", cwd=tmp_path)  # outside the repo: configs come from the installed package
     assert out.returncode == 0, out.stderr
-    for line in ("method: fft, prefix, pt, ptv2", "model: ", "task: ", "train: default, smoke"):
+    # `base` is each group's typed schema (src/ptune_exp/config.py) that the presets extend
+    for line in ("method: base, fft, prefix, pt, ptv2", "model: base, ", "task: ", "train: base, default, smoke"):
         assert line in out.stdout
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
 

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import compose_cfg
 from ptune_exp.errors import PtuneError
-from ptune_exp.run import plan
+from ptune_exp.plan import plan
 
 CONF = os.path.join(os.path.dirname(__file__), "..", "src", "ptune_exp", "conf")
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.methods.attention import attach_prefix_attention, prefix_implementation
+from ptune_exp.injection.attention import attach_prefix_attention, prefix_implementation
+from ptune_exp.methods.prompts import PromptEncoder, fold_state
 from ptune_exp.tiny import tiny_backbone
 from tiny_models import SENTENCES, batch, build_tiny, hidden
 
@@ -120,9 +121,11 @@ def test_pt_keeps_the_real_cls_first_and_shifts_nothing_it_strips():
 def test_folding_the_mlp_keeps_the_prompt(method):
     model, tok = build(method, reparam=True, reparam_hidden=16)
     enc = batch(tok)
+    encoder = model.prompt.encoder
+    rows = fold_state({f"prompt.encoder.{k}": v for k, v in encoder.state_dict().items()})["prompt.encoder.rows"]
     with torch.no_grad():
         before = model(**enc).logits
-        model.prompt.encoder = model.prompt.encoder.folded()
+        model.prompt.encoder = PromptEncoder(encoder.prefix_len, encoder.width, False, 0, 0, init=rows)
         after = model(**enc).logits
     assert not model.prompt.encoder.reparam
     torch.testing.assert_close(before, after)
@@ -137,7 +140,7 @@ def test_a_backbone_whose_attention_bypasses_the_mechanism_is_refused():
     )
     model = DebertaV2Model(config)
     with pytest.raises(PtuneError, match="silently ignored"):
-        attach_prefix_attention(model, tok)
+        attach_prefix_attention(model)
 
 
 def test_shared_attention_layers_are_refused():
@@ -154,7 +157,7 @@ def test_shared_attention_layers_are_refused():
     )
     config._attn_implementation = prefix_implementation("sdpa")
     with pytest.raises(PtuneError, match="reuses one attention module"):
-        attach_prefix_attention(AlbertModel(config, add_pooling_layer=False), tok)
+        attach_prefix_attention(AlbertModel(config, add_pooling_layer=False))
 
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])

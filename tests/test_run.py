@@ -8,8 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from ptune_exp.engine import selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
-from ptune_exp.run import build, plan, run, train_and_evaluate
+from ptune_exp.experiment import build
+from ptune_exp.plan import plan
+from ptune_exp.run import run
 
 METHODS = ["fft", "pt", "prefix", "ptv2"]
 
@@ -38,11 +41,10 @@ def test_each_method_trains_two_steps_and_records(method, model, cfg_factory):
 @pytest.mark.parametrize("method", ["pt", "prefix", "ptv2"])
 def test_frozen_backbone_is_bit_identical_after_training(method, cfg_factory):
     cfg = cfg_factory(f"method={method}", "train.max_steps=3")
-    p = plan(cfg)
-    exp = build(cfg, p)
+    exp = build(plan(cfg))
     before = {n: t.clone() for n, t in exp.model.backbone.state_dict().items()}
     prompt_before = [t.clone() for t in exp.model.prompt.parameters()]
-    train_and_evaluate(cfg, exp, {})
+    train_and_evaluate(exp, selector_for(exp, None))
     after = exp.model.backbone.state_dict()
     assert all(torch.equal(before[n], after[n]) for n in before)
     assert any(not torch.equal(a, b) for a, b in zip(prompt_before, exp.model.prompt.parameters()))

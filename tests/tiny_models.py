@@ -1,11 +1,12 @@
-"""Building tiny prompted models directly (what run.build_model does, without the config plumbing)."""
+"""Building tiny prompted models with the project's one builder, without the config plumbing."""
 
 import torch
 
 from ptune_exp.backbones import Backbone
+from ptune_exp.builder import assemble
+from ptune_exp.injection import ARCHITECTURES
 from ptune_exp.methods import MethodConfig, get_method
 from ptune_exp.model import PromptedModel
-from ptune_exp.support import ARCHITECTURES, check_support, load_implementation
 from ptune_exp.tasks.classification import ClassificationHead
 from ptune_exp.tiny import tiny_backbone
 
@@ -28,11 +29,14 @@ def build_tiny(arch: str, method: str, attn: str | None = None, seed: int = 0, *
     cfg = MethodConfig(name=method, lr=0.01, head_dropout=0.0, **{**SMALL[method], **knobs})
     m.validate(cfg)
     attn = attn or attn_of(arch)
-    check_support(arch, method, attn)
-    model, tok = tiny_backbone(arch, 32, 2, 4, 64, load_implementation(arch, method, attn))
-    torch.manual_seed(seed)
-    prompt = m.build_prompt(cfg, Backbone(model, tok, arch))
-    return PromptedModel(model, prompt, ClassificationHead(32, 2, 0.0), m.trains_backbone).eval(), tok
+
+    def loader(implementation: str) -> Backbone:
+        model, tok = tiny_backbone(arch, 32, 2, 4, 64, implementation)
+        torch.manual_seed(seed)  # the prompt's draws (prefix probe, rows) and the head's, from one seed
+        return Backbone(model, tok)
+
+    model, tok = assemble(arch, attn, loader, m, cfg, lambda hidden: ClassificationHead(hidden, 2, 0.0))
+    return model.eval(), tok
 
 
 def batch(tok, texts=SENTENCES):

@@ -10,22 +10,19 @@ import hashlib
 import importlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from ptune_exp.config import ModelConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tiny import tiny_archs, tiny_backbone
 
-if TYPE_CHECKING:
-    from omegaconf import DictConfig
 
-
-@dataclass
+@dataclass(frozen=True)
 class Backbone:
     model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
-    name_or_path: str
+    tokenizer: PreTrainedTokenizerBase | None
+    prefix_shapes: list[tuple[int, int]] | None = None  # (kv_heads, head_dim) per layer, set by injection.prepare
 
     @property
     def hidden_size(self) -> int:
@@ -76,11 +73,11 @@ def _sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def _model_path(model_cfg: DictConfig, verify: bool) -> str:
+def _model_path(model_cfg: ModelConfig, verify: bool) -> str:
     """The directory or hub id of a non-tiny model config (`verify`: check a package's pinned hash)."""
-    if model_cfg.get("package"):
-        return package_model_dir(model_cfg.package, model_cfg.get("sha256") if verify else None)
-    if model_cfg.get("name_or_path"):
+    if model_cfg.package:
+        return package_model_dir(model_cfg.package, model_cfg.sha256 if verify else None)
+    if model_cfg.name_or_path:
         return str(model_cfg.name_or_path)
     raise PtuneError("the model config sets none of model.name_or_path, model.package, model.tiny")
 
@@ -93,34 +90,33 @@ def _cannot_load(path: str, error: OSError) -> PtuneError:
     )
 
 
-def model_type_of(model_cfg: DictConfig) -> str:
+def model_type_of(model_cfg: ModelConfig) -> str:
     """The architecture (transformers' model_type) a model config names, read without loading weights."""
-    if model_cfg.get("tiny"):
-        return str(model_cfg.tiny.arch)
+    if model_cfg.tiny:
+        return model_cfg.tiny.arch
     path = _model_path(model_cfg, verify=False)
     try:
         config = AutoConfig.from_pretrained(
-            path, revision=model_cfg.get("revision"), trust_remote_code=bool(model_cfg.get("trust_remote_code", False))
+            path, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
         )
     except OSError as e:
         raise _cannot_load(path, e) from None
     return config.model_type
 
 
-def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
+def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
     """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation."""
-    if model_cfg.get("tiny"):
+    if model_cfg.tiny:
         t = model_cfg.tiny
         if t.arch not in tiny_archs():
             raise PtuneError(f"model.tiny.arch={t.arch!r} is not one of {tiny_archs()}")
         model, tokenizer = tiny_backbone(
             t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, attn_implementation
         )
-        return Backbone(model, tokenizer, f"tiny-{t.arch}")
+        return Backbone(model, tokenizer)
 
     path = _model_path(model_cfg, verify=True)
-    trust = bool(model_cfg.get("trust_remote_code", False))
-    revision = model_cfg.get("revision")
+    trust, revision = model_cfg.trust_remote_code, model_cfg.revision
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
         model = AutoModel.from_pretrained(
@@ -134,4 +130,4 @@ def load_backbone(model_cfg: DictConfig, attn_implementation: str) -> Backbone:
         raise _cannot_load(path, e) from None
     if getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
-    return Backbone(model, tokenizer, path)
+    return Backbone(model, tokenizer)

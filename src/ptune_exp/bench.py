@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from ptune_exp.backbones import Backbone, package_model_dir
+from ptune_exp.builder import BuildOptions, assemble
 from ptune_exp.methods import MethodConfig, get_method
-from ptune_exp.methods.attention import prefix_implementation
 from ptune_exp.model import PromptedModel
 
 # name -> (model_type, hidden, layers, heads, intermediate, vocab, max positions)
@@ -77,37 +77,31 @@ def load(model: str, attn: str):
     return AutoModel.from_pretrained(path, attn_implementation=attn, use_safetensors=True), path
 
 
-class _Probe:
-    """Just enough of a tokenizer for the prefix probe."""
+def _model_type(model: str) -> str:
+    if model in SHAPES:
+        return SHAPES[model][0]
+    from transformers import AutoConfig
 
-    def __init__(self, device):
-        self.device = device
-
-    def __call__(self, text, return_tensors="pt"):
-        from transformers import BatchEncoding
-
-        return BatchEncoding(
-            {"input_ids": torch.tensor([[5, 6, 7]]), "attention_mask": torch.ones(1, 3, dtype=torch.long)}
-        )
+    return AutoConfig.from_pretrained(package_model_dir(*MINILM) if model == "minilm" else model).model_type
 
 
 def build(args, method: str, prefix_len: int, device) -> PromptedModel:
+    """The benchmark's model through the project's one builder (random [CLS] head, no tokenizer needed)."""
     m = get_method(method)
     knobs = {} if method == "fft" else {"prefix_len": prefix_len, "reparam": method == "prefix"}
     cfg = MethodConfig(name=method, lr=1e-3, prefix_dropout=0.1 if method == "ptv2" else 0.0, **knobs)
     m.validate(cfg)
-    impl = prefix_implementation(args.attn) if m.uses_prefix_attention else args.attn
-    backbone, _ = load(args.model, impl)
-    backbone.to(device)
-    if getattr(backbone, "pooler", None) is not None:
-        backbone.pooler = None
-    prompt = m.build_prompt(cfg, Backbone(backbone, _Probe(device), args.model))
-    model = PromptedModel(backbone, prompt, _Head(backbone.config.hidden_size), m.trains_backbone).to(device)
-    if not m.trains_backbone and args.frozen_dtype == "bf16":
-        model.backbone.to(torch.bfloat16)
-    if args.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-    return model
+
+    def loader(implementation: str) -> Backbone:
+        model, _ = load(args.model, implementation)
+        if getattr(model, "pooler", None) is not None:
+            model.pooler = None
+        return Backbone(model, None)
+
+    frozen = torch.bfloat16 if args.frozen_dtype == "bf16" else torch.float32
+    options = BuildOptions(frozen_dtype=frozen, gradient_checkpointing=args.gradient_checkpointing)
+    model, _ = assemble(_model_type(args.model), args.attn, loader, m, cfg, _Head, options)
+    return model.to(device)
 
 
 def _sync(device):
@@ -149,10 +143,8 @@ def _timed(fn, steps: int, warmup: int, device) -> float:
     return statistics.median(times) * 1000
 
 
-def measure(args, method: str, prefix_len: int, device) -> dict:
-    _reset_peak(device)
-    model = build(args, method, prefix_len, device)
-    vocab = model.backbone.config.vocab_size
+def random_batch(args, vocab: int, device) -> dict:
+    """A fixed random batch of token ids and labels; with `--pad-fraction`, half of it ends early."""
     gen = torch.Generator().manual_seed(0)
     batch = {
         "input_ids": torch.randint(5, vocab, (args.batch, args.seq), generator=gen).to(device),
@@ -162,6 +154,13 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     if args.pad_fraction > 0:  # the last sequences end early, so masks are needed
         cut = int(args.seq * (1 - args.pad_fraction))
         batch["attention_mask"][args.batch // 2 :, cut:] = 0
+    return batch
+
+
+def measure(args, method: str, prefix_len: int, device) -> dict:
+    _reset_peak(device)
+    model = build(args, method, prefix_len, device)
+    batch = random_batch(args, model.backbone.config.vocab_size, device)
     params = [p for p in model.parameters() if p.requires_grad]
     fused = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.AdamW(params, lr=1e-5, **fused)

@@ -8,6 +8,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from ptune_exp.config import register_schemas
 from ptune_exp.errors import PtuneError
 
 log = logging.getLogger("ptune_exp")
@@ -38,6 +39,9 @@ def _in_multirun() -> bool:
     from hydra.types import RunMode
 
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+register_schemas()  # the typed `<group>/base` schemas that conf/*/*.yaml extend
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")

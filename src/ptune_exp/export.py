@@ -13,31 +13,24 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 
-import torch
 from omegaconf import OmegaConf
 from safetensors.torch import load_file, save_file
 
+from ptune_exp.builder import BuildOptions, build_model
+from ptune_exp.config import DataConfig, MethodConfig, ModelConfig
 from ptune_exp.errors import PtuneError
+from ptune_exp.methods import get_method
+from ptune_exp.methods.prompts import fold_state
+from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD
+from ptune_exp.tasks import TaskSpec, get_task
+from ptune_exp.tasks.families import configure_task, family_of
 
 EXPORT_JSON = "export.json"
 EXPORT_WEIGHTS = "weights.safetensors"
 FORMAT = "ptune-exp-export/1"
-ENC = "prompt.encoder."
-
-
-def fold(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Replace the MLP's tensors (embedding -> linear -> tanh -> linear) by the rows it produces."""
-    if ENC + "embedding.weight" not in state:
-        return dict(state)
-    out = {k: v for k, v in state.items() if not k.startswith(ENC)}
-    e = state[ENC + "embedding.weight"].float()
-    hidden = torch.tanh(e @ state[ENC + "mlp.0.weight"].float().T + state[ENC + "mlp.0.bias"].float())
-    out[ENC + "rows"] = (
-        hidden @ state[ENC + "mlp.2.weight"].float().T + state[ENC + "mlp.2.bias"].float()
-    ).contiguous()
-    return out
 
 
 def read_record(run_dir: str) -> dict:
@@ -56,7 +49,7 @@ def export_run(run_dir: str, out_dir: str | None = None) -> str:
     weights = os.path.join(run_dir, record.get("weights") or "trainable.safetensors")
     if not os.path.isfile(weights):
         raise PtuneError(f"{weights} is missing: the run's trained weights are needed to export it")
-    state = fold(load_file(weights))
+    state = fold_state(load_file(weights))
     out_dir = out_dir or os.path.join(run_dir, "export")
     os.makedirs(out_dir, exist_ok=True)
     save_file(state, os.path.join(out_dir, EXPORT_WEIGHTS), metadata={"format": FORMAT})
@@ -86,27 +79,37 @@ def _fixed_labels(record: dict) -> dict:
     return {"labels": labels} if labels and "labels" in record["config"]["task"] else {}
 
 
-def export_config(meta: dict):
-    """A run config that rebuilds the exported model (no data, no training). A folded prefix-tuning
+@dataclass
+class Export:
+    """A loaded export: the model with its weights, its tokenizer, the task it predicts, and export.json."""
+
+    model: PromptedModel
+    tokenizer: object
+    task: TaskSpec
+    data: DataConfig
+    meta: dict
+
+
+def load_export(path: str) -> Export:
+    """Rebuild an exported model with the one model builder and load its weights. A folded prefix-tuning
     prompt is exactly a flat deep prompt, so it is rebuilt with ptv2's (flat) structure."""
-    method = {**meta["method_config"], "name": "ptv2" if meta["method"] == "prefix" else meta["method"]}
-    return OmegaConf.create(
-        {
-            "model": meta["model"],
-            "method": method,
-            "seed": 0,
-            "output_dir": None,
-            "overwrite": False,
-            "task": {"data_dir": None, "max_train_samples": None, "max_eval_samples": None, **meta["task"]},
-            "train": {"progress": False},
-        }
-    )
+    meta = _read_meta(path)
+    method = get_method("ptv2" if meta["method"] == "prefix" else meta["method"])
+    method_cfg = MethodConfig.from_cfg({**meta["method_config"], "name": method.key})
+    method.validate(method_cfg)
+    spec = get_task(meta["task"]["name"], meta["task"].get("source"))
+    family = family_of(spec)
+    task = configure_task(spec, OmegaConf.create(meta["task"]))
+    data = DataConfig.from_cfg(meta["task"])
+    model_cfg = ModelConfig.from_cfg(meta["model"])
+    head = lambda hidden: family.make_head(task, hidden, method_cfg.head_dropout)
+    options = BuildOptions(data.max_seq_len, model_name=model_cfg.name)
+    model, tokenizer = build_model(model_cfg, method, method_cfg, head, options)
+    _load_weights(model, os.path.join(path, EXPORT_WEIGHTS), path)
+    return Export(model.eval(), tokenizer, task, data, meta)
 
 
-def load_export(path: str):
-    """(model with the exported weights, tokenizer, plan, meta)."""
-    from ptune_exp.run import build_model, plan
-
+def _read_meta(path: str) -> dict:
     meta_path = os.path.join(path, EXPORT_JSON)
     if not os.path.isfile(meta_path):
         raise PtuneError(f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
@@ -114,11 +117,11 @@ def load_export(path: str):
         meta = json.load(f)
     if meta.get("format") != FORMAT:
         raise PtuneError(f"{meta_path} has format {meta.get('format')!r}; this ptune-exp reads {FORMAT}")
-    cfg = export_config(meta)
-    cfg.output_dir = path
-    p = plan(cfg)
-    model, tokenizer = build_model(cfg, p)
-    result = model.load_state_dict(load_file(os.path.join(path, EXPORT_WEIGHTS)), strict=False)
+    return meta
+
+
+def _load_weights(model, weights: str, path: str) -> None:
+    result = model.load_state_dict(load_file(weights), strict=False)
     trainable = {n for n, q in model.named_parameters() if q.requires_grad}
     missing = trainable & set(result.missing_keys)
     if result.unexpected_keys or missing:
@@ -126,7 +129,6 @@ def load_export(path: str):
             f"{path} does not fit the rebuilt model (missing {sorted(missing)[:5]}, "
             f"unexpected {result.unexpected_keys[:5]}); was it exported by another version?"
         )
-    return model.eval(), tokenizer, p, meta
 
 
 def main(argv=None) -> int:

@@ -27,7 +27,9 @@ from ptune_exp.records import library_versions
 
 
 def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
-    from ptune_exp.run import build, evaluate_splits, plan, trainer_for
+    from ptune_exp.engine import evaluate_splits, trainer_for
+    from ptune_exp.experiment import build
+    from ptune_exp.plan import plan
 
     record = read_record(run_dir)
     cfg = OmegaConf.create(record["config"])
@@ -36,12 +38,11 @@ def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
     cfg.train.progress = False
     if data_dir:
         cfg.task.data_dir = data_dir
-    p = plan(cfg)
-    exp = build(cfg, p)
+    exp = build(plan(cfg))
     result = exp.model.load_state_dict(load_file(os.path.join(run_dir, record["weights"])), strict=False)
     if result.unexpected_keys:
         raise PtuneError(f"{run_dir}: saved weights do not fit the rebuilt model: {result.unexpected_keys[:5]}")
-    scores = evaluate_splits(exp, trainer_for(cfg, exp), out_dir=None)
+    scores = evaluate_splits(exp, trainer_for(exp), out_dir=None)
     out = {
         "run": os.path.abspath(run_dir),
         "dev": scores.get("dev"),
@@ -62,20 +63,20 @@ def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
 
     if not os.path.isfile(input_path):  # before the model loads
         raise PtuneError(f"input file {input_path} does not exist")
-    model, tokenizer, p, meta = load_export(export_dir)
-    family = family_of(p.task)
-    raw = family.read_inputs(p.task, input_path)
-    features = family.tokenize(raw, p.task, tokenizer, meta["task"]["max_seq_len"], False)
-    scorer = family.Scorer(p.task, raw, features)
+    loaded = load_export(export_dir)
+    task, family = loaded.task, family_of(loaded.task)
+    raw = family.read_inputs(task, input_path)
+    features = family.tokenize(raw, task, loaded.tokenizer, loaded.data.max_seq_len, False)
+    scorer = family.Scorer(task, raw, features)
     with tempfile.TemporaryDirectory() as scratch:
         trainer = PromptTrainer(
-            model=model,
+            model=loaded.model,
             args=inference_arguments(scratch),
-            data_collator=family.collator(tokenizer),
+            data_collator=family.collator(loaded.tokenizer),
             compute_metrics=scorer,
         )
         trainer.predict(features)
-    return family.write_predictions(p.task, scorer.predictions, out_base)
+    return family.write_predictions(task, scorer.predictions, out_base)
 
 
 def eval_main(argv=None) -> int:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from importlib import metadata
 
 RECORD = "metrics.json"
@@ -72,3 +74,41 @@ def git_commit() -> str | None:
     if sha.returncode != 0:
         return None
     return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_record(p) -> dict:
+    """The record of a run that starts now (status `running`), from its plan."""
+    import torch
+
+    return {
+        "schema": SCHEMA,
+        "status": "running",
+        "error": None,
+        "method": p.method.key,
+        "method_title": p.method.title,
+        "method_config": dataclasses.asdict(p.method_cfg),
+        "table1": {
+            "prompt_site": p.method.prompt_site,
+            "deep": p.method.prompt_site == "every layer",
+            "reparam": p.method_cfg.reparam,
+            "no_verbalizer": True,
+        },
+        "task": p.task.name,
+        "task_source": p.task.source,
+        "benchmark": p.task.benchmark,
+        "family": p.task.family,
+        "metrics": list(p.task.metrics),
+        "main_metric": p.task.main_metric,
+        "model": p.model.name,
+        "seed": p.seed,
+        "output_dir": os.path.abspath(p.out_dir),
+        "started_at": now(),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "config": p.config,
+    }

@@ -1,146 +1,92 @@
-"""The training engine: the HF Trainer, configured from `conf/train/*.yaml`, plus two callbacks:
+"""The training engine: the HF Trainer, configured from a `TrainConfig` (`conf/train/*.yaml`), plus callbacks:
 dev-set model selection (keeping only the trainable weights of the selected step) and a NaN guard."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import glob
 import json
 import math
 import os
 import signal
-from dataclasses import dataclass
 
 import torch
-from omegaconf import DictConfig, OmegaConf
 from safetensors.torch import load_file, save_file
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from ptune_exp.config import TrainConfig
 from ptune_exp.errors import PtuneError, TrainingDiverged
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """The validated form of `conf/train/<name>.yaml` (`train.*` on the command line)."""
+def mixed_precision(train: TrainConfig) -> tuple[bool, bool]:
+    """(bf16, fp16) for this machine: auto = bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU."""
+    cuda = torch.cuda.is_available()
+    if train.precision in ("bf16", "fp16") and not cuda:
+        raise PtuneError(f"train.precision={train.precision} needs a GPU; use train.precision=auto on a CPU")
+    if train.precision == "auto":
+        if not cuda:
+            return False, False
+        return (True, False) if torch.cuda.is_bf16_supported() else (False, True)
+    return train.precision == "bf16", train.precision == "fp16"
 
-    epochs: float = 3
-    max_steps: int = -1  # > 0 overrides epochs
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    grad_accum: int = 1
-    lr_scheduler: str = "linear"
-    warmup: float = 0.0  # steps, or a fraction of all steps when < 1
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16
-    gradient_checkpointing: bool = False
-    eval_steps: int | None = None  # default: once per epoch (and always at the last step)
-    select: str = "best"  # best | last : which dev evaluation's weights are the result
-    logging_steps: int = 20
-    num_workers: int = 0
-    report_to: str = "none"
-    progress: bool = True
-    save_steps: int | None = None  # checkpoint interval (trainable state + optimizer); null = every evaluation
-    keep_checkpoints: bool = False  # keep checkpoint-* after a completed run (they exist to resume)
-    resume: bool | str = False  # true = latest checkpoint in output_dir; or a run/checkpoint directory
-    frozen_backbone_dtype: str = "auto"  # auto = bf16 when training in bf16 (GPU), else fp32 | fp32 | bf16
-    fsdp: str = ""  # passed to the Trainer, e.g. "full_shard auto_wrap" (multi-GPU only)
-    deepspeed: str | None = None  # path to a DeepSpeed json config, passed to the Trainer
 
-    @classmethod
-    def from_cfg(cls, cfg: DictConfig) -> TrainConfig:
-        data = OmegaConf.to_container(cfg, resolve=True)
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise PtuneError(f"unknown key(s) in the train config: {unknown}; valid keys: {sorted(names)}")
-        t = cls(**data)
-        checks = [
-            (t.batch_size > 0 and t.eval_batch_size > 0, "train.batch_size and train.eval_batch_size must be > 0"),
-            (t.max_steps > 0 or t.epochs > 0, "set train.epochs > 0 or train.max_steps > 0"),
-            (t.grad_accum >= 1, "train.grad_accum must be >= 1"),
-            (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision must be auto, fp32, bf16 or fp16"),
-            (t.select in ("best", "last"), "train.select must be best (best dev evaluation) or last"),
-            (t.warmup >= 0 and t.weight_decay >= 0, "train.warmup and train.weight_decay must be >= 0"),
-            (t.eval_steps is None or t.eval_steps > 0, "train.eval_steps must be > 0 (or null: once per epoch)"),
-            (t.save_steps is None or t.save_steps > 0, "train.save_steps must be > 0 (or null: at every evaluation)"),
-            (
-                t.frozen_backbone_dtype in ("auto", "fp32", "bf16"),
-                "train.frozen_backbone_dtype must be auto, fp32 or bf16",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise PtuneError(message)
-        return t
-
-    def mixed_precision(self) -> tuple[bool, bool]:
-        """(bf16, fp16) for this machine: auto = bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU."""
-        cuda = torch.cuda.is_available()
-        if self.precision in ("bf16", "fp16") and not cuda:
-            raise PtuneError(f"train.precision={self.precision} needs a GPU; use train.precision=auto on a CPU")
-        if self.precision == "auto":
-            if not cuda:
-                return False, False
-            return (True, False) if torch.cuda.is_bf16_supported() else (False, True)
-        return self.precision == "bf16", self.precision == "fp16"
-
-    def frozen_dtype(self) -> torch.dtype:
-        """The dtype a frozen backbone is held in: bf16 only when training runs in bf16 autocast (or when asked)."""
-        bf16 = self.mixed_precision()[0]
-        if self.frozen_backbone_dtype == "bf16" and not bf16:
-            raise PtuneError(
-                "train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
-                "GPU that has it); use fp32 or auto"
-            )
-        wanted = self.frozen_backbone_dtype == "bf16" or (self.frozen_backbone_dtype == "auto" and bf16)
-        return torch.bfloat16 if wanted else torch.float32
-
-    def steps_per_epoch(self, n_train: int) -> int:
-        return max(1, math.ceil(n_train / self.batch_size) // self.grad_accum)
-
-    def arguments(self, out_dir: str, lr: float, seed: int, n_train: int, run_name: str) -> TrainingArguments:
-        bf16, fp16 = self.mixed_precision()
-        eval_steps = self.eval_steps or self.steps_per_epoch(n_train)
-        if self.max_steps > 0:
-            eval_steps = min(eval_steps, self.max_steps)
-        save_steps = self.save_steps or eval_steps
-        return TrainingArguments(
-            output_dir=out_dir,
-            run_name=run_name,
-            seed=seed,
-            learning_rate=lr,
-            per_device_train_batch_size=self.batch_size,
-            per_device_eval_batch_size=self.eval_batch_size,
-            num_train_epochs=self.epochs,
-            max_steps=self.max_steps,
-            gradient_accumulation_steps=self.grad_accum,
-            lr_scheduler_type=self.lr_scheduler,
-            warmup_steps=self.warmup,
-            weight_decay=self.weight_decay,
-            max_grad_norm=self.max_grad_norm,
-            bf16=bf16,
-            fp16=fp16,
-            use_cpu=not torch.cuda.is_available(),
-            eval_strategy="steps",
-            eval_steps=eval_steps,
-            save_strategy="steps",
-            save_steps=save_steps,
-            save_total_limit=1,
-            logging_strategy="steps",
-            logging_steps=self.logging_steps,
-            logging_nan_inf_filter=False,
-            report_to=[] if self.report_to == "none" else [self.report_to],
-            disable_tqdm=not self.progress,
-            dataloader_num_workers=self.num_workers,
-            remove_unused_columns=False,
-            label_names=["labels"],
-            ddp_find_unused_parameters=False,  # frozen weights are excluded from DDP; every prompt row is used
-            fsdp=self.fsdp,
-            deepspeed=self.deepspeed,
+def frozen_dtype(train: TrainConfig) -> torch.dtype:
+    """The dtype a frozen backbone is held in: bf16 only when training runs in bf16 autocast (or when asked)."""
+    bf16 = mixed_precision(train)[0]
+    if train.frozen_backbone_dtype == "bf16" and not bf16:
+        raise PtuneError(
+            "train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
+            "GPU that has it); use fp32 or auto"
         )
+    wanted = train.frozen_backbone_dtype == "bf16" or (train.frozen_backbone_dtype == "auto" and bf16)
+    return torch.bfloat16 if wanted else torch.float32
+
+
+def steps_per_epoch(train: TrainConfig, n_train: int) -> int:
+    return max(1, math.ceil(n_train / train.batch_size) // train.grad_accum)
+
+
+def arguments(train: TrainConfig, out_dir: str, lr: float, seed: int, n_train: int, run_name: str) -> TrainingArguments:
+    bf16, fp16 = mixed_precision(train)
+    eval_steps = train.eval_steps or steps_per_epoch(train, n_train)
+    if train.max_steps > 0:
+        eval_steps = min(eval_steps, train.max_steps)
+    save_steps = train.save_steps or eval_steps
+    return TrainingArguments(
+        output_dir=out_dir,
+        run_name=run_name,
+        seed=seed,
+        learning_rate=lr,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.eval_batch_size,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps,
+        gradient_accumulation_steps=train.grad_accum,
+        lr_scheduler_type=train.lr_scheduler,
+        warmup_steps=train.warmup,
+        weight_decay=train.weight_decay,
+        max_grad_norm=train.max_grad_norm,
+        bf16=bf16,
+        fp16=fp16,
+        use_cpu=not torch.cuda.is_available(),
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=save_steps,
+        save_total_limit=1,
+        logging_strategy="steps",
+        logging_steps=train.logging_steps,
+        logging_nan_inf_filter=False,
+        report_to=[] if train.report_to == "none" else [train.report_to],
+        disable_tqdm=not train.progress,
+        dataloader_num_workers=train.num_workers,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        ddp_find_unused_parameters=False,  # frozen weights are excluded from DDP; every prompt row is used
+        fsdp=train.fsdp,
+        deepspeed=train.deepspeed,
+    )
 
 
 _BOOKKEEPING = {"runtime", "samples_per_second", "steps_per_second", "loss", "model_preparation_time"}

@@ -2,52 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-
 from torch import nn
 
+from ptune_exp.config import MethodConfig
 from ptune_exp.errors import PtuneError
-
-
-@dataclass(frozen=True)
-class MethodConfig:
-    """The validated form of `conf/method/<key>.yaml` (`method.*` on the command line)."""
-
-    name: str
-    lr: float
-    prefix_len: int = 0
-    prefix_dropout: float = 0.0
-    reparam: bool = False
-    reparam_hidden: int = 512
-    head_dropout: float = 0.1
-
-    @classmethod
-    def from_cfg(cls, cfg) -> MethodConfig:
-        """From a DictConfig or a plain dict (omegaconf is imported only when needed: the benchmark
-        runs on machines without Hydra)."""
-        if not isinstance(cfg, dict):
-            from omegaconf import OmegaConf
-
-            cfg = OmegaConf.to_container(cfg, resolve=True)
-        data = dict(cfg)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(fields))
-        if unknown:
-            raise PtuneError(f"unknown key(s) in the method config: {unknown}; valid keys: {sorted(fields)}")
-        if "name" not in data or "lr" not in data:
-            raise PtuneError("a method config needs at least `name` and `lr`")
-        for key, value in data.items():
-            want = fields[key].type
-            ok = {
-                "int": isinstance(value, int) and not isinstance(value, bool),
-                "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-                "bool": isinstance(value, bool),
-                "str": isinstance(value, str),
-            }[want]
-            if not ok:
-                raise PtuneError(f"method.{key}={value!r} must be of type {want}")
-        return cls(**data)
 
 
 class Method:
@@ -57,7 +15,6 @@ class Method:
     title: str = ""  # as the paper's tables name it
     trains_backbone: bool = False
     prompt_site: str = "none"  # none | input | every layer
-    uses_prefix_attention: bool = False
 
     def validate(self, cfg: MethodConfig) -> None:
         if not cfg.lr > 0:

@@ -11,7 +11,6 @@ class PrefixTuning(Method):
     key = "prefix"
     title = "Prefix tuning"
     prompt_site = "every layer"
-    uses_prefix_attention = True
 
     def validate(self, cfg):
         super().validate(cfg)

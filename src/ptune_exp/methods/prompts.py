@@ -10,7 +10,7 @@ rows go:
   output again, so token-level logits line up with the input tokens. The virtual tokens take
   positions 1..P and shift the real tokens after [CLS] by P (they are tokens, like any other).
 - `DeepPrompt`  (prefix, ptv2): split into per-layer keys/values that every attention layer
-  prepends (see `attention.py`); positions are not shifted.
+  prepends (see `ptune_exp/injection/attention.py`); positions are not shifted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ptune_exp.methods.attention import PREFIX_KWARG, LayerPrefixes
+from ptune_exp.injection.attention import PREFIX_KWARG, LayerPrefixes
 
 
 class PromptEncoder(nn.Module):
@@ -45,11 +45,21 @@ class PromptEncoder(nn.Module):
     def forward(self) -> torch.Tensor:
         return self.mlp(self.embedding.weight) if self.reparam else self.rows
 
-    @torch.no_grad()
-    def folded(self) -> PromptEncoder:
-        """The same rows as a flat encoder: the MLP is only needed while training."""
-        rows = self().detach()
-        return PromptEncoder(self.prefix_len, self.width, False, 0, 0, init=rows)
+
+ENCODER = "prompt.encoder."  # where a PromptedModel keeps its PromptEncoder's tensors
+
+
+@torch.no_grad()
+def fold_state(state: dict[str, torch.Tensor], prefix: str = ENCODER) -> dict[str, torch.Tensor]:
+    """A state dict with the encoder's MLP (embedding -> linear -> tanh -> linear) replaced by the flat
+    `rows` it produces: the MLP is only needed while training. States without an MLP come back as they are."""
+    if prefix + "embedding.weight" not in state:
+        return dict(state)
+    t = {k[len(prefix) :]: v.float() for k, v in state.items() if k.startswith(prefix)}
+    hidden = torch.tanh(t["embedding.weight"] @ t["mlp.0.weight"].T + t["mlp.0.bias"])
+    out = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    out[prefix + "rows"] = (hidden @ t["mlp.2.weight"].T + t["mlp.2.bias"]).contiguous()
+    return out
 
 
 def _plain_inputs(input_ids, attention_mask, token_type_ids) -> dict:

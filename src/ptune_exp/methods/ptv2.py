@@ -11,7 +11,6 @@ class PTuningV2(Method):
     key = "ptv2"
     title = "P-Tuning v2"
     prompt_site = "every layer"
-    uses_prefix_attention = True
 
     def build_prompt(self, cfg, backbone):
         return build_deep_prompt(cfg, backbone)

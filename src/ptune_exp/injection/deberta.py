@@ -31,7 +31,7 @@ from transformers.models.deberta_v2.modeling_deberta_v2 import (
 )
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.methods.attention import PREFIX_KWARG, LayerPrefixes
+from ptune_exp.injection.attention import PREFIX_KWARG, LayerPrefixes
 
 # The prefixes of the forward (or checkpoint recomputation) now running; None outside one.
 _ACTIVE: ContextVar[LayerPrefixes | None] = ContextVar("ptune_deberta_prefix", default=None)
@@ -89,17 +89,21 @@ class PrefixDisentangledSelfAttention(DisentangledSelfAttention):
                 query, key, relative_pos, self.pos_dropout(rel_embeddings), scale_factor
             )
         key, value, mask = _extend(self, prefixes, key, value, attention_mask.bool())
-        scale = scaled_size_sqrt(query, scale_factor)
-        scores = torch.bmm(query, key.transpose(-1, -2) / scale.to(dtype=query.dtype))
-        if rel_att is not None:  # zero bias for the prefix columns
-            scores = scores + nn.functional.pad(rel_att, (key.shape[1] - rel_att.shape[-1], 0))
-        scores = scores.view(-1, heads, scores.size(-2), scores.size(-1))
-        scores = scores.masked_fill(~mask, torch.finfo(query.dtype).min)
-        probs = self.dropout(nn.functional.softmax(scores, dim=-1))
+        probs = self._probabilities(query, key, mask, rel_att, scale_factor)
         context = torch.bmm(probs.view(-1, probs.size(-2), probs.size(-1)), value)
         context = context.view(-1, heads, context.size(-2), context.size(-1)).permute(0, 2, 1, 3).contiguous()
         context = context.view(*context.size()[:-2], -1)
         return (context, probs if output_attentions else None)
+
+    def _probabilities(self, query, key, mask, rel_att, scale_factor):
+        """Softmax over [prefix | real] keys: content logits for all, the relative bias for real keys only."""
+        scale = scaled_size_sqrt(query, scale_factor)
+        scores = torch.bmm(query, key.transpose(-1, -2) / scale.to(dtype=query.dtype))
+        if rel_att is not None:  # zero bias for the prefix columns
+            scores = scores + nn.functional.pad(rel_att, (key.shape[1] - rel_att.shape[-1], 0))
+        scores = scores.view(-1, self.num_attention_heads, scores.size(-2), scores.size(-1))
+        scores = scores.masked_fill(~mask, torch.finfo(query.dtype).min)
+        return self.dropout(nn.functional.softmax(scores, dim=-1))
 
 
 def _extend(module, prefixes: LayerPrefixes, key, value, mask):

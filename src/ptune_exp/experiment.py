@@ -1,0 +1,85 @@
+"""`build(plan) -> Experiment`: the data (loaded first, so bad files fail before any model loads), the
+model from the one builder, and the tokenized splits, ready to train."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from transformers import set_seed
+
+from ptune_exp.builder import BuildOptions, build_model
+from ptune_exp.model import PromptedModel
+from ptune_exp.plan import Plan
+from ptune_exp.tasks.families import family_of, fit_task
+from ptune_exp.training import frozen_dtype
+
+log = logging.getLogger("ptune_exp")
+
+
+@dataclass
+class Experiment:
+    """A built run: the model and tokenized data, ready to train."""
+
+    plan: Plan
+    model: PromptedModel
+    tokenizer: object
+    raw: dict  # role -> raw examples
+    data: dict  # role -> tokenized features
+    family: object
+
+    def facts(self) -> dict:
+        """What the record says about the built run: parameter counts, split sizes, labels."""
+        counts = self.model.parameter_counts()
+        return {
+            "params": {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)},
+            "data": {role: len(split) for role, split in self.data.items()},
+            "labels": list(getattr(self.plan.task, "labels", ()) or ()) or None,
+        }
+
+
+def load_raw(p: Plan) -> dict:
+    """Every split the task has, as raw examples; unlabelled evaluation splits are dropped."""
+    family = family_of(p.task)
+    raw = {role: family.load_split(p.task, role, p.data.data_dir) for role in p.task.splits}
+    return {
+        role: _subset(split, p, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)
+    }
+
+
+def model_for(p: Plan) -> tuple[PromptedModel, object]:
+    """The plan's backbone + prompt + head (the head's size may depend on labels fitted from the data)."""
+    head = lambda hidden: family_of(p.task).make_head(p.task, hidden, p.method_cfg.head_dropout)
+    options = BuildOptions(p.data.max_seq_len, frozen_dtype(p.train), p.train.gradient_checkpointing, p.model.name)
+    return build_model(p.model, p.method, p.method_cfg, head, options)
+
+
+def build(p: Plan) -> Experiment:
+    set_seed(p.seed)
+    family = family_of(p.task)
+    raw = load_raw(p)
+    p = p.with_task(fit_task(p.task, raw))
+    model, tokenizer = model_for(p)
+    data = {
+        role: family.tokenize(split, p.task, tokenizer, p.data.max_seq_len, role == "train")
+        for role, split in raw.items()
+    }
+    exp = Experiment(p, model, tokenizer, raw, data, family)
+    params = exp.facts()["params"]
+    log.info(
+        "%s on %s with %s: %d of %d parameters train (%.3f%%)",
+        p.method.key,
+        p.task.name,
+        p.model.name,
+        params["trainable"],
+        params["total"],
+        params["trainable_pct"],
+    )
+    return exp
+
+
+def _subset(split, p: Plan, role: str):
+    limit = p.data.max_train_samples if role == "train" else p.data.max_eval_samples
+    if limit and limit < len(split):
+        return split.shuffle(seed=0).select(range(limit))  # same subset for every seed and method
+    return split

@@ -1,0 +1,98 @@
+"""The shape of the code, checked: no import cycle anywhere in src/, small functions, small files."""
+
+import ast
+import os
+
+import pytest
+
+SRC = os.path.join(os.path.dirname(__file__), "..", "src")
+PACKAGE = "ptune_exp"
+MAX_FUNCTION_LINES = 40
+MAX_FILE_LINES = 350
+
+
+def modules() -> dict[str, str]:
+    """module name -> file path, for every .py under src/ptune_exp."""
+    out = {}
+    for folder, _, files in os.walk(os.path.join(SRC, PACKAGE)):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                parts = os.path.relpath(path, SRC)[:-3].split(os.sep)
+                out[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return out
+
+
+def imports_of(path: str, known: dict) -> set[str]:
+    """Every project module a file imports, at any depth (function-level imports count too)."""
+    found = set()
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        found |= {n for n in names if n in known}
+    return found
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return [*stack[stack.index(nxt) :], nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        state[node] = "done"
+        stack.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def package_of(module: str) -> str:
+    return module.rsplit(".", 1)[0]
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle_in_src():
+    known = modules()
+    graph = {}
+    for name, path in known.items():
+        # a package's __init__ importing its own submodules is how it exports them: not a cycle
+        graph[name] = {
+            m for m in imports_of(path, known) if not (m.startswith(name + ".") and path.endswith("__init__.py"))
+        }
+        # importing `a.b.c` runs `a.b`'s __init__ too, unless the importer is inside `a.b`
+        graph[name] |= {
+            package_of(m) for m in graph[name] if package_of(m) in known and not name.startswith(package_of(m))
+        }
+        graph[name].discard(name)
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
+
+
+def functions(path: str):
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node.lineno, node.end_lineno - node.lineno + 1
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_small_files_and_functions(name):
+    path = modules()[name]
+    with open(path, encoding="utf-8") as f:
+        lines = len(f.read().splitlines())
+    assert lines <= MAX_FILE_LINES, f"{path} has {lines} lines (at most {MAX_FILE_LINES})"
+    long = [f"{fn}:{line} ({n} lines)" for fn, line, n in functions(path) if n > MAX_FUNCTION_LINES]
+    assert not long, f"{path}: functions longer than {MAX_FUNCTION_LINES} lines: {long}"

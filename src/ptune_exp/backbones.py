@@ -116,16 +116,10 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
         return Backbone(model, tokenizer)
 
     path = _model_path(model_cfg, verify=True)
-    trust, revision = model_cfg.trust_remote_code, model_cfg.revision
+    common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
-        model = AutoModel.from_pretrained(
-            path,
-            revision=revision,
-            trust_remote_code=trust,
-            attn_implementation=attn_implementation,
-            use_safetensors=True,
-        )
+        tokenizer = AutoTokenizer.from_pretrained(path, **common)
+        model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, use_safetensors=True, **common)
     except OSError as e:
         raise _cannot_load(path, e) from None
     if getattr(model, "pooler", None) is not None:

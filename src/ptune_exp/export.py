@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.config import DataConfig, MethodConfig, ModelConfig
-from ptune_exp.errors import PtuneError
+from ptune_exp.errors import PtuneError, command, read_json_file
 from ptune_exp.methods import get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model import PromptedModel
@@ -35,10 +35,7 @@ FORMAT = "ptune-exp-export/1"
 
 def read_record(run_dir: str) -> dict:
     path = os.path.join(run_dir, RECORD)
-    if not os.path.isfile(path):
-        raise PtuneError(f"{run_dir} has no {RECORD}: pass the output directory of a ptune-exp run")
-    with open(path, encoding="utf-8") as f:
-        record = json.load(f)
+    record = read_json_file(path, f"{run_dir} has no {RECORD}: pass the output directory of a ptune-exp run")
     if record.get("status") != "completed":
         raise PtuneError(f"{path} is a {record.get('status')} run ({record.get('error')}); export a completed run")
     return record
@@ -111,10 +108,7 @@ def load_export(path: str) -> Export:
 
 def _read_meta(path: str) -> dict:
     meta_path = os.path.join(path, EXPORT_JSON)
-    if not os.path.isfile(meta_path):
-        raise PtuneError(f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
+    meta = read_json_file(meta_path, f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
     if meta.get("format") != FORMAT:
         raise PtuneError(f"{meta_path} has format {meta.get('format')!r}; this ptune-exp reads {FORMAT}")
     return meta
@@ -131,16 +125,13 @@ def _load_weights(model, weights: str, path: str) -> None:
         )
 
 
+@command("ptune-exp-export")
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="ptune-exp-export", description="Export a run's trained prompt + head.")
     ap.add_argument("run_dir", help="output directory of a completed ptune-exp run")
     ap.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
     args = ap.parse_args(argv)
-    try:
-        out = export_run(args.run_dir, args.out_dir)
-    except PtuneError as e:
-        print(f"ptune-exp-export: error: {e}", file=sys.stderr)
-        return 2
+    out = export_run(args.run_dir, args.out_dir)
     size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
     print(f"exported {args.run_dir} -> {out} ({size / 1e6:.2f} MB)")
     return 0

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from ptune_exp.errors import PtuneError
+from ptune_exp.errors import PtuneError, command
 from ptune_exp.export import read_record
 from ptune_exp.records import library_versions
 
@@ -79,16 +78,13 @@ def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
     return family.write_predictions(task, scorer.predictions, out_base)
 
 
+@command("ptune-exp-eval")
 def eval_main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="ptune-exp-eval", description="Re-evaluate a run from its saved weights.")
     ap.add_argument("run_dir")
     ap.add_argument("--data-dir", help="read the task's files from here instead of the recorded task.data_dir")
     args = ap.parse_args(argv)
-    try:
-        out = eval_run(args.run_dir, args.data_dir)
-    except PtuneError as e:
-        print(f"ptune-exp-eval: error: {e}", file=sys.stderr)
-        return 2
+    out = eval_run(args.run_dir, args.data_dir)
     for split in ("dev", "test"):
         if out[split]:
             print(f"{split:5} {out[split]}   (recorded: {out['recorded'][split]})")
@@ -96,16 +92,13 @@ def eval_main(argv=None) -> int:
     return 0
 
 
+@command("ptune-exp-predict")
 def predict_main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="ptune-exp-predict", description="Predict with an exported prompt.")
     ap.add_argument("export_dir", help="a folder written by ptune-exp-export")
     ap.add_argument("input", help="inputs in the task's local format (labels optional)")
     ap.add_argument("-o", "--out", help="output path without extension (default: INPUT.predictions)")
     args = ap.parse_args(argv)
-    try:
-        path = predict_file(args.export_dir, args.input, args.out or f"{args.input}.predictions")
-    except PtuneError as e:
-        print(f"ptune-exp-predict: error: {e}", file=sys.stderr)
-        return 2
+    path = predict_file(args.export_dir, args.input, args.out or f"{args.input}.predictions")
     print(f"wrote {path}")
     return 0

@@ -44,18 +44,14 @@ def _wordpiece_tokenizer(token_types: bool = True) -> PreTrainedTokenizerFast:
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tok.decoder = decoders.WordPiece()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=512,
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"]
-        if token_types
-        else ["input_ids", "attention_mask"],
-    )
+    names = ["input_ids", "token_type_ids", "attention_mask"] if token_types else ["input_ids", "attention_mask"]
+    return _fast(tok, names, unk="[UNK]", pad="[PAD]", cls="[CLS]", sep="[SEP]", mask="[MASK]")
+
+
+def _fast(tok: Tokenizer, input_names: list[str], **specials: str) -> PreTrainedTokenizerFast:
+    """A transformers tokenizer around `tok`; `specials` name its special tokens (`cls="[CLS]"`, ...)."""
+    named = {f"{role}_token": token for role, token in specials.items()}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=512, model_input_names=input_names, **named)
 
 
 def _bytelevel_bpe_tokenizer() -> PreTrainedTokenizerFast:
@@ -78,18 +74,8 @@ def _bytelevel_bpe_tokenizer() -> PreTrainedTokenizerFast:
         ("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False
     )
     tok.decoder = decoders.ByteLevel()
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
-        model_max_length=512,
-        model_input_names=["input_ids", "attention_mask"],
-    )
+    names = ["input_ids", "attention_mask"]
+    return _fast(tok, names, bos="<s>", eos="</s>", sep="</s>", cls="<s>", unk="<unk>", pad="<pad>", mask="<mask>")
 
 
 # The ids the WordPiece vocabulary above gives its specials (checked in tests/test_backbones.py).

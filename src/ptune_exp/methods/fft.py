@@ -6,6 +6,8 @@ from ptune_exp.methods.prompts import NoPrompt
 
 @register
 class FullFineTuning(Method):
+    """No prompt: the backbone itself trains."""
+
     key = "fft"
     title = "Fine-tuning"
     trains_backbone = True

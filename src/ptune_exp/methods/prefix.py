@@ -2,15 +2,14 @@
 reparameterisation (embedding -> linear -> tanh -> linear); backbone frozen; head on [CLS]/tokens."""
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.methods.base import Method, register
-from ptune_exp.methods.deep import build_deep_prompt
+from ptune_exp.methods.base import register
+from ptune_exp.methods.deep import DeepPromptMethod
 
 
 @register
-class PrefixTuning(Method):
+class PrefixTuning(DeepPromptMethod):
     key = "prefix"
     title = "Prefix tuning"
-    prompt_site = "every layer"
 
     def validate(self, cfg):
         super().validate(cfg)
@@ -18,6 +17,3 @@ class PrefixTuning(Method):
             raise PtuneError(
                 "method=prefix always uses the MLP reparameterisation; for a flat deep prompt use method=ptv2"
             )
-
-    def build_prompt(self, cfg, backbone):
-        return build_deep_prompt(cfg, backbone)

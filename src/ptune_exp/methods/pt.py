@@ -10,6 +10,8 @@ from ptune_exp.methods.prompts import InputPrompt, PromptEncoder
 
 @register
 class PromptTuning(Method):
+    """Input-level prompt vectors, initialised from randomly drawn vocabulary embeddings."""
+
     key = "pt"
     title = "Prompt tuning"
     prompt_site = "input"

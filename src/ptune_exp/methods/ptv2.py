@@ -2,15 +2,11 @@
 (`method.reparam=true` for the MLP), dropout on the prefix, random [CLS]/token + linear head,
 backbone frozen."""
 
-from ptune_exp.methods.base import Method, register
-from ptune_exp.methods.deep import build_deep_prompt
+from ptune_exp.methods.base import register
+from ptune_exp.methods.deep import DeepPromptMethod
 
 
 @register
-class PTuningV2(Method):
+class PTuningV2(DeepPromptMethod):
     key = "ptv2"
     title = "P-Tuning v2"
-    prompt_site = "every layer"
-
-    def build_prompt(self, cfg, backbone):
-        return build_deep_prompt(cfg, backbone)

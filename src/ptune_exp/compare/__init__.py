@@ -1,6 +1,6 @@
 """`ptune-exp-compare`: run records (metrics.json) -> the paper's comparison table (see `cli`).
 
-- `settings`: which settings make runs different experiments (`IGNORED`: those that never do);
+- `variants`: which settings make runs different experiments (`IGNORED`: the ones that never do);
 - `table`: `Stat`, `Row`, `Table` and building them from records;
 - `formats`: markdown, CSV, JSON and LaTeX, and the shared cell formatting;
 - `plots`: the figures of `--plot` (imports matplotlib; loaded only when asked for);
@@ -21,8 +21,8 @@ from ptune_exp.compare.formats import (
     write_json,
     write_latex,
 )
-from ptune_exp.compare.settings import IGNORED, settings
 from ptune_exp.compare.table import METHOD_ORDER, Row, Stat, Table, build_table, build_tables, is_completed, select
+from ptune_exp.compare.variants import IGNORED, settings
 
 __all__ = [
     "CONCEPTS",

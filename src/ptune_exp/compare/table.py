@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from ptune_exp.compare.settings import latest_per_seed, settings, variant_fields
+from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
 from ptune_exp.reference import reference_rows
 
 METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]

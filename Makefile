@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test test-fast venv bench clean
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest
+
+## The tests but the slow ones (real multiruns, launchers, two-process runs): a quick check while editing.
+test-fast: $(STAMP)
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) outputs multirun

@@ -218,6 +218,7 @@ def test_each_architecture_runs_end_to_end(arch, config, cfg_factory):
     assert 0 < record["params"]["trainable"] < record["params"]["total"]
 
 
+@pytest.mark.slow
 def test_a_local_deberta_directory_goes_through_the_hub_path(cfg_factory, tmp_path):
     model, tok = tiny_backbone("deberta-v2", 32, 2, 4, 64, "eager")
     model.save_pretrained(tmp_path / "deberta")

@@ -2,9 +2,12 @@
 
 import json
 
+import pytest
+
 from ptune_exp.bench import main
 
 
+@pytest.mark.slow
 def test_bench_smoke_writes_a_ratio_table_and_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert (

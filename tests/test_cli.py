@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXE = str(Path(sys.executable).parent / "ptune-exp")
 SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=16"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -24,6 +26,7 @@ def test_help_lists_every_group_and_option(tmp_path):
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
 
 
+@pytest.mark.slow
 def test_multirun_over_all_methods_writes_one_record_each(tmp_path):
     out = cli("-m", "method=fft,pt,prefix,ptv2", *SMOKE, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -33,6 +36,7 @@ def test_multirun_over_all_methods_writes_one_record_each(tmp_path):
     assert "record:" in out.stdout
 
 
+@pytest.mark.slow
 def test_bad_value_is_a_clear_error_not_a_traceback(tmp_path):
     out = cli("method.prefix_len=0", *SMOKE, f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
     assert out.returncode == 2
@@ -40,6 +44,7 @@ def test_bad_value_is_a_clear_error_not_a_traceback(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path):
     out = cli(
         "-m",

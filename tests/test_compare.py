@@ -2,6 +2,7 @@
 
 import csv
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +12,16 @@ import pytest
 
 from ptune_exp.compare import build_tables
 from ptune_exp.compare import main as compare_main
+from ptune_exp.methods import METHODS
 from ptune_exp.records import read_records
 
 BIN = Path(sys.executable).parent
 SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=16"]
+PROMPTED = [key for key, method in METHODS.items() if method.prompt_site != "none"]  # every method with a prompt
+PREFIX_LENS = (2, 4)
+SEEDS = (1, 2)
+TASK = "synth_sentiment"  # ptune-exp's default task, one metric
+ROWS = len(PROMPTED) * len(PREFIX_LENS) + 1  # a row per (method, prefix_len), one for the two fft runs
 
 
 def cli(*args, cwd):
@@ -25,13 +32,13 @@ def cli(*args, cwd):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A 2 methods x 2 prefix lengths x 2 seeds sweep, a diverging run, and two runs started at once."""
+    """Every prompt method x 2 prefix lengths x 2 seeds, a diverging run, and two fft runs started at once."""
     root = tmp_path_factory.mktemp("compare")
     sweep = cli(
         "-m",
-        "method=pt,ptv2",
-        "method.prefix_len=2,4",
-        "seed=1,2",
+        f"method={','.join(PROMPTED)}",
+        f"method.prefix_len={','.join(map(str, PREFIX_LENS))}",
+        f"seed={','.join(map(str, SEEDS))}",
         *SMOKE,
         f"hydra.sweep.dir={root}/outputs/sweep",
         cwd=root,
@@ -55,42 +62,82 @@ def runs(tmp_path_factory):
     return root
 
 
+def expected(runs) -> tuple[str, dict]:
+    """The split and, per (method, prefix_len), (mean, std, n, records) of the main metric, computed here
+    from the records on disk with numpy: what every output of compare must agree with."""
+    raw = [json.loads(p.read_text()) for p in (runs / "outputs").rglob("metrics.json")]
+    done = [r for r in raw if r["status"] == "completed"]
+    split = "test" if all(r.get("test") for r in done) else "dev"
+    cells = {}
+    for method in PROMPTED:
+        for plen in PREFIX_LENS:
+            members = [r for r in done if r["method"] == method and r["method_config"]["prefix_len"] == plen]
+            values = [r[split]["accuracy"] for r in members]
+            cells[(method, plen)] = (np.mean(values), np.std(values, ddof=1), len(values), members)
+    ffts = [r for r in done if r["method"] == "fft"]
+    latest = [r for r in ffts if r["finished_at"] == max(x["finished_at"] for x in ffts)]
+    # both fft runs share seed 42: the later supersedes (equal times: either may stand; same settings, same seed)
+    cells[("fft", None)] = ({r[split]["accuracy"] for r in latest}, 0.0, 1, latest)
+    return split, cells
+
+
+def best_rows(cells: dict) -> int:
+    """How many rows tie for the best mean, i.e. how many cells compare must bold."""
+    means = [min(m) if isinstance(m, set) else m for m, *_ in cells.values()]
+    return sum(abs(m - max(means)) < 1e-9 for m in means)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    return struct.unpack(">II", path.read_bytes()[16:24])  # the IHDR chunk: width, height
+
+
+@pytest.mark.slow
 def test_two_runs_started_at_once_both_land(runs):
     records = [r for r in read_records([str(runs / "outputs" / "runs")]) if r["method"] == "fft"]
     assert len(records) == 2 and all(r["status"] == "completed" for r in records)
     assert len({r["record_path"] for r in records}) == 2
 
 
+@pytest.mark.slow
 def test_means_and_stds_match_an_independent_computation(runs):
     raw = [json.loads(p.read_text()) for p in (runs / "outputs" / "sweep").rglob("metrics.json")]
-    assert len(raw) == 8
+    assert len(raw) == len(PROMPTED) * len(PREFIX_LENS) * len(SEEDS)
+    split, cells = expected(runs)
     out = runs / "table.json"
     assert compare_main([str(runs / "outputs"), "--json", str(out)]) == 0
     table = json.loads(out.read_text())["tables"][0]
+    assert table["splits"] == {TASK: split}
+    assert len(table["rows"]) == ROWS
     rows = {(r["method"], r["variant"].get("prefix_len")): r for r in table["rows"]}
-    split = table["splits"]["synth_sentiment"]
-    for method in ("pt", "ptv2"):
-        for plen in (2, 4):
-            values = [
-                r[split]["accuracy"] for r in raw if r["method"] == method and r["method_config"]["prefix_len"] == plen
-            ]
-            cell = rows[(method, plen)]["cells"]["synth_sentiment"]["accuracy"]
-            assert cell["n"] == 2
-            assert cell["mean"] == pytest.approx(np.mean(values))
-            assert cell["std"] == pytest.approx(np.std(values, ddof=1))
-    # the two concurrent fft runs share seed 42: a re-run of the same configuration supersedes, n stays 1
-    assert rows[("fft", None)]["cells"]["synth_sentiment"]["accuracy"]["n"] == 1
+    for (method, plen), (mean, std, n, members) in cells.items():
+        cell = rows[(method, plen)]["cells"][TASK]["accuracy"]
+        assert cell["n"] == n
+        if method == "fft":
+            # the two concurrent fft runs share seed 42: a re-run of the same configuration supersedes, n stays 1
+            assert cell["mean"] in mean and cell["std"] == 0.0
+        else:
+            assert cell["mean"] == pytest.approx(mean)
+            assert cell["std"] == pytest.approx(std)
+        pcts = [r["params"]["trainable_pct"] for r in members]
+        assert rows[(method, plen)]["trainable_pct"] == pytest.approx([min(pcts), max(pcts)])
 
 
+@pytest.mark.slow
 def test_failed_run_is_listed_not_averaged(runs, capsys):
     assert compare_main([str(runs / "outputs")]) == 0
     text = capsys.readouterr().out
     failed_part = text.split("### Failed or unfinished runs")[1]
     assert "TrainingDiverged" in failed_part and "diverged" in failed_part
+    failed_rows = [line for line in failed_part.splitlines() if line.startswith("| failed |")]
+    assert len(failed_rows) == 1  # the one diverging run
+    assert failed_rows[0].startswith(f"| failed | ptv2 | {TASK} | tiny-bert | 42 | ")
     tables = build_tables(read_records([str(runs / "outputs")]))
     assert all(r["status"] == "completed" for t in tables for row in t.rows for r in row.records)
+    # every sweep run and one of the two fft runs (the other is superseded), nothing else
+    assert sum(len(row.records) for t in tables for row in t.rows) == len(PROMPTED) * len(PREFIX_LENS) * len(SEEDS) + 1
 
 
+@pytest.mark.slow
 def test_every_output_format_parses(runs, tmp_path):
     paths = {ext: tmp_path / f"t.{ext}" for ext in ("csv", "json", "tex")}
     argv = [
@@ -106,22 +153,47 @@ def test_every_output_format_parses(runs, tmp_path):
         str(tmp_path / "plots"),
     ]
     assert compare_main(argv) == 0
+    split, cells = expected(runs)
     rows = list(csv.DictReader(paths["csv"].open()))
-    assert {r["method"] for r in rows} == {"fft", "pt", "ptv2"} and all(float(r["mean"]) >= 0 for r in rows)
-    assert json.loads(paths["json"].read_text())["failed"]
+    assert {r["method"] for r in rows} == {"fft", *PROMPTED} and len(rows) == ROWS  # one task, one metric
+    for r in rows:
+        mean, std, n, _ = cells[(r["method"], json.loads(r["variant"]).get("prefix_len"))]
+        assert (r["task"], r["split"], r["metric"], int(r["n"])) == (TASK, split, "accuracy", n)
+        if r["method"] == "fft":
+            assert float(r["mean"]) in {round(m, 4) for m in mean} and float(r["std"]) == 0.0
+        else:
+            assert float(r["mean"]) == pytest.approx(round(mean, 4)) and float(r["std"]) == pytest.approx(round(std, 4))
+    failed = json.loads(paths["json"].read_text())["failed"]
+    assert [(f["status"], f["method"], f["task"], f["seed"]) for f in failed] == [("failed", "ptv2", TASK, 42)]
+    assert "TrainingDiverged" in failed[0]["error"] and failed[0]["record_path"].endswith("diverged/metrics.json")
     tex = paths["tex"].read_text()
     assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1 and "\\pm" in tex
+    lines = [line for line in tex.splitlines() if line.endswith(" \\\\")]
+    assert len(lines) == 1 + ROWS  # header + rows
+    assert all(line.count(" & ") == 1 + 5 for line in lines)  # 1 task + 5 concept columns after the method
+    assert tex.count("\\textbf{") == best_rows(cells)
     pngs = sorted((tmp_path / "plots").glob("*.png"))
-    assert {p.name for p in pngs} == {"methods_tiny-bert.png", "prefix_len_tiny-bert_synth_sentiment.png"}
+    assert {p.name for p in pngs} == {"methods_tiny-bert.png", f"prefix_len_tiny-bert_{TASK}.png"}
     assert all(p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    # figure sizes in inches x 120 dpi: the bars (6.4 x 4.4 for a single task), the prefix-length curves (6.4 x 4.2)
+    assert png_size(tmp_path / "plots" / "methods_tiny-bert.png") == (768, 528)
+    assert png_size(tmp_path / "plots" / f"prefix_len_tiny-bert_{TASK}.png") == (768, 504)
 
 
+@pytest.mark.slow
 def test_markdown_marks_rows_variants_and_best(runs, capsys):
     compare_main([str(runs / "outputs"), "--method", "ptv2", "--method", "fft"])
     text = capsys.readouterr().out
-    assert "| P-Tuning v2 [prefix_len=2] |" in text and "| P-Tuning v2 [prefix_len=4] |" in text
-    assert "| Fine-tuning |" in text and "Prompt tuning" not in text
-    assert "**" in text  # the best cell of the column
+    ptv2, fft = METHODS["ptv2"].title, METHODS["fft"].title
+    for plen in PREFIX_LENS:
+        assert f"| {ptv2} [prefix_len={plen}] |" in text
+    assert f"| {fft} |" in text
+    assert all(METHODS[k].title not in text for k in PROMPTED if k != "ptv2")
+    table = text.split("\n\n")[1]
+    assert len(table.splitlines()) == 2 + len(PREFIX_LENS) + 1  # header, rule, ptv2 per prefix length, fft
+    _, cells = expected(runs)
+    shown = {k: v for k, v in cells.items() if k[0] in ("ptv2", "fft")}
+    assert text.count("**") == 2 * best_rows(shown)  # the best cell(s) of the column, bold
 
 
 def test_paper_reference_rows(tmp_path):
@@ -187,4 +259,16 @@ def test_runs_with_different_budgets_are_never_averaged(tmp_path):
     rows = {r.label: r.cells["rte"]["accuracy"] for r in build_tables(read_records([str(tmp_path)]))[0].rows}
     assert sorted(rows) == ["fft [train.epochs=2]", "fft [train.epochs=30]"]
     assert (rows["fft [train.epochs=2]"].mean, rows["fft [train.epochs=2]"].n) == (55.0, 2)
+    assert rows["fft [train.epochs=2]"].std == pytest.approx(np.std([50.0, 60.0], ddof=1))
     assert (rows["fft [train.epochs=30]"].mean, rows["fft [train.epochs=30]"].n) == (90.0, 1)
+
+
+def test_console_script_and_python_m_print_the_same_table(tmp_path, capsys):
+    for i, method in enumerate(METHODS):
+        _record(tmp_path, f"r{i}", 1, 50.0 + i, epochs=2, method=method)
+    assert compare_main([str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 1 + len(METHODS)  # header + rows
+    for command in ([str(BIN / "ptune-exp-compare")], [sys.executable, "-m", "ptune_exp.compare"]):
+        out = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=120)
+        assert (out.returncode, out.stdout) == (0, table), out.stderr[-3000:]

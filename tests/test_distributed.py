@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ptune_exp.predict import eval_run
 from ptune_exp.run import run
 
@@ -20,6 +22,7 @@ SMOKE = [
 ]
 
 
+@pytest.mark.slow
 def test_two_process_data_parallel_run(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

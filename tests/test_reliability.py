@@ -33,6 +33,7 @@ class SignalAt(TrainerCallback):
             signal.raise_signal(signal.SIGTERM)
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_same_result(cfg_factory):
     full = run(cfg_factory(*SHORT))
 
@@ -94,6 +95,7 @@ def _rte_fixture(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ptv2", "prefix", "pt", "fft"])
 def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_factory, tmp_path):
     from ptune_exp.export import EXPORT_WEIGHTS, export_run

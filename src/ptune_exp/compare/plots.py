@@ -9,7 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from ptune_exp.compare import SHORT, Row, Table, _pct
+from ptune_exp.compare.formats import SHORT, trainable_pct_text
+from ptune_exp.compare.table import Row, Table
 
 
 def _curves(table: Table, task: str) -> dict[str, list[tuple[int, float, float]]]:
@@ -65,7 +66,7 @@ def methods_plot(table: Table, path: str) -> bool:
                 xs.append(j - 0.4 + width * (i + 0.5))
                 ys.append(stat.mean)
                 es.append(stat.std)
-        ax.bar(xs, ys, width, yerr=es, capsize=2, label=f"{row.label} ({_pct(row)}% trained)")
+        ax.bar(xs, ys, width, yerr=es, capsize=2, label=f"{row.label} ({trainable_pct_text(row)}% trained)")
     ax.set_xticks(range(len(table.tasks)))
     ax.set_xticklabels([f"{t}\n{SHORT.get(table.main[t], table.main[t])} [{table.splits[t]}]" for t in table.tasks])
     ax.set_ylabel("score (mean ± std over seeds)")

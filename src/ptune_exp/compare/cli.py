@@ -1,0 +1,76 @@
+"""`ptune-exp-compare`: turn run records (metrics.json) into the paper's comparison table.
+
+One table per backbone. Rows are methods as the paper names them (a variant such as
+`prefix_len=16` or `train.epochs=3` is split out only when it varies *within* one task, e.g. in a
+sweep, so runs with different settings are never averaged together); columns are
+tasks with their official metrics (mean ± std over seeds, n), followed by the concepts of the
+paper's Table 1: trainable share of parameters, deep prompts, reparameterisation, no verbalizer,
+task families covered. Failed or unfinished runs are listed separately, never averaged in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ptune_exp.compare.formats import markdown, write_csv, write_json, write_latex
+from ptune_exp.compare.table import Table, build_tables, is_completed, select
+from ptune_exp.records import read_records
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="ptune-exp-compare", description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="*", default=["outputs"], help="run dirs or metrics.json files (default: outputs/)")
+    ap.add_argument("--model", action="append", help="only these backbones (repeatable)")
+    ap.add_argument("--task", action="append", help="only these tasks (repeatable)")
+    ap.add_argument("--method", action="append", help="only these methods (repeatable)")
+    ap.add_argument(
+        "--split",
+        choices=["auto", "dev", "test"],
+        default="auto",
+        help="which split to report; auto = test where every run has labelled test metrics, else dev",
+    )
+    ap.add_argument("--delta", action="store_true", help="add each cell's difference to fine-tuning (Δ vs FT)")
+    ap.add_argument("--paper", action="store_true", help="add the paper's / official repo's numbers as reference rows")
+    ap.add_argument("--csv", help="write the long-format table to this CSV file")
+    ap.add_argument("--json", help="write tables and failed runs to this JSON file")
+    ap.add_argument("--latex", help="write the tables as LaTeX tabulars to this file")
+    ap.add_argument("--plot", metavar="DIR", help="write PNG figures (prefix-length curves, method bars) into DIR")
+    return ap.parse_args(argv)
+
+
+def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict]) -> list[str]:
+    """The files asked for by --csv/--json/--latex/--plot; returns their paths."""
+    written = []
+    if args.csv:
+        write_csv(tables, args.csv)
+        written.append(args.csv)
+    if args.json:
+        write_json(tables, failed, args.json)
+        written.append(args.json)
+    if args.latex:
+        write_latex(tables, args.latex, args.delta)
+        written.append(args.latex)
+    if args.plot:
+        from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
+
+        written += plot_all(tables, args.plot)
+    return written
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    records = select(read_records(args.paths), args.model, args.task, args.method)
+    if not records:
+        print(
+            f"ptune-exp-compare: no metrics.json under {' '.join(args.paths)} (after filters). "
+            "Run `ptune-exp` first, or pass the directories that hold its runs.",
+            file=sys.stderr,
+        )
+        return 1
+    failed = [r for r in records if not is_completed(r)]
+    tables = build_tables(records, args.split, args.paper)
+    sys.stdout.write(markdown(tables, failed, args.delta))
+    for path in write_files(args, tables, failed):
+        print(f"wrote {path}")
+    return 0

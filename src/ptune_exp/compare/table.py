@@ -1,0 +1,163 @@
+"""The comparison table as data: one `Table` per backbone, one `Row` per method (and variant), one cell
+per task and metric holding the `Stat` (mean ± std over seeds, n) of the completed runs."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
+from ptune_exp.reference import reference_rows
+
+METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]
+
+
+@dataclass(frozen=True)
+class Stat:
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def of(cls, values: list[float]) -> Stat:
+        return cls(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
+
+
+@dataclass
+class Row:
+    method: str
+    title: str
+    reparam: bool
+    variant: tuple[tuple[str, object], ...]
+    records: list[dict] = field(default_factory=list)
+    cells: dict[str, dict[str, Stat]] = field(default_factory=dict)  # task -> metric -> Stat
+
+    @property
+    def method_label(self) -> str:
+        """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP."""
+        return self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+
+    @property
+    def label(self) -> str:
+        text = self.method_label
+        if self.variant:
+            text += " [" + ", ".join(f"{k}={v}" for k, v in self.variant) + "]"
+        return text
+
+    @property
+    def trainable_pct(self) -> tuple[float, float]:
+        values = [r["params"]["trainable_pct"] for r in self.records]
+        return min(values), max(values)
+
+    @property
+    def families(self) -> list[str]:
+        return sorted({r["family"] for r in self.records})
+
+    @property
+    def deep(self) -> bool:
+        return any(r["table1"]["deep"] for r in self.records)
+
+
+@dataclass
+class Table:
+    model: str
+    tasks: list[str]
+    splits: dict[str, str]
+    metrics: dict[str, list[str]]
+    main: dict[str, str]
+    rows: list[Row]
+    references: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def best(self, task: str) -> float | None:
+        means = [r.cells[task][self.main[task]].mean for r in self.rows if task in r.cells]
+        return max(means) if means else None
+
+    def fft_row(self) -> Row | None:
+        return next((r for r in self.rows if r.method == "fft"), None)
+
+
+def is_completed(record: dict) -> bool:
+    return record.get("status") == "completed" and isinstance(record.get("dev"), dict)
+
+
+def select(records: list[dict], models=None, tasks=None, methods=None) -> list[dict]:
+    keep = lambda value, allowed: not allowed or value in allowed
+    return [
+        r
+        for r in records
+        if keep(r.get("model"), models) and keep(r.get("task"), tasks) and keep(r.get("method"), methods)
+    ]
+
+
+def _split_for(records: list[dict], split: str) -> str:
+    if split != "auto":
+        return split
+    return "test" if all(r.get("test") for r in records) else "dev"
+
+
+def _sortable(value) -> tuple:
+    """Numbers in numeric order (prefix_len 4 < 16 < 64), before anything else in text order."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value))
+
+
+def _row_order(row: Row) -> tuple:
+    return (
+        METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,
+        row.reparam,
+        [_sortable(v) for _, v in row.variant],
+    )
+
+
+def _empty_table(model: str, records: list[dict], split: str) -> Table:
+    """The columns: tasks (by task family, then name), the split each reports, its metrics and main metric."""
+    tasks = sorted({r["task"] for r in records}, key=lambda t: (min(r["family"] for r in records if r["task"] == t), t))
+    splits = {t: _split_for([r for r in records if r["task"] == t], split) for t in tasks}
+    metrics = {t: next(r["metrics"] for r in records if r["task"] == t) for t in tasks}
+    main = {t: next(r["main_metric"] for r in records if r["task"] == t) for t in tasks}
+    return Table(model, tasks, splits, metrics, main, [])
+
+
+def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
+    cells = {}
+    for t in table.tasks:
+        split = table.splits[t]
+        runs = [r for r in records if r["task"] == t and r.get(split)]
+        if runs:
+            cells[t] = {m: Stat.of([r[split][m] for r in runs]) for m in table.metrics[t] if m in runs[0][split]}
+    return cells
+
+
+def _method_rows(table: Table, method: str, reparam: bool, group: list[dict]) -> list[Row]:
+    """One row per variant (combination of the settings that vary within a task) of one method."""
+    fields = variant_fields(group)
+    by_variant: dict[tuple, list[dict]] = {}
+    for r in group:
+        by_variant.setdefault(tuple((f, settings(r).get(f)) for f in fields), []).append(r)
+    rows = []
+    for variant, members in by_variant.items():
+        records = latest_per_seed(members)
+        title = members[0].get("method_title", method)
+        rows.append(Row(method, title, reparam, variant, records, _cells(table, records)))
+    return rows
+
+
+def build_table(model: str, records: list[dict], split: str = "auto", paper: bool = False) -> Table:
+    table = _empty_table(model, records, split)
+    groups: dict[tuple[str, bool], list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["method"], bool(r["method_config"].get("reparam"))), []).append(r)
+    for (method, reparam), group in groups.items():
+        table.rows += _method_rows(table, method, reparam, group)
+    table.rows.sort(key=_row_order)
+    if paper:
+        table.references = reference_rows(model, table.tasks)
+    return table
+
+
+def build_tables(records: list[dict], split: str = "auto", paper: bool = False) -> list[Table]:
+    done = [r for r in records if is_completed(r)]
+    return [
+        build_table(m, [r for r in done if r["model"] == m], split, paper) for m in sorted({r["model"] for r in done})
+    ]

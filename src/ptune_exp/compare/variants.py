@@ -1,0 +1,58 @@
+"""Which settings make two runs different experiments. Runs that differ in a setting are never averaged
+together (their rows split); a re-run of the same settings and seed supersedes the earlier one."""
+
+from __future__ import annotations
+
+import json
+
+# Settings that do not change what a run measures: they never split rows.
+IGNORED = {
+    "name",
+    "train.progress",
+    "train.resume",
+    "train.keep_checkpoints",
+    "train.logging_steps",
+    "train.report_to",
+    "train.num_workers",
+    "train.eval_batch_size",
+    "train.save_steps",
+    "task.name",
+    "task.source",
+    "task.data_dir",
+}
+
+
+def settings(record: dict) -> dict[str, object]:
+    """What a run was asked to do, but its seed: method knobs by name (`prefix_len`), training and task
+    settings as `train.epochs`, `task.max_train_samples`, ... Runs that differ here are not averaged."""
+    out = {k: v for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
+    config = record.get("config") or {}
+    for group in ("train", "task"):
+        for key, value in (config.get(group) or {}).items():
+            name = f"{group}.{key}"
+            if name not in IGNORED:
+                out[name] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+    return out
+
+
+def latest_per_seed(records: list[dict]) -> list[dict]:
+    """A re-run of the same settings and seed supersedes the earlier one."""
+    latest: dict[tuple, dict] = {}
+    for r in sorted(records, key=lambda r: r.get("finished_at") or ""):
+        latest[(r["task"], r.get("task_source"), r["seed"], json.dumps(settings(r), sort_keys=True, default=str))] = r
+    return list(latest.values())
+
+
+def variant_fields(records: list[dict]) -> list[str]:
+    """Settings that take several values within one task: those split rows (a sweep's axis, or runs
+    with different budgets that must not be averaged together)."""
+    per_task: dict[str, list[dict]] = {}
+    for r in records:
+        per_task.setdefault(r["task"], []).append(settings(r))
+    names = sorted({k for group in per_task.values() for st in group for k in st})
+    # a setting missing from older records (added to ptune-exp later) is unknown there, not different
+    return [
+        n
+        for n in names
+        if any(len({json.dumps(st[n], default=str) for st in group if n in st}) > 1 for group in per_task.values())
+    ]

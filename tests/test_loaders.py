@@ -7,7 +7,7 @@ import pytest
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import run
 from ptune_exp.tasks import get_task
-from ptune_exp.tasks.classification import UNLABELLED, is_labelled, load_split
+from ptune_exp.tasks.families.classification import UNLABELLED, is_labelled, load_split
 
 
 def write(path, text):

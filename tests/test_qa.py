@@ -12,8 +12,9 @@ from transformers import EvalPrediction
 import ptune_exp.run as run_module
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, run
-from ptune_exp.tasks import get_task, qa
-from ptune_exp.tasks.squad import read_squad_json
+from ptune_exp.tasks import get_task
+from ptune_exp.tasks.benchmarks.squad import read_squad_json
+from ptune_exp.tasks.families import qa
 from ptune_exp.tiny import tiny_tokenizer
 
 METHODS = ["fft", "pt", "prefix", "ptv2"]

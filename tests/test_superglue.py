@@ -13,11 +13,11 @@ from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, plan, run
-from ptune_exp.tasks import candidates, get_task
-from ptune_exp.tasks.classification import UNLABELLED, labelled_cross_entropy
-from ptune_exp.tasks.families import family_of
+from ptune_exp.tasks import get_task
+from ptune_exp.tasks.benchmarks.superglue import span_words
+from ptune_exp.tasks.families import candidates, family_of
+from ptune_exp.tasks.families.classification import UNLABELLED, labelled_cross_entropy
 from ptune_exp.tasks.metrics import normalize_answer
-from ptune_exp.tasks.superglue import span_words
 from ptune_exp.tiny import tiny_tokenizer
 
 METHODS = ["fft", "pt", "prefix", "ptv2"]

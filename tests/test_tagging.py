@@ -16,8 +16,8 @@ from transformers.trainer_utils import EvalPrediction
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, plan, run
 from ptune_exp.tasks import get_task
-from ptune_exp.tasks.conll import read_columns, spans_to_tags, to_iob2
-from ptune_exp.tasks.tagging import (
+from ptune_exp.tasks.benchmarks.conll import read_columns, spans_to_tags, to_iob2
+from ptune_exp.tasks.families.tagging import (
     IGNORE,
     Scorer,
     TokenClassificationHead,

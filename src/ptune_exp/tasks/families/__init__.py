@@ -17,7 +17,7 @@ and optionally:
 
 from types import ModuleType
 
-from ptune_exp.tasks import candidates, classification, multiple_choice, qa, tagging
+from ptune_exp.tasks.families import candidates, classification, multiple_choice, qa, tagging
 
 FAMILIES: dict[str, ModuleType] = {
     "candidates": candidates,

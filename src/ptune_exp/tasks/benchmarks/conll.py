@@ -24,9 +24,9 @@ import re
 from collections.abc import Iterator
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import Split, register
+from ptune_exp.tasks.families.tagging import TaggingSpec, check_tag, entity_types
 from ptune_exp.tasks.files import hub_split
-from ptune_exp.tasks.tagging import TaggingSpec, check_tag, entity_types
+from ptune_exp.tasks.spec import Split, register
 
 log = logging.getLogger("ptune_exp")
 

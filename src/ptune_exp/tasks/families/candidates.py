@@ -45,11 +45,13 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.classification import UNLABELLED, ClassificationHead
-from ptune_exp.tasks.classification import write_predictions as write_predictions  # same jsonl, one row per question
+from ptune_exp.tasks.families.classification import UNLABELLED, ClassificationHead
+from ptune_exp.tasks.families.classification import (
+    write_predictions as write_predictions,  # same jsonl, one row per question
+)
 from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, require_file
 from ptune_exp.tasks.metrics import METRICS, exact_match, token_f1
+from ptune_exp.tasks.spec import TaskSpec
 
 log = logging.getLogger("ptune_exp")
 

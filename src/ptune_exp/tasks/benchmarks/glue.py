@@ -2,8 +2,8 @@
 Local: the official GLUE tsv files (`train.tsv`, `dev.tsv`; MNLI `dev_matched.tsv`,
 `dev_mismatched.tsv`). GLUE test labels are not public, so dev metrics are the result."""
 
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.classification import ClassificationSpec
+from ptune_exp.tasks.families.classification import ClassificationSpec
+from ptune_exp.tasks.spec import Split, register
 
 HUB = "nyu-mll/glue"
 TRAIN_DEV = {"train": Split("train", "train.tsv"), "dev": Split("validation", "dev.tsv")}

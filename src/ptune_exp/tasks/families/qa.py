@@ -49,9 +49,9 @@ from torch import nn
 from transformers.utils import ModelOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import TaskSpec
 from ptune_exp.tasks.files import as_split, hub_split, require_file
 from ptune_exp.tasks.metrics import exact_match, normalize_answer, token_f1
+from ptune_exp.tasks.spec import TaskSpec
 
 log = logging.getLogger("ptune_exp")
 

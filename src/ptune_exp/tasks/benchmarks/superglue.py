@@ -26,10 +26,10 @@ Families and framings (all without a verbalizer: a head on [CLS]/<s>):
 import re
 import string
 
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.candidates import CandidatesSpec, question_row
-from ptune_exp.tasks.classification import UNLABELLED, ClassificationSpec
-from ptune_exp.tasks.multiple_choice import MultipleChoiceSpec
+from ptune_exp.tasks.families.candidates import CandidatesSpec, question_row
+from ptune_exp.tasks.families.classification import UNLABELLED, ClassificationSpec
+from ptune_exp.tasks.families.multiple_choice import MultipleChoiceSpec
+from ptune_exp.tasks.spec import Split, register
 
 HUB = "aps/super_glue"
 TRAIN_DEV = {"train": Split("train", "train.jsonl"), "dev": Split("validation", "val.jsonl")}

@@ -39,8 +39,8 @@ from transformers import DataCollatorForTokenClassification
 from transformers.modeling_outputs import TokenClassifierOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import TaskSpec
 from ptune_exp.tasks.files import as_split, require_file
+from ptune_exp.tasks.spec import TaskSpec
 
 IGNORE = -100  # label of positions the loss and the scorer skip
 NO_WORD = -1  # word id of special tokens in the features' `word_ids` column
@@ -121,7 +121,7 @@ def entity_types(labels: tuple[str, ...]) -> list[str]:
 
 
 def load_split(spec: TaggingSpec, role: str, data_dir: str | None) -> Dataset:
-    from ptune_exp.tasks import conll  # the readers; conll imports this module for TaggingSpec
+    from ptune_exp.tasks.benchmarks import conll  # the readers; conll imports this module for TaggingSpec
 
     split = spec.splits[role]
     if data_dir:
@@ -141,7 +141,7 @@ def load_split(spec: TaggingSpec, role: str, data_dir: str | None) -> Dataset:
 def read_inputs(spec: TaggingSpec, path: str) -> Dataset:
     """Sentences to tag (ptune-exp-predict): a CoNLL column file, words in the first column; a tag in
     the last column is optional (a one-column file has none)."""
-    from ptune_exp.tasks import conll
+    from ptune_exp.tasks.benchmarks import conll
 
     rows = conll.read_columns(path, spec.labels, f"task={spec.name}", words_only=True)
     if not rows:
@@ -365,7 +365,7 @@ def write_predictions(spec: TaggingSpec, predictions: list[dict], path: str) -> 
 
 def read_predictions(path: str) -> tuple[list[list[str]], list[list[str]]]:
     """(gold, predicted) tag sequences of a predictions file (the last two columns of each line)."""
-    from ptune_exp.tasks.conll import column_sentences
+    from ptune_exp.tasks.benchmarks.conll import column_sentences
 
     gold, predicted = [], []
     for sentence in column_sentences(path):

@@ -21,8 +21,8 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks import metrics as metric_fns
-from ptune_exp.tasks.base import TASKS, TaskSpec
 from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, read_tsv, require_file
+from ptune_exp.tasks.spec import TASKS, TaskSpec
 
 UNLABELLED = -1
 

@@ -29,10 +29,12 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks import metrics as metric_fns
-from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.classification import UNLABELLED, labelled_cross_entropy
-from ptune_exp.tasks.classification import write_predictions as write_predictions  # same jsonl, one row per example
+from ptune_exp.tasks.families.classification import UNLABELLED, labelled_cross_entropy
+from ptune_exp.tasks.families.classification import (
+    write_predictions as write_predictions,  # same jsonl, one row per example
+)
 from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, require_file
+from ptune_exp.tasks.spec import TaskSpec
 
 MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 

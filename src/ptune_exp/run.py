@@ -31,8 +31,7 @@ from ptune_exp.methods import Method, MethodConfig, get_method
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD, SCHEMA, git_commit, library_versions, write_record
 from ptune_exp.support import check_support, load_implementation
-from ptune_exp.tasks import TaskSpec, get_task
-from ptune_exp.tasks.families import configure_task, family_of, fit_task
+from ptune_exp.tasks import TaskSpec, family_of, get_task
 from ptune_exp.training import (
     GracefulStop,
     NanGuard,
@@ -62,7 +61,8 @@ def plan(cfg: DictConfig) -> Plan:
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
-    task = configure_task(get_task(cfg.task.name, cfg.task.get("source")), cfg.task)
+    task = get_task(cfg.task.name, cfg.task.get("source"))
+    task = family_of(task).configure(task, cfg.task)
     if cfg.task.max_seq_len <= 2:
         raise PtuneError(f"task.max_seq_len={cfg.task.max_seq_len} is too short")
     data_dir = cfg.task.get("data_dir")
@@ -212,7 +212,7 @@ def build(cfg: DictConfig, p: Plan, record: dict | None = None) -> Experiment:
     set_seed(cfg.seed)
     family = family_of(p.task)
     raw = load_raw(cfg, p)
-    p = dataclasses.replace(p, task=fit_task(p.task, raw))
+    p = dataclasses.replace(p, task=family.fit(p.task, raw))
     model, tokenizer = build_model(cfg, p)
     data = {
         role: family.tokenize(split, p.task, tokenizer, cfg.task.max_seq_len, role == "train")

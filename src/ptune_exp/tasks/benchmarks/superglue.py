@@ -13,21 +13,22 @@ Families and framings (all without a verbalizer: a head on [CLS]/<s>):
   text can hold several), so the spans are marked in place; the second segment states the claim
   being judged, so the [CLS] head sees the same (premise, hypothesis) shape as RTE/CB. A span whose
   index does not point at its text is looked up at the nearest place where the text occurs.
-- COPA: multiple choice (`multiple_choice.py`); per choice the pair ("<premise without its final
+- COPA: multiple choice (`families/multiple_choice.py`); per choice the pair ("<premise without its final
   period> because", "<choice>") for question "cause", ("<premise …> so", "<choice>") for "effect",
   e.g. ("My body cast a shadow over the grass because", "The sun was rising."). The connective turns
   the question into the relation a reader checks, and each choice is judged as the continuation.
 - MultiRC: every answer option a binary example ("paragraph", "question answer"), decided on its own,
-  scored per question (`candidates.py`: F1a first, then EM).
+  scored per question (`families/candidates.py`: F1a first, then EM).
 - ReCoRD: every entity of the passage filled into the query's @placeholder, a binary example
-  ("passage", "filled query"); the best-scored entity is the answer (`candidates.py`: F1, then EM).
+  ("passage", "filled query"); the best-scored entity is the answer (`families/candidates.py`: F1, then EM).
 """
 
 import re
 import string
 
+from ptune_exp.tasks.families.base import UNLABELLED
 from ptune_exp.tasks.families.candidates import CandidatesSpec, question_row
-from ptune_exp.tasks.families.classification import UNLABELLED, ClassificationSpec
+from ptune_exp.tasks.families.classification import ClassificationSpec
 from ptune_exp.tasks.families.multiple_choice import MultipleChoiceSpec
 from ptune_exp.tasks.spec import Split, register
 

@@ -41,24 +41,37 @@ def wic_texts(row: dict) -> tuple[str, str]:
     return f"{row['word']}: {row['sentence1']}", row["sentence2"]
 
 
-def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None):
+def task(spec_class: type, family: str, name: str, metrics: tuple[str, ...], hub_name: str | None = None, **fields):
+    """Register a SuperGLUE task: the official train/val files, the hub's config `hub_name` (or `name`),
+    the first metric selects."""
     return register(
-        ClassificationSpec(
+        spec_class(
             name=name,
-            family="classification",
+            family=family,
             benchmark="superglue",
             metrics=metrics,
             main_metric=metrics[0],
             splits=TRAIN_DEV,
             hub=(HUB, hub_name or name),
             source="superglue",
-            labels=labels,
-            hub_text=fields,
-            file_format="superglue_jsonl",
-            file_columns=(*fields, "label"),
-            file_labels=file_labels,
-            compose=compose,
+            **fields,
         )
+    )
+
+
+def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None) -> ClassificationSpec:
+    return task(
+        ClassificationSpec,
+        "classification",
+        name,
+        metrics,
+        hub_name,
+        labels=labels,
+        hub_text=fields,
+        file_format="superglue_jsonl",
+        file_columns=(*fields, "label"),
+        file_labels=file_labels,
+        compose=compose,
     )
 
 
@@ -257,38 +270,12 @@ def record_pair(query: str, entity: str) -> str:
     return query.replace("@placeholder", entity)
 
 
-register(
-    MultipleChoiceSpec(
-        name="copa",
-        family="multiple_choice",
-        benchmark="superglue",
-        metrics=("accuracy",),
-        main_metric="accuracy",
-        splits=TRAIN_DEV,
-        hub=(HUB, "copa"),
-        source="superglue",
-        num_choices=2,
-        compose=copa_choices,
-    )
-)
+task(MultipleChoiceSpec, "multiple_choice", "copa", ("accuracy",), num_choices=2, compose=copa_choices)
 
 
 def candidates_task(name: str, metrics: tuple[str, ...], decide: str, read_line, read_hub, pair) -> CandidatesSpec:
-    return register(
-        CandidatesSpec(
-            name=name,
-            family="candidates",
-            benchmark="superglue",
-            metrics=metrics,
-            main_metric=metrics[0],
-            splits=TRAIN_DEV,
-            hub=(HUB, name),
-            source="superglue",
-            decide=decide,
-            read_line=read_line,
-            read_hub=read_hub,
-            pair=pair,
-        )
+    return task(
+        CandidatesSpec, "candidates", name, metrics, decide=decide, read_line=read_line, read_hub=read_hub, pair=pair
     )
 
 

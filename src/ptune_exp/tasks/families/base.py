@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 import numpy as np
@@ -83,6 +84,18 @@ def tokenize_rows(split: Dataset, spec, encode: Callable, with_indices: bool = F
     return split.map(
         encode, batched=True, with_indices=with_indices, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
     )
+
+
+@contextmanager
+def located(spec, where: str) -> Iterator[None]:
+    """Reading one row of the official layout: a missing field, or a value the spec refuses, becomes an
+    error that names the row (`where`: file:line, or the hub split and row)."""
+    try:
+        yield
+    except KeyError as e:
+        raise PtuneError(f"{where}: missing field {e} (expected the official layout of task={spec.name})") from None
+    except (TypeError, ValueError) as e:
+        raise PtuneError(f"{where}: {e} (task={spec.name})") from None
 
 
 def official_jsonl(spec, path: str) -> None:

@@ -45,7 +45,15 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families.base import MODEL_KEYS, UNLABELLED, Family, Scorer, official_jsonl, tokenize_rows
+from ptune_exp.tasks.families.base import (
+    MODEL_KEYS,
+    UNLABELLED,
+    Family,
+    Scorer,
+    located,
+    official_jsonl,
+    tokenize_rows,
+)
 from ptune_exp.tasks.families.classification import ClassificationHead
 from ptune_exp.tasks.files import hub_split, read_jsonl
 from ptune_exp.tasks.metrics import METRICS, exact_match, pct, token_f1
@@ -92,15 +100,9 @@ def read_rows(spec: CandidatesSpec, path: str) -> list[dict]:
     """Rows from an official jsonl file; a bad line is named by file:line."""
     rows = []
     for n, line in read_jsonl(path):
-        try:
+        with located(spec, f"{path}:{n}"):
             for row in spec.read_line(line):
                 rows.append(_check(row))
-        except KeyError as e:
-            raise PtuneError(
-                f"{path}:{n}: missing field {e} (expected the official layout of task={spec.name})"
-            ) from None
-        except (TypeError, ValueError) as e:
-            raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
     return rows
 
 

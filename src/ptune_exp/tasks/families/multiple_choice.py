@@ -34,6 +34,7 @@ from ptune_exp.tasks.families.base import (
     Family,
     LinearHead,
     Scorer,
+    located,
     official_jsonl,
     probabilities,
     tokenize_rows,
@@ -56,14 +57,8 @@ def read_rows(spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where
     """Rows from (position, dataset row) pairs; `where(position)` names a bad row in errors."""
     rows = []
     for n, row in lines:
-        try:
+        with located(spec, where(n)):
             rows.append(_example(spec, row, len(rows)))
-        except KeyError as e:
-            raise PtuneError(
-                f"{where(n)}: missing field {e} (expected the official layout of task={spec.name})"
-            ) from None
-        except (TypeError, ValueError) as e:
-            raise PtuneError(f"{where(n)}: {e} (task={spec.name})") from None
     return rows
 
 

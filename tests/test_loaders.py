@@ -6,8 +6,10 @@ import pytest
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import run
-from ptune_exp.tasks import get_task
-from ptune_exp.tasks.classification import UNLABELLED, is_labelled, load_split
+from ptune_exp.tasks import FAMILIES, get_task
+from ptune_exp.tasks.families.base import UNLABELLED
+
+CLASSIFICATION = FAMILIES["classification"]
 
 
 def write(path, text):
@@ -25,7 +27,7 @@ def test_glue_rte_tsv(tmp_path):
         "index\tsentence1\tsentence2\tlabel\n0\tA man sleeps.\tA person rests.\tentailment\n"
         '1\tIt "rained".\tIt was dry.\tnot_entailment\n',
     )
-    rows = load_split(get_task("rte", "glue"), "train", str(tmp_path)).to_list()
+    rows = CLASSIFICATION.load_split(get_task("rte", "glue"), "train", str(tmp_path)).to_list()
     assert rows == [
         {"idx": 0, "text_a": "A man sleeps.", "text_b": "A person rests.", "label": 0},
         {"idx": 1, "text_a": 'It "rained".', "text_b": "It was dry.", "label": 1},  # quotes kept verbatim
@@ -34,7 +36,7 @@ def test_glue_rte_tsv(tmp_path):
 
 def test_glue_cola_has_no_header(tmp_path):
     write(tmp_path / "dev.tsv", "gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n")
-    rows = load_split(get_task("cola"), "dev", str(tmp_path)).to_list()
+    rows = CLASSIFICATION.load_split(get_task("cola"), "dev", str(tmp_path)).to_list()
     assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [
         ("The cat sat.", None, 1),
         ("Cat the sat.", None, 0),
@@ -47,17 +49,17 @@ def test_glue_stsb_scores_and_mnli_mismatched(tmp_path):
         "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
         "0\tmain\tx\t2012\t1\tnone\tnone\tA plane.\tAn airplane.\t4.750\n",
     )
-    row = load_split(get_task("stsb"), "dev", str(tmp_path)).to_list()[0]
+    row = CLASSIFICATION.load_split(get_task("stsb"), "dev", str(tmp_path)).to_list()[0]
     assert row["label"] == pytest.approx(4.75) and row["text_b"] == "An airplane."
     header = "index\tsentence1\tsentence2\tgold_label\n"
     write(tmp_path / "dev_mismatched.tsv", header + "0\tA\tB\tneutral\n1\tC\tD\tcontradiction\n")
-    rows = load_split(get_task("mnli"), "dev_mismatched", str(tmp_path)).to_list()
+    rows = CLASSIFICATION.load_split(get_task("mnli"), "dev_mismatched", str(tmp_path)).to_list()
     assert [r["label"] for r in rows] == [1, 2]
 
 
 def test_glue_mrpc_columns(tmp_path):
     write(tmp_path / "train.tsv", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tHe said.\tHe stated.\n")
-    row = load_split(get_task("mrpc"), "train", str(tmp_path)).to_list()[0]
+    row = CLASSIFICATION.load_split(get_task("mrpc"), "train", str(tmp_path)).to_list()[0]
     assert (row["text_a"], row["text_b"], row["label"]) == ("He said.", "He stated.", 1)
 
 
@@ -69,7 +71,7 @@ def test_superglue_jsonl_labels_and_wic_word(tmp_path):
             {"question": "is it not?", "passage": "No.", "label": False, "idx": 1},
         ],
     )
-    rows = load_split(get_task("boolq"), "dev", str(tmp_path)).to_list()
+    rows = CLASSIFICATION.load_split(get_task("boolq"), "dev", str(tmp_path)).to_list()
     assert [(r["text_a"], r["label"]) for r in rows] == [("is it?", 1), ("is it not?", 0)]
     jsonl(
         tmp_path / "train.jsonl",
@@ -87,32 +89,32 @@ def test_superglue_jsonl_labels_and_wic_word(tmp_path):
             }
         ],
     )
-    row = load_split(get_task("wic"), "train", str(tmp_path)).to_list()[0]
+    row = CLASSIFICATION.load_split(get_task("wic"), "train", str(tmp_path)).to_list()[0]
     assert row["text_a"] == "bank: A river bank." and row["text_b"] == "A bank loan." and row["label"] == 0
 
 
 def test_superglue_test_split_without_labels_is_unlabelled(tmp_path):
     jsonl(tmp_path / "val.jsonl", [{"premise": "P", "hypothesis": "H", "idx": 0}])
-    split = load_split(get_task("cb"), "dev", str(tmp_path))
-    assert split["label"] == [UNLABELLED] and not is_labelled(split)
+    split = CLASSIFICATION.load_split(get_task("cb"), "dev", str(tmp_path))
+    assert split["label"] == [UNLABELLED] and not CLASSIFICATION.is_labelled(split)
 
 
 def test_missing_file_names_what_is_there(tmp_path):
     write(tmp_path / "other.jsonl", "{}\n")
     with pytest.raises(PtuneError, match=r"train\.tsv.*other\.jsonl"):
-        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "glue"), "train", str(tmp_path))
 
 
 def test_the_other_layout_of_a_task_names_its_source(tmp_path):
     write(tmp_path / "train.jsonl", "{}\n")
     with pytest.raises(PtuneError, match="add task.source=superglue"):
-        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "glue"), "train", str(tmp_path))
 
 
 def test_malformed_json_line_is_located(tmp_path):
     write(tmp_path / "train.jsonl", '{"premise": "a", "hypothesis": "b", "label": "entailment"}\n{"premise": oops}\n')
     with pytest.raises(PtuneError, match=r"train\.jsonl:2: not valid JSON"):
-        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "superglue"), "train", str(tmp_path))
 
 
 def test_label_outside_the_label_set_is_located(tmp_path):
@@ -124,25 +126,25 @@ def test_label_outside_the_label_set_is_located(tmp_path):
         ],
     )
     with pytest.raises(PtuneError, match=r"train\.jsonl:2: label 'maybe' is not one of"):
-        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "superglue"), "train", str(tmp_path))
 
 
 def test_wrong_number_of_tsv_fields_is_located(tmp_path):
     write(tmp_path / "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\tonly two\n")
     with pytest.raises(PtuneError, match=r"train\.tsv:2: 2 tab-separated fields"):
-        load_split(get_task("rte", "glue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "glue"), "train", str(tmp_path))
 
 
 def test_missing_field_is_located(tmp_path):
     jsonl(tmp_path / "train.jsonl", [{"premise": "a", "label": "entailment"}])
     with pytest.raises(PtuneError, match=r"train\.jsonl:1: missing field 'hypothesis'"):
-        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "superglue"), "train", str(tmp_path))
 
 
 def test_empty_split_is_refused(tmp_path):
     write(tmp_path / "train.jsonl", "\n")
     with pytest.raises(PtuneError, match="empty"):
-        load_split(get_task("rte", "superglue"), "train", str(tmp_path))
+        CLASSIFICATION.load_split(get_task("rte", "superglue"), "train", str(tmp_path))
 
 
 def test_run_on_local_superglue_rte_files(tmp_path, cfg_factory):

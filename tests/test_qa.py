@@ -12,11 +12,13 @@ from transformers import EvalPrediction
 import ptune_exp.run as run_module
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, run
-from ptune_exp.tasks import get_task, qa
-from ptune_exp.tasks.squad import read_squad_json
+from ptune_exp.tasks import FAMILIES, get_task
+from ptune_exp.tasks.benchmarks.squad import read_squad_json
+from ptune_exp.tasks.families import qa, qa_decode
 from ptune_exp.tiny import tiny_tokenizer
 
 METHODS = ["fft", "pt", "prefix", "ptv2"]
+QA = FAMILIES["qa"]
 MAX_LEN, STRIDE = 64, 16  # short windows, so the fixture contexts need several
 # in-vocabulary words (one token each) and others the tiny tokenizers split into several pieces
 WORDS = [
@@ -92,7 +94,7 @@ def every_span_file(path, n_words: int = 70) -> str:
 
 
 def configured(name: str, **options):
-    return qa.configure(get_task(name), {"doc_stride": STRIDE, **options})
+    return QA.configure(get_task(name), {"doc_stride": STRIDE, **options})
 
 
 def rows_of(path: str, version: str = "1.1") -> Dataset:
@@ -101,7 +103,7 @@ def rows_of(path: str, version: str = "1.1") -> Dataset:
 
 def features_of(tmp_path, arch: str, train: bool):
     raw = rows_of(every_span_file(tmp_path / "train-v1.1.json"))
-    return raw, qa.tokenize(raw, configured("squad"), tiny_tokenizer(arch), MAX_LEN, train)
+    return raw, QA.tokenize(raw, configured("squad"), tiny_tokenizer(arch), MAX_LEN, train)
 
 
 def context_range(feature) -> tuple[int, int]:
@@ -160,7 +162,7 @@ def test_gold_spans_map_back_to_the_answer_text(arch, tmp_path):
     assert len(fits) > len(raw) / 2 and fits <= found
     assert at_first and at_last  # answers at both window edges occur
     assert any(n >= 2 for n in in_two.values())  # answers in the overlap of two windows
-    train = qa.tokenize(raw, configured("squad"), tiny_tokenizer(arch), MAX_LEN, train=True)
+    train = QA.tokenize(raw, configured("squad"), tiny_tokenizer(arch), MAX_LEN, train=True)
     assert train["start_positions"] == feats["start_positions"] and "labels" not in train.column_names
 
 
@@ -183,7 +185,7 @@ def test_options_are_checked():
 def test_too_long_question_for_the_stride_says_what_to_do(tmp_path):
     raw = rows_of(squad_file(tmp_path / "dev.json", [("john won.", [question("q", [(0, "john")])])]))
     with pytest.raises(PtuneError, match="raise task.max_seq_len, or lower task.doc_stride"):
-        qa.tokenize(raw, configured("squad"), tiny_tokenizer("bert"), 24, train=True)
+        QA.tokenize(raw, configured("squad"), tiny_tokenizer("bert"), 24, train=True)
 
 
 # ---------------------------------------------------------------- decoding from hand-set logits
@@ -197,10 +199,10 @@ def decode(raw, feats, spec, set_logits):
     for i, m in enumerate(feats["context_mask"]):
         mask[i, : len(m)] = torch.tensor(m)
         set_logits(feats[i], start[i], end[i])
-    cand = qa.top_candidates(start, end, mask, spec.n_best)
+    cand = qa_decode.top_candidates(start, end, mask, spec.n_best)
     preds = tuple(cand[k].numpy() for k in ("start_scores", "start_index", "end_scores", "end_index", "null_score"))
     order = np.random.default_rng(0).permutation(n)  # rows may reach the scorer in any order
-    scorer = qa.Scorer(spec, raw, feats)
+    scorer = QA.Scorer(spec, raw, feats)
     metrics = scorer(
         EvalPrediction(predictions=tuple(p[order] for p in preds), label_ids=np.array(feats["labels"])[order])
     )
@@ -222,7 +224,7 @@ def test_post_processing_picks_the_best_valid_span_over_windows(tmp_path):
         squad_file(tmp_path / "dev.json", [(c, [question("late", [spans[50]]), question("early", [spans[3]])])])
     )
     spec = configured("squad", max_answer_len=4)
-    feats = qa.tokenize(raw, spec, tiny_tokenizer("bert"), MAX_LEN, train=False)
+    feats = QA.tokenize(raw, spec, tiny_tokenizer("bert"), MAX_LEN, train=False)
     assert len(feats) >= 2 * 3
     # "late" answers with words 48-50 ("in paris and", gold: "and"), "early" with word 3 (its gold)
     want = {0: (spans[48][0], spans[50][0] + len(spans[50][1])), 1: (spans[3][0], spans[3][0] + len(spans[3][1]))}
@@ -255,7 +257,7 @@ def test_squad_v2_null_answer_and_threshold(tmp_path):
         ),
         "2.0",
     )
-    feats = qa.tokenize(raw, configured("squad_v2"), tiny_tokenizer("bert"), MAX_LEN, train=False)
+    feats = QA.tokenize(raw, configured("squad_v2"), tiny_tokenizer("bert"), MAX_LEN, train=False)
     assert all((f["start_positions"], f["end_positions"]) == (0, 0) for f in feats if f["example_index"] == 1)
     window = [sum(1 for g in feats["example_index"][:i] if g == ex) for i, ex in enumerate(feats["example_index"])]
     assert max(window) >= 1
@@ -288,7 +290,7 @@ def test_squad_v1_metrics_match_hand_computed_values():
     preds = {"a": "eiffel tower!", "b": "the Broncos of Denver city", "c": "in 1999", "d": ""}
     # a: exact after normalisation. b: 2 common of 4 predicted / 2 gold tokens -> P 1/2, R 1 -> F1 2/3.
     # c: nothing in common. d: the gold normalises to nothing: v1.1 scores 0 F1 but exact match 1.
-    scores = qa.squad_scores(preds, golds, "1.1")
+    scores = qa_decode.squad_scores(preds, golds, "1.1")
     assert scores == {"exact_match": pytest.approx(100 * 2 / 4), "f1": pytest.approx(100 * (1 + 2 / 3) / 4, abs=1e-4)}
 
 
@@ -296,7 +298,7 @@ def test_squad_v2_metrics_split_has_and_no_answer():
     golds = {"a": ["Paris"], "b": [], "c": [], "d": ["the quick fox", "a fox"]}
     preds = {"a": "Paris.", "b": "", "c": "London", "d": "quick brown fox"}
     # d: vs "quick fox": P 2/3 R 1 -> 0.8; vs "fox": P 1/3 R 1 -> 0.5; max 0.8, no exact match
-    scores = qa.squad_scores(preds, golds, "2.0")
+    scores = qa_decode.squad_scores(preds, golds, "2.0")
     assert scores == pytest.approx(
         {
             "exact_match": 100 * 2 / 4,
@@ -336,9 +338,9 @@ def test_official_json_reads_and_malformed_files_are_located(tmp_path):
     with pytest.raises(PtuneError, match=r"paragraphs\[0\]\.qas\[0\] \(id q4\): missing field 'question'"):
         read_squad_json(str(bad), "1.1")
     with pytest.raises(PtuneError, match=r"expected .*train-v1\.1\.json"):
-        qa.load_split(get_task("squad"), "train", str(tmp_path))
+        QA.load_split(get_task("squad"), "train", str(tmp_path))
     squad_file(bad, [(c, [{"id": "q5", "question": "who won?"}])])  # inputs to predict: no answers needed
-    assert qa.read_inputs(get_task("squad"), str(bad))["answer_texts"] == [[]]
+    assert QA.read_inputs(get_task("squad"), str(bad))["answer_texts"] == [[]]
 
 
 # ---------------------------------------------------------------- end to end

@@ -13,13 +13,15 @@ from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, plan, run
-from ptune_exp.tasks import candidates, get_task
-from ptune_exp.tasks.classification import UNLABELLED, labelled_cross_entropy
-from ptune_exp.tasks.families import family_of
+from ptune_exp.tasks import FAMILIES, family_of, get_task
+from ptune_exp.tasks.benchmarks.superglue import span_words
+from ptune_exp.tasks.families import candidates
+from ptune_exp.tasks.families.base import UNLABELLED
+from ptune_exp.tasks.families.classification import labelled_cross_entropy
 from ptune_exp.tasks.metrics import normalize_answer
-from ptune_exp.tasks.superglue import span_words
 from ptune_exp.tiny import tiny_tokenizer
 
+CANDIDATES = FAMILIES["candidates"]
 METHODS = ["fft", "pt", "prefix", "ptv2"]
 
 
@@ -285,9 +287,9 @@ def margins_to_logits(margins):
 
 def test_multirc_scorer_groups_answer_options_by_question(tmp_path):
     spec, raw = load("multirc", write_task(tmp_path, "multirc", dev=1))  # 2 questions: labels 1 0 1 | 1 0
-    feats = candidates.tokenize(raw, spec, tiny_tokenizer("bert"), 64, train=False)
+    feats = CANDIDATES.tokenize(raw, spec, tiny_tokenizer("bert"), 64, train=False)
     assert list(feats["example_index"]) == [0, 0, 0, 1, 1]
-    scorer = candidates.Scorer(spec, raw, feats)
+    scorer = CANDIDATES.Scorer(spec, raw, feats)
     # decided 1 0 0 | 1 0: TP 2, FN 1 -> F1a 0.8; question 1 all right -> EM 1/2
     metrics = scorer(
         EvalPrediction(predictions=margins_to_logits([2.0, -1.0, -0.5, 0.3, -4.0]), label_ids=np.array(feats["labels"]))
@@ -301,8 +303,8 @@ def test_multirc_scorer_groups_answer_options_by_question(tmp_path):
 
 def test_record_scorer_answers_with_the_top_candidate(tmp_path):
     spec, raw = load("record", write_task(tmp_path, "record", dev=1))  # candidates John London Mary Paris
-    feats = candidates.tokenize(raw, spec, tiny_tokenizer("bert"), 128, train=False)
-    scorer = candidates.Scorer(spec, raw, feats)
+    feats = CANDIDATES.tokenize(raw, spec, tiny_tokenizer("bert"), 128, train=False)
+    scorer = CANDIDATES.Scorer(spec, raw, feats)
     # query 0 (gold Mary) -> Mary; query 1 (gold Paris) -> London
     metrics = scorer(
         EvalPrediction(
@@ -333,7 +335,7 @@ def test_record_long_passage_keeps_every_candidate_and_counts_what_was_cut(tmp_p
     spec, raw = load("record", tmp_path)
     tok = tiny_tokenizer("bert")
     with caplog.at_level(logging.WARNING, logger="ptune_exp"):
-        feats = candidates.tokenize(raw, spec, tok, 48, train=False)
+        feats = CANDIDATES.tokenize(raw, spec, tok, 48, train=False)
     assert len(feats) == 4 and all(len(ids) == 48 for ids in feats["input_ids"])
     for feature, candidate in zip(feats, raw[0]["candidates"]):  # the filled query is kept whole
         second = [t for t, s in zip(feature["input_ids"], feature["token_type_ids"]) if s == 1]

@@ -15,29 +15,13 @@ from transformers.trainer_utils import EvalPrediction
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import build, plan, run
-from ptune_exp.tasks import get_task
-from ptune_exp.tasks.conll import read_columns, spans_to_tags, to_iob2
-from ptune_exp.tasks.tagging import (
-    IGNORE,
-    Scorer,
-    TokenClassificationHead,
-    align_labels,
-    collator,
-    configure,
-    fit,
-    is_labelled,
-    label_list,
-    load_split,
-    read_inputs,
-    read_predictions,
-    score_file,
-    tokenize,
-    windows,
-    word_tokenizer,
-    write_predictions,
-)
+from ptune_exp.tasks import FAMILIES, get_task
+from ptune_exp.tasks.families.tagging import TokenClassificationHead, label_list, score_file
+from ptune_exp.tasks.families.tagging_features import IGNORE, align_labels, windows, word_tokenizer
+from ptune_exp.tasks.families.tagging_files import read_columns, read_predictions, spans_to_tags, to_iob2
 from ptune_exp.tiny import tiny_tokenizer
 
+TAGGING = FAMILIES["tagging"]
 CONLL03 = get_task("conll03")
 ID = {tag: i for i, tag in enumerate(CONLL03.labels)}  # O B-PER I-PER B-ORG I-ORG B-LOC I-LOC B-MISC I-MISC
 X = IGNORE
@@ -108,7 +92,7 @@ def test_align_labels_first_sub_word_by_hand():
 def test_alignment_tiny_bert_multi_sub_word_words():
     tok = tiny_tokenizer("bert")
     split = one_sentence(["Blackburn", "John", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"])
-    f = tokenize(split, CONLL03, tok, 128, train=True)[0]
+    f = TAGGING.tokenize(split, CONLL03, tok, 128, train=True)[0]
     assert tok.convert_ids_to_tokens(f["input_ids"]) == [
         "[CLS]",
         "b",
@@ -135,14 +119,14 @@ def test_alignment_tiny_bert_multi_sub_word_words():
     B_PER, I_PER, O, B_LOC = ID["B-PER"], ID["I-PER"], ID["O"], ID["B-LOC"]
     assert f["labels"] == [X, B_PER] + [X] * 8 + [I_PER, O] + [X] * 6 + [B_LOC, O, X]
     assert f["word_ids"] == [-1] + [0] * 9 + [1] + [2] * 7 + [3, 4, -1]
-    every = tokenize(split, dataclasses.replace(CONLL03, label_all_tokens=True), tok, 128, train=True)[0]
+    every = TAGGING.tokenize(split, dataclasses.replace(CONLL03, label_all_tokens=True), tok, 128, train=True)[0]
     assert every["labels"] == [X, B_PER] + [I_PER] * 8 + [I_PER] + [O] * 7 + [B_LOC, O, X]
 
 
 def test_alignment_tiny_roberta_adds_the_prefix_space():
     tok = tiny_tokenizer("roberta")
     split = one_sentence(["john", "lives", "in", "paris"], ["B-PER", "O", "O", "B-LOC"])
-    f = tokenize(split, CONLL03, tok, 128, train=True)[0]
+    f = TAGGING.tokenize(split, CONLL03, tok, 128, train=True)[0]
     tokens = tok.convert_ids_to_tokens(f["input_ids"])
     assert tokens == ["<s>", "Ġjohn", "Ġl", "i", "ve", "s", "Ġi", "n", "Ġparis", "</s>"]
     assert f["input_ids"] == tok(" john lives in paris")["input_ids"]  # as inside a sentence
@@ -153,17 +137,17 @@ def test_alignment_tiny_roberta_adds_the_prefix_space():
 
 
 def test_configure_applies_the_task_options():
-    assert configure(CONLL03, OmegaConf.create({"label_all_tokens": True})).label_all_tokens
-    assert not configure(CONLL03, OmegaConf.create({})).label_all_tokens
+    assert TAGGING.configure(CONLL03, OmegaConf.create({"label_all_tokens": True})).label_all_tokens
+    assert not TAGGING.configure(CONLL03, OmegaConf.create({})).label_all_tokens
     conll04 = get_task("conll04")
-    fixed = configure(conll04, OmegaConf.create({"labels": ["O", "B-Loc", "I-Loc"]}))
+    fixed = TAGGING.configure(conll04, OmegaConf.create({"labels": ["O", "B-Loc", "I-Loc"]}))
     assert fixed.labels == ("O", "B-Loc", "I-Loc") and label_list(fixed) == fixed.labels
     with pytest.raises(PtuneError, match="B-Loc has no I-Loc"):
-        configure(conll04, OmegaConf.create({"labels": ["O", "B-Loc"]}))
+        TAGGING.configure(conll04, OmegaConf.create({"labels": ["O", "B-Loc"]}))
     with pytest.raises(PtuneError, match="not an IOB tag"):
-        configure(conll04, OmegaConf.create({"labels": ["O", "Loc"]}))
+        TAGGING.configure(conll04, OmegaConf.create({"labels": ["O", "Loc"]}))
     with pytest.raises(PtuneError, match="task=conll03 fixes its labels"):
-        configure(CONLL03, OmegaConf.create({"labels": ["O"]}))
+        TAGGING.configure(CONLL03, OmegaConf.create({"labels": ["O"]}))
 
 
 # ---------------------------------------------------------------- windows
@@ -192,7 +176,7 @@ def test_long_sentences_are_windowed_and_stitched_back():
             for i, s in enumerate(TRAIN)
         ]
     )
-    features = tokenize(raw, CONLL03, tiny_tokenizer("bert"), 8, train=False)  # 6 sub-words per window
+    features = TAGGING.tokenize(raw, CONLL03, tiny_tokenizer("bert"), 8, train=False)  # 6 sub-words per window
     assert max(len(ids) for ids in features["input_ids"]) <= 8
     assert len(features) > len(raw)
     for s, words in enumerate(raw["tokens"]):  # every word starts in exactly one window
@@ -204,7 +188,7 @@ def test_long_sentences_are_windowed_and_stitched_back():
             if w >= 0 and features[f]["labels"][pos] != IGNORE
         ]
         assert firsts == list(range(len(words)))
-    scorer = Scorer(CONLL03, raw, features)
+    scorer = TAGGING.Scorer(CONLL03, raw, features)
     scores = scorer(EvalPrediction(predictions=perfect_logits(features, len(ID)), label_ids=None))
     assert scores["f1"] == 100.0 and scores["windowed_sentences"] > 0 and scores["words_without_subwords"] == 0
     assert [p["predicted"] for p in scorer.predictions] == raw["tags"]
@@ -240,7 +224,7 @@ def test_original_iob1_layout_is_read_as_iob2(tmp_path):
         "-DOCSTART- -X- O O\n\nLeeds NNP I-NP I-ORG\nSheffield NNP I-NP B-ORG\n",
         encoding="utf-8",
     )
-    rows = load_split(CONLL03, "train", str(tmp_path)).to_list()
+    rows = TAGGING.load_split(CONLL03, "train", str(tmp_path)).to_list()
     assert rows == [
         {
             "idx": 0,
@@ -277,8 +261,8 @@ def test_labels_from_the_data_when_not_fixed(tmp_path):
     conll04 = get_task("conll04")
     (tmp_path / "train.txt").write_text("John B-Peop\nsaw O\nRome B-Loc\n", encoding="utf-8")
     (tmp_path / "dev.txt").write_text("IBM B-Org\n", encoding="utf-8")
-    raw = {role: load_split(conll04, role, str(tmp_path)) for role in ("train", "dev")}
-    assert label_list(fit(conll04, raw)) == ("O", "B-Loc", "I-Loc", "B-Org", "I-Org", "B-Peop", "I-Peop")
+    raw = {role: TAGGING.load_split(conll04, role, str(tmp_path)) for role in ("train", "dev")}
+    assert label_list(TAGGING.fit(conll04, raw)) == ("O", "B-Loc", "I-Loc", "B-Org", "I-Org", "B-Peop", "I-Peop")
     with pytest.raises(PtuneError, match="task.labels"):
         label_list(conll04)
 
@@ -296,15 +280,15 @@ def test_labels_from_the_data_when_not_fixed(tmp_path):
 def test_malformed_files_are_located(tmp_path, text, error):
     (tmp_path / "train.txt").write_text(text, encoding="utf-8")
     with pytest.raises(PtuneError, match=error):
-        load_split(CONLL03, "train", str(tmp_path))
+        TAGGING.load_split(CONLL03, "train", str(tmp_path))
 
 
 def test_missing_file_and_offline_hub(tmp_path):
     (tmp_path / "dev.txt").write_text("a O\n", encoding="utf-8")
     with pytest.raises(PtuneError, match=r"valid\.txt.*dev\.txt"):
-        load_split(CONLL03, "dev", str(tmp_path))
+        TAGGING.load_split(CONLL03, "dev", str(tmp_path))
     with pytest.raises(PtuneError, match=r"(?s)eriktks/conll2003.*task\.data_dir=DIR"):  # HF_DATASETS_OFFLINE=1 here
-        load_split(CONLL03, "train", None)
+        TAGGING.load_split(CONLL03, "train", None)
 
 
 # ---------------------------------------------------------------- scores and predictions
@@ -333,7 +317,7 @@ def test_predictions_file_round_trip(tmp_path):
         {"idx": 0, "tokens": ["John", "won"], "gold": ["B-PER", "O"], "predicted": ["B-PER", "B-PER"]},
         {"idx": 1, "tokens": ["Paris"], "gold": ["B-LOC"], "predicted": ["O"]},
     ]
-    path = write_predictions(CONLL03, rows, str(tmp_path / "predictions_test"))
+    path = TAGGING.write_predictions(CONLL03, rows, str(tmp_path / "predictions_test"))
     assert path.endswith("predictions_test.conll")
     assert open(path).read() == "John B-PER B-PER\nwon O B-PER\n\nParis B-LOC O\n\n"
     assert read_predictions(path) == ([["B-PER", "O"], ["B-LOC"]], [["B-PER", "B-PER"], ["O"]])
@@ -342,19 +326,19 @@ def test_predictions_file_round_trip(tmp_path):
 def test_words_only_inputs_are_tagged_without_scores(tmp_path):
     path = tmp_path / "input.txt"
     path.write_text("-DOCSTART-\n\nJohn\nvisited\nParis\n\nBerlin\n", encoding="utf-8")
-    raw = read_inputs(CONLL03, str(path))
-    assert raw["tokens"] == [["John", "visited", "Paris"], ["Berlin"]] and not is_labelled(raw)
-    features = tokenize(raw, CONLL03, tiny_tokenizer("bert"), 128, train=False)
+    raw = TAGGING.read_inputs(CONLL03, str(path))
+    assert raw["tokens"] == [["John", "visited", "Paris"], ["Berlin"]] and not TAGGING.is_labelled(raw)
+    features = TAGGING.tokenize(raw, CONLL03, tiny_tokenizer("bert"), 128, train=False)
     assert all(label == IGNORE for labels in features["labels"] for label in labels)
-    scorer = Scorer(CONLL03, raw, features)
+    scorer = TAGGING.Scorer(CONLL03, raw, features)
     logits = np.zeros((len(features), max(len(i) for i in features["input_ids"]), len(ID)), dtype=np.float32)
     logits[..., ID["B-LOC"]] = 1.0
     scores = scorer(EvalPrediction(predictions=logits, label_ids=None))
     assert "f1" not in scores and scores["words_without_subwords"] == 0
-    out = write_predictions(CONLL03, scorer.predictions, str(tmp_path / "input.predictions"))
+    out = TAGGING.write_predictions(CONLL03, scorer.predictions, str(tmp_path / "input.predictions"))
     assert open(out).read() == "John B-LOC\nvisited B-LOC\nParis B-LOC\n\nBerlin B-LOC\n\n"
     (tmp_path / "tagged.txt").write_text("John B-PER\n", encoding="utf-8")
-    assert is_labelled(read_inputs(CONLL03, str(tmp_path / "tagged.txt")))
+    assert TAGGING.is_labelled(TAGGING.read_inputs(CONLL03, str(tmp_path / "tagged.txt")))
 
 
 # ---------------------------------------------------------------- end to end
@@ -386,7 +370,7 @@ def test_each_method_trains_two_steps_and_predicts_every_word(method, model, con
 def test_pt_logits_line_up_with_the_input_tokens(conll_dir, cfg_factory):
     cfg = cfg_factory("method=pt", "method.prefix_len=5", "task=conll03", f"task.data_dir={conll_dir}")
     exp = build(cfg, plan(cfg))
-    batch = collator(exp.tokenizer)([exp.data["dev"][i] for i in range(3)])
+    batch = TAGGING.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(3)])
     exp.model.eval()
     with torch.no_grad():
         out = exp.model(**batch)

@@ -11,7 +11,7 @@ from transformers import set_seed
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.model import PromptedModel
 from ptune_exp.plan import Plan
-from ptune_exp.tasks.families import family_of, fit_task
+from ptune_exp.tasks import family_of
 from ptune_exp.training import frozen_dtype
 
 log = logging.getLogger("ptune_exp")
@@ -58,7 +58,7 @@ def build(p: Plan) -> Experiment:
     set_seed(p.seed)
     family = family_of(p.task)
     raw = load_raw(p)
-    p = p.with_task(fit_task(p.task, raw))
+    p = p.with_task(family.fit(p.task, raw))
     model, tokenizer = model_for(p)
     data = {
         role: family.tokenize(split, p.task, tokenizer, p.data.max_seq_len, role == "train")

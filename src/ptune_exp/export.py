@@ -25,8 +25,7 @@ from ptune_exp.methods import get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD
-from ptune_exp.tasks import TaskSpec, get_task
-from ptune_exp.tasks.families import configure_task, family_of
+from ptune_exp.tasks import TaskSpec, family_of, get_task
 
 EXPORT_JSON = "export.json"
 EXPORT_WEIGHTS = "weights.safetensors"
@@ -96,7 +95,7 @@ def load_export(path: str) -> Export:
     method.validate(method_cfg)
     spec = get_task(meta["task"]["name"], meta["task"].get("source"))
     family = family_of(spec)
-    task = configure_task(spec, OmegaConf.create(meta["task"]))
+    task = family.configure(spec, OmegaConf.create(meta["task"]))
     data = DataConfig.from_cfg(meta["task"])
     model_cfg = ModelConfig.from_cfg(meta["model"])
     head = lambda hidden: family.make_head(task, hidden, method_cfg.head_dropout)

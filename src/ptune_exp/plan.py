@@ -14,8 +14,7 @@ from ptune_exp.config import DataConfig, MethodConfig, ModelConfig, TrainConfig
 from ptune_exp.distributed import agree_on
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
-from ptune_exp.tasks import TaskSpec, get_task
-from ptune_exp.tasks.families import configure_task
+from ptune_exp.tasks import TaskSpec, family_of, get_task
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def plan(cfg: DictConfig) -> Plan:
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
     spec = get_task(cfg.task.name, cfg.task.get("source"))
-    task = configure_task(spec, cfg.task)
+    task = family_of(spec).configure(spec, cfg.task)
     data = DataConfig.from_cfg(cfg.task)
     if data.max_seq_len <= 2:
         raise PtuneError(f"task.max_seq_len={data.max_seq_len} is too short")

@@ -57,7 +57,7 @@ def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
 
 def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
     from ptune_exp.export import load_export
-    from ptune_exp.tasks.families import family_of
+    from ptune_exp.tasks import family_of
     from ptune_exp.training import PromptTrainer, inference_arguments
 
     if not os.path.isfile(input_path):  # before the model loads

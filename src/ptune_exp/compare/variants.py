@@ -5,21 +5,11 @@ from __future__ import annotations
 
 import json
 
-# Settings that do not change what a run measures: they never split rows.
-IGNORED = {
-    "name",
-    "train.progress",
-    "train.resume",
-    "train.keep_checkpoints",
-    "train.logging_steps",
-    "train.report_to",
-    "train.num_workers",
-    "train.eval_batch_size",
-    "train.save_steps",
-    "task.name",
-    "task.source",
-    "task.data_dir",
-}
+from ptune_exp.config import non_splitting_keys
+
+# Settings that do not change what a run measures never split rows: they are marked where they are
+# declared (`splits_rows=False` in ptune_exp/config.py), e.g. train.progress, task.data_dir.
+IGNORED = frozenset(non_splitting_keys())
 
 
 def settings(record: dict) -> dict[str, object]:

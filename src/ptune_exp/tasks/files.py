@@ -79,8 +79,3 @@ def read_tsv(path: str, header: bool) -> Iterator[tuple[int, dict | list]]:
                     f"{path}:{n}: {len(row)} tab-separated fields, but the header has {len(names)} ({names})"
                 )
             yield n, dict(zip(names, row))
-
-
-def tsv_header(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return f.readline().rstrip("\r\n").split("\t")

@@ -16,17 +16,18 @@ from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 
-def _pct(x: float) -> float:
+def pct(x: float) -> float:
+    """A share (0..1) in percent, rounded to 4 decimals (how every metric is reported)."""
     return round(100.0 * float(x), 4)
 
 
 METRICS = {
-    "accuracy": lambda p, y: _pct(accuracy_score(y, p)),
-    "f1": lambda p, y: _pct(f1_score(y, p, average="binary", pos_label=1, zero_division=0)),
-    "macro_f1": lambda p, y: _pct(f1_score(y, p, average="macro", zero_division=0)),
-    "mcc": lambda p, y: _pct(matthews_corrcoef(y, p)),
-    "pearson": lambda p, y: _pct(pearsonr(p, y)[0]) if np.std(p) > 0 else 0.0,
-    "spearman": lambda p, y: _pct(spearmanr(p, y)[0]) if np.std(p) > 0 else 0.0,
+    "accuracy": lambda p, y: pct(accuracy_score(y, p)),
+    "f1": lambda p, y: pct(f1_score(y, p, average="binary", pos_label=1, zero_division=0)),
+    "macro_f1": lambda p, y: pct(f1_score(y, p, average="macro", zero_division=0)),
+    "mcc": lambda p, y: pct(matthews_corrcoef(y, p)),
+    "pearson": lambda p, y: pct(pearsonr(p, y)[0]) if np.std(p) > 0 else 0.0,
+    "spearman": lambda p, y: pct(spearmanr(p, y)[0]) if np.std(p) > 0 else 0.0,
 }
 
 

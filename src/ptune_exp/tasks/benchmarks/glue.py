@@ -2,12 +2,13 @@
 Local: the official GLUE tsv files (`train.tsv`, `dev.tsv`; MNLI `dev_matched.tsv`,
 `dev_mismatched.tsv`). GLUE test labels are not public, so dev metrics are the result."""
 
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.classification import ClassificationSpec
+from ptune_exp.tasks.families.classification import ClassificationSpec
+from ptune_exp.tasks.spec import Split, register
 
 HUB = "nyu-mll/glue"
 TRAIN_DEV = {"train": Split("train", "train.tsv"), "dev": Split("validation", "dev.tsv")}
 BINARY = ("0", "1")
+NLI = ("entailment", "not_entailment")
 
 
 def glue(name, labels, metrics, hub_text, file_columns, file_labels=BINARY, splits=TRAIN_DEV, header=True):
@@ -62,22 +63,8 @@ glue(
         "dev_mismatched": Split("validation_mismatched", "dev_mismatched.tsv"),
     },
 )
-glue(
-    "qnli",
-    ("entailment", "not_entailment"),
-    ("accuracy",),
-    ("question", "sentence"),
-    ("question", "sentence", "label"),
-    file_labels=("entailment", "not_entailment"),
-)
-glue(
-    "rte",
-    ("entailment", "not_entailment"),
-    ("accuracy",),
-    ("sentence1", "sentence2"),
-    ("sentence1", "sentence2", "label"),
-    file_labels=("entailment", "not_entailment"),
-)
+glue("qnli", NLI, ("accuracy",), ("question", "sentence"), ("question", "sentence", "label"), file_labels=NLI)
+glue("rte", NLI, ("accuracy",), ("sentence1", "sentence2"), ("sentence1", "sentence2", "label"), file_labels=NLI)
 glue(
     "wnli",
     ("not_entailment", "entailment"),

@@ -5,7 +5,7 @@ question, as the official SuperGLUE metrics of MultiRC and ReCoRD are.
 Rows (one per question, so `task.max_*_samples` subsets whole questions): `{idx, passage, question,
 candidates, candidate_ids, labels, answers}`. `labels[c]` is 1 when candidate `c` is right, 0 when
 not, -1 when the split has no labels; `answers` are the gold answer texts where a task has them
-(ReCoRD), else empty. Dataset adapters (`superglue.py`) turn the official files into these rows.
+(ReCoRD), else empty. Dataset adapters (`benchmarks/superglue.py`) turn the official files into these rows.
 
 Features (one per candidate): the passage as the first text, `spec.pair(question, candidate)` as the
 second (MultiRC: "question answer"; ReCoRD: the query with the entity in its @placeholder).
@@ -45,15 +45,22 @@ from datasets import Dataset
 from transformers import DataCollatorWithPadding
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.classification import UNLABELLED, ClassificationHead
-from ptune_exp.tasks.classification import write_predictions as write_predictions  # same jsonl, one row per question
-from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, require_file
-from ptune_exp.tasks.metrics import METRICS, exact_match, token_f1
+from ptune_exp.tasks.families.base import (
+    MODEL_KEYS,
+    UNLABELLED,
+    Family,
+    Scorer,
+    located,
+    official_jsonl,
+    tokenize_rows,
+)
+from ptune_exp.tasks.families.classification import ClassificationHead
+from ptune_exp.tasks.files import hub_split, read_jsonl
+from ptune_exp.tasks.metrics import METRICS, exact_match, pct, token_f1
+from ptune_exp.tasks.spec import TaskSpec
 
 log = logging.getLogger("ptune_exp")
 
-MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 DECISIONS = ("each", "top")
 
 
@@ -89,36 +96,13 @@ def question_row(
 # ---------------------------------------------------------------- loading
 
 
-def load_split(spec: CandidatesSpec, role: str, data_dir: str | None) -> Dataset:
-    split = spec.splits[role]
-    if data_dir:
-        rows = read_rows(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
-    else:
-        rows = _read_hub(spec, split.hub)
-    return as_split(rows, spec, role)
-
-
-def _read_hub(spec: CandidatesSpec, split: str) -> list[dict]:
-    data = hub_split(spec, split)
-    rows = spec.read_hub(data)
-    for row in rows:
-        _check(row)
-    return rows
-
-
 def read_rows(spec: CandidatesSpec, path: str) -> list[dict]:
     """Rows from an official jsonl file; a bad line is named by file:line."""
     rows = []
     for n, line in read_jsonl(path):
-        try:
+        with located(spec, f"{path}:{n}"):
             for row in spec.read_line(line):
                 rows.append(_check(row))
-        except KeyError as e:
-            raise PtuneError(
-                f"{path}:{n}: missing field {e} (expected the official layout of task={spec.name})"
-            ) from None
-        except (TypeError, ValueError) as e:
-            raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
     return rows
 
 
@@ -130,68 +114,38 @@ def _check(row: dict) -> dict:
     return row
 
 
-def read_inputs(spec: CandidatesSpec, path: str) -> Dataset:
-    """Inputs to predict on, in the official jsonl layout of the task; labels are optional."""
-    if not path.endswith(".jsonl"):
-        raise PtuneError(f"{path}: give inputs as .jsonl in the official layout of task={spec.name}")
-    rows = read_rows(spec, path)
-    if not rows:
-        raise PtuneError(f"{path} holds no inputs")
-    return Dataset.from_list(rows)
-
-
-def is_labelled(split: Dataset) -> bool:
-    return any(label != UNLABELLED for labels in split["labels"] for label in labels)
-
-
 # ---------------------------------------------------------------- features
 
 
-def tokenize(split: Dataset, spec: CandidatesSpec, tokenizer, max_len: int, train: bool) -> Dataset:
-    """One feature per candidate: model inputs, `labels`, and for the coverage counts `example_index`
-    (the row it belongs to), `passage_cut`, `candidate_cut`, `mention_kept` (whether the candidate's
-    first mention in the passage lies inside the kept part)."""
-    if not getattr(tokenizer, "is_fast", False):
-        raise PtuneError(
-            f"task={spec.name} needs a fast (Rust) tokenizer (offsets show what truncation kept); this model has none"
-        )
+def _pairs(spec: CandidatesSpec, batch: dict, indices: list[int]) -> dict[str, list]:
+    """One entry per candidate: the row it belongs to (`owner`), the two texts, its label, and where its
+    first mention in the passage ends (`mention_end`, -1: not mentioned)."""
+    out = {"owner": [], "first": [], "second": [], "labels": [], "mention_end": []}
+    for i, passage, question, candidates, row_labels in zip(
+        indices, batch["passage"], batch["question"], batch["candidates"], batch["labels"]
+    ):
+        for candidate, label in zip(candidates, row_labels):
+            at = passage.find(candidate) if candidate else -1
+            out["owner"].append(i)
+            out["first"].append(passage)
+            out["second"].append(spec.pair(question, candidate))
+            out["labels"].append(label)
+            out["mention_end"].append(at + len(candidate) if at >= 0 else -1)
+    return out
 
-    def encode(batch, indices):
-        owner, first, second, labels = [], [], [], []
-        mention_end = []  # character where the candidate's first mention in the passage ends; -1: not mentioned
-        for i, passage, question, candidates, row_labels in zip(
-            indices, batch["passage"], batch["question"], batch["candidates"], batch["labels"]
-        ):
-            for candidate, label in zip(candidates, row_labels):
-                at = passage.find(candidate) if candidate else -1
-                owner.append(i)
-                first.append(passage)
-                second.append(spec.pair(question, candidate))
-                labels.append(label)
-                mention_end.append(at + len(candidate) if at >= 0 else -1)
-        enc = tokenizer(first, second, truncation="longest_first", max_length=max_len, return_offsets_mapping=True)
-        out = {key: enc[key] for key in MODEL_KEYS if key in enc}
-        kept = [_kept_ends(enc.sequence_ids(j), enc["offset_mapping"][j]) for j in range(len(first))]
-        out["labels"] = labels
-        out["example_index"] = owner
-        out["passage_cut"] = [a_end < len(a.rstrip()) for (a_end, _), a in zip(kept, first)]
-        out["candidate_cut"] = [b_end < len(b.rstrip()) for (_, b_end), b in zip(kept, second)]
-        out["mention_kept"] = [0 <= end <= a_end for end, (a_end, _) in zip(mention_end, kept)]
-        return out
 
-    features = split.map(
-        encode, batched=True, with_indices=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
-    )
-    lost = {k: v for k, v in coverage(spec, split, features).items() if v}
-    if lost:
-        log.warning(
-            "task=%s, %d questions at task.max_seq_len=%d: %s (see tasks/candidates.py)",
-            spec.name,
-            len(split),
-            max_len,
-            ", ".join(f"{k}={v}" for k, v in lost.items()),
-        )
-    return features
+def _encode(spec: CandidatesSpec, tokenizer, max_len: int, batch: dict, indices: list[int]) -> dict:
+    pairs = _pairs(spec, batch, indices)
+    first, second = pairs["first"], pairs["second"]
+    enc = tokenizer(first, second, truncation="longest_first", max_length=max_len, return_offsets_mapping=True)
+    out = {key: enc[key] for key in MODEL_KEYS if key in enc}
+    kept = [_kept_ends(enc.sequence_ids(j), enc["offset_mapping"][j]) for j in range(len(first))]
+    out["labels"] = pairs["labels"]
+    out["example_index"] = pairs["owner"]
+    out["passage_cut"] = [a_end < len(a.rstrip()) for (a_end, _), a in zip(kept, first)]
+    out["candidate_cut"] = [b_end < len(b.rstrip()) for (_, b_end), b in zip(kept, second)]
+    out["mention_kept"] = [0 <= end <= a_end for end, (a_end, _) in zip(pairs["mention_end"], kept)]
+    return out
 
 
 def _kept_ends(sequence_ids: list, offsets: list) -> tuple[int, int]:
@@ -232,30 +186,20 @@ class CandidateCollator:
         return self.pad([{key: f[key] for key in (*MODEL_KEYS, "labels") if key in f} for f in features])
 
 
-def collator(tokenizer):
-    return CandidateCollator(tokenizer)
-
-
-def make_head(spec: CandidatesSpec, hidden_size: int, dropout: float):
-    return ClassificationHead(hidden_size, 2, dropout)
-
-
 # ---------------------------------------------------------------- scoring
 
 
-class Scorer:
+class CandidatesScorer(Scorer):
     """`compute_metrics` for one split: per-question decisions from the candidates' margins, then the
     official metric; `.predictions` holds one entry per question."""
 
     def __init__(self, spec: CandidatesSpec, raw: Dataset, features: Dataset):
         if spec.decide not in DECISIONS:
             raise PtuneError(f"task={spec.name}: decide={spec.decide!r} is not one of {DECISIONS}")
-        self.spec, self.raw = spec, raw
+        super().__init__(spec, raw, features)
         self.coverage = coverage(spec, raw, features)
-        self.predictions: list | None = None
 
-    def __call__(self, eval_pred) -> dict[str, float]:
-        logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+    def score(self, logits, label_ids) -> dict[str, float]:
         logits = np.asarray(logits, dtype=np.float64)
         margins = logits[:, 1] - logits[:, 0]
         candidates, labels = list(self.raw["candidates"]), list(self.raw["labels"])
@@ -303,24 +247,69 @@ def _sigmoid(margin: float) -> float:
     return float(1.0 / (1.0 + np.exp(-margin)))
 
 
-# ---------------------------------------------------------------- official metrics
-
-
-def _pct(x: float) -> float:
-    return round(100.0 * float(x), 4)
-
-
 def multirc_scores(predicted: list[list[int]], gold: list[list[int]]) -> dict[str, float]:
     """MultiRC, per question the 0/1 decisions and labels of its answer options: F1a (binary F1 over
     all answer options) and EM (share of questions whose options are all right), in percent."""
     flat_pred = np.asarray([p for ps in predicted for p in ps])
     flat_gold = np.asarray([g for gs in gold for g in gs])
     exact = [list(ps) == list(gs) for ps, gs in zip(predicted, gold)]
-    return {"f1a": METRICS["f1"](flat_pred, flat_gold), "exact_match": _pct(np.mean(exact))}
+    return {"f1a": METRICS["f1"](flat_pred, flat_gold), "exact_match": pct(np.mean(exact))}
 
 
 def record_scores(predicted: list[str], golds: list[list[str]]) -> dict[str, float]:
     """ReCoRD: per query, the best over its gold answers of token F1 and exact match; means in percent."""
     f1 = [max(token_f1(p, g) for g in gs) for p, gs in zip(predicted, golds)]
     exact = [max(exact_match(p, g) for g in gs) for p, gs in zip(predicted, golds)]
-    return {"f1": _pct(np.mean(f1)), "exact_match": _pct(np.mean(exact))}
+    return {"f1": pct(np.mean(f1)), "exact_match": pct(np.mean(exact))}
+
+
+# ---------------------------------------------------------------- the family
+
+
+class Candidates(Family):
+    key = "candidates"
+    Scorer = CandidatesScorer
+
+    def read_file(self, spec: CandidatesSpec, path: str) -> list[dict]:
+        return read_rows(spec, path)
+
+    def read_hub(self, spec: CandidatesSpec, split: str) -> list[dict]:
+        rows = spec.read_hub(hub_split(spec, split))
+        for row in rows:
+            _check(row)
+        return rows
+
+    def input_rows(self, spec: CandidatesSpec, path: str) -> list[dict]:
+        official_jsonl(spec, path)
+        return self.read_file(spec, path)
+
+    def is_labelled(self, split: Dataset) -> bool:
+        return any(label != UNLABELLED for labels in split["labels"] for label in labels)
+
+    def make_head(self, spec: CandidatesSpec, hidden_size: int, dropout: float):
+        return ClassificationHead(hidden_size, 2, dropout)
+
+    def tokenize(self, split: Dataset, spec: CandidatesSpec, tokenizer, max_len: int, train: bool) -> Dataset:
+        """One feature per candidate: model inputs, `labels`, and for the coverage counts `example_index`
+        (the row it belongs to), `passage_cut`, `candidate_cut`, `mention_kept` (whether the candidate's
+        first mention in the passage lies inside the kept part)."""
+        if not getattr(tokenizer, "is_fast", False):
+            raise PtuneError(
+                f"task={spec.name} needs a fast (Rust) tokenizer (offsets show what truncation kept); "
+                "this model has none"
+            )
+        encode = lambda batch, indices: _encode(spec, tokenizer, max_len, batch, indices)
+        features = tokenize_rows(split, spec, encode, with_indices=True)
+        lost = {k: v for k, v in coverage(spec, split, features).items() if v}
+        if lost:
+            log.warning(
+                "task=%s, %d questions at task.max_seq_len=%d: %s (see tasks/families/candidates.py)",
+                spec.name,
+                len(split),
+                max_len,
+                ", ".join(f"{k}={v}" for k, v in lost.items()),
+            )
+        return features
+
+    def collator(self, tokenizer):
+        return CandidateCollator(tokenizer)

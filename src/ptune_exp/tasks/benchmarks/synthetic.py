@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import random
 
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.classification import ClassificationSpec
+from ptune_exp.tasks.families.classification import ClassificationSpec
+from ptune_exp.tasks.spec import Split, register
 
 SIZES = {"train": 2000, "dev": 400, "test": 400}
 SUBJECTS = [

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.qa import QASpec
+from ptune_exp.tasks.families.qa import QASpec
+from ptune_exp.tasks.spec import Split, register
 
 
 def read_squad_json(path: str, version: str) -> list[dict]:

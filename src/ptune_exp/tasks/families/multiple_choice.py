@@ -28,13 +28,20 @@ from torch import nn
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks import metrics as metric_fns
-from ptune_exp.tasks.base import TaskSpec
-from ptune_exp.tasks.classification import UNLABELLED, labelled_cross_entropy
-from ptune_exp.tasks.classification import write_predictions as write_predictions  # same jsonl, one row per example
-from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, require_file
-
-MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+from ptune_exp.tasks.families.base import (
+    MODEL_KEYS,
+    UNLABELLED,
+    Family,
+    LinearHead,
+    Scorer,
+    located,
+    official_jsonl,
+    probabilities,
+    tokenize_rows,
+)
+from ptune_exp.tasks.families.classification import labelled_cross_entropy
+from ptune_exp.tasks.files import hub_split, read_jsonl
+from ptune_exp.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -46,34 +53,12 @@ class MultipleChoiceSpec(TaskSpec):
 # ---------------------------------------------------------------- loading
 
 
-def load_split(spec: MultipleChoiceSpec, role: str, data_dir: str | None) -> Dataset:
-    split = spec.splits[role]
-    if data_dir:
-        path = require_file(data_dir, split.file, f"task={spec.name} {role} split")
-        rows = read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}")
-    else:
-        rows = _read_hub(spec, split.hub)
-    return as_split(rows, spec, role)
-
-
-def _read_hub(spec: MultipleChoiceSpec, split: str) -> list[dict]:
-    data = hub_split(spec, split)
-    path, name = spec.hub
-    return read_rows(spec, enumerate(data), lambda i: f"{path}/{name} {split} row {i}")
-
-
 def read_rows(spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where: Callable[[int], str]) -> list[dict]:
     """Rows from (position, dataset row) pairs; `where(position)` names a bad row in errors."""
     rows = []
     for n, row in lines:
-        try:
+        with located(spec, where(n)):
             rows.append(_example(spec, row, len(rows)))
-        except KeyError as e:
-            raise PtuneError(
-                f"{where(n)}: missing field {e} (expected the official layout of task={spec.name})"
-            ) from None
-        except (TypeError, ValueError) as e:
-            raise PtuneError(f"{where(n)}: {e} (task={spec.name})") from None
     return rows
 
 
@@ -94,37 +79,7 @@ def _example(spec: MultipleChoiceSpec, row: dict, position: int) -> dict:
     }
 
 
-def read_inputs(spec: MultipleChoiceSpec, path: str) -> Dataset:
-    """Inputs to predict on, in the official jsonl layout of the task; labels are optional."""
-    if not path.endswith(".jsonl"):
-        raise PtuneError(f"{path}: give inputs as .jsonl in the official layout of task={spec.name}")
-    rows = read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}")
-    if not rows:
-        raise PtuneError(f"{path} holds no inputs")
-    return Dataset.from_list(rows)
-
-
-def is_labelled(split: Dataset) -> bool:
-    return any(label != UNLABELLED for label in split["label"])
-
-
 # ---------------------------------------------------------------- features
-
-
-def tokenize(split: Dataset, spec: MultipleChoiceSpec, tokenizer, max_len: int, train: bool) -> Dataset:
-    choices = spec.num_choices
-
-    def encode(batch):
-        first = [text for texts in batch["first"] for text in texts]
-        second = [text for texts in batch["second"] for text in texts]
-        enc = tokenizer(first, second, truncation=True, max_length=max_len)
-        out = {
-            key: [enc[key][i : i + choices] for i in range(0, len(first), choices)] for key in MODEL_KEYS if key in enc
-        }
-        out["labels"] = batch["label"]
-        return out
-
-    return split.map(encode, batched=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}")
 
 
 class MultipleChoiceCollator:
@@ -143,22 +98,14 @@ class MultipleChoiceCollator:
         return batch
 
 
-def collator(tokenizer):
-    return MultipleChoiceCollator(tokenizer)
+# ---------------------------------------------------------------- head and scoring
 
 
-# ---------------------------------------------------------------- head
-
-
-class ChoiceHead(nn.Module):
+class ChoiceHead(LinearHead):
     """One score per choice from its [CLS] hidden state; (batch, choices) logits."""
 
     def __init__(self, hidden_size: int, dropout: float):
-        super().__init__()
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_size, 1)
-        nn.init.normal_(self.out.weight, std=0.02)
-        nn.init.zeros_(self.out.bias)
+        super().__init__(hidden_size, 1, dropout)
 
     def forward(
         self, hidden: torch.Tensor, labels: torch.Tensor | None = None, batch_shape=None, **_
@@ -173,29 +120,56 @@ class ChoiceHead(nn.Module):
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
-def make_head(spec: MultipleChoiceSpec, hidden_size: int, dropout: float) -> nn.Module:
-    return ChoiceHead(hidden_size, dropout)
+class ChoiceScorer(Scorer):
+    """Per example its idx, the index of the chosen choice and every choice's probability."""
 
-
-# ---------------------------------------------------------------- scoring
-
-
-class Scorer:
-    """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
-
-    def __init__(self, spec: MultipleChoiceSpec, raw: Dataset, features: Dataset):
-        self.spec, self.raw = spec, raw
-        self.predictions: list | None = None
-
-    def __call__(self, eval_pred) -> dict[str, float]:
-        logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+    def score(self, logits, label_ids) -> dict[str, float]:
         preds = np.asarray(logits).argmax(-1)
-        probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
         self.predictions = [
             {"idx": idx, "prediction": int(p), "scores": [round(q, 6) for q in prob]}
-            for idx, p, prob in zip(self.raw["idx"], preds, probs)
+            for idx, p, prob in zip(self.raw["idx"], preds, probabilities(logits))
         ]
-        labels = eval_pred.label_ids
-        if labels is None or (labels == UNLABELLED).all():  # prediction on unlabelled inputs: nothing to score
-            return {}
-        return metric_fns.compute(self.spec.metrics, preds, labels)
+        return self.official(preds, label_ids)
+
+
+# ---------------------------------------------------------------- the family
+
+
+class MultipleChoice(Family):
+    key = "multiple_choice"
+    Scorer = ChoiceScorer
+
+    def read_file(self, spec: MultipleChoiceSpec, path: str) -> list[dict]:
+        return read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}")
+
+    def read_hub(self, spec: MultipleChoiceSpec, split: str) -> list[dict]:
+        data = hub_split(spec, split)
+        path, name = spec.hub
+        return read_rows(spec, enumerate(data), lambda i: f"{path}/{name} {split} row {i}")
+
+    def input_rows(self, spec: MultipleChoiceSpec, path: str) -> list[dict]:
+        official_jsonl(spec, path)
+        return self.read_file(spec, path)
+
+    def make_head(self, spec: MultipleChoiceSpec, hidden_size: int, dropout: float) -> nn.Module:
+        return ChoiceHead(hidden_size, dropout)
+
+    def tokenize(self, split: Dataset, spec: MultipleChoiceSpec, tokenizer, max_len: int, train: bool) -> Dataset:
+        choices = spec.num_choices
+
+        def encode(batch):
+            first = [text for texts in batch["first"] for text in texts]
+            second = [text for texts in batch["second"] for text in texts]
+            enc = tokenizer(first, second, truncation=True, max_length=max_len)
+            out = {
+                key: [enc[key][i : i + choices] for i in range(0, len(first), choices)]
+                for key in MODEL_KEYS
+                if key in enc
+            }
+            out["labels"] = batch["label"]
+            return out
+
+        return tokenize_rows(split, spec, encode)
+
+    def collator(self, tokenizer):
+        return MultipleChoiceCollator(tokenizer)

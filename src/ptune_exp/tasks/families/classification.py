@@ -8,7 +8,6 @@ when the split has no labels (GLUE/SuperGLUE test sets).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,11 +19,9 @@ from transformers import DataCollatorWithPadding
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks import metrics as metric_fns
-from ptune_exp.tasks.base import TASKS, TaskSpec
-from ptune_exp.tasks.files import as_split, hub_split, read_jsonl, read_tsv, require_file
-
-UNLABELLED = -1
+from ptune_exp.tasks.families.base import UNLABELLED, Family, LinearHead, Scorer, probabilities, tokenize_rows
+from ptune_exp.tasks.files import hub_split, read_jsonl, read_tsv
+from ptune_exp.tasks.spec import TASKS, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -48,18 +45,6 @@ class ClassificationSpec(TaskSpec):
 
 
 # ---------------------------------------------------------------- loading
-
-
-def load_split(spec: ClassificationSpec, role: str, data_dir: str | None) -> Dataset:
-    split = spec.splits[role]
-    if spec.generate is not None:
-        rows = spec.generate(role, 0)
-    elif data_dir:
-        _check_layout(spec, role, data_dir)
-        rows = _read_local(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
-    else:
-        rows = _read_hub(spec, split.hub)
-    return as_split(rows, spec, role)
 
 
 def _check_layout(spec: ClassificationSpec, role: str, data_dir: str) -> None:
@@ -86,16 +71,6 @@ def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str
         return spec.compose(row)
     a, b = fields
     return row[a], (row[b] if b is not None else None)
-
-
-def _read_hub(spec: ClassificationSpec, split: str) -> list[dict]:
-    rows = []
-    for i, row in enumerate(hub_split(spec, split)):
-        a, b = _texts(spec, row, spec.hub_text)
-        label = row["label"]
-        label = float(label) if spec.is_regression else int(label)
-        rows.append({"idx": i, "text_a": a, "text_b": b, "label": label if label >= 0 else UNLABELLED})
-    return rows
 
 
 def _read_local(spec: ClassificationSpec, path: str) -> list[dict]:
@@ -133,37 +108,13 @@ def _label(spec: ClassificationSpec, value, path: str, line: int):
     return spec.file_labels.index(value)
 
 
-def read_inputs(spec: ClassificationSpec, path: str) -> Dataset:
-    """Inputs to predict on, in the task's local format (.jsonl or .tsv); labels are optional."""
-    fmt = "superglue_jsonl" if path.endswith(".jsonl") else "glue_tsv" if path.endswith(".tsv") else None
-    if fmt is None:
-        raise PtuneError(
-            f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}"
-        )
-    if fmt != spec.file_format:
-        suffix = ".jsonl" if spec.file_format == "superglue_jsonl" else ".tsv"
-        raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({suffix})")
-    rows = _read_local(spec, path)
-    if not rows:
-        raise PtuneError(f"{path} holds no inputs")
-    return Dataset.from_list(rows)
+# ---------------------------------------------------------------- head and scoring
 
 
-def is_labelled(split: Dataset) -> bool:
-    return any(label != UNLABELLED for label in split["label"])
-
-
-# ---------------------------------------------------------------- training
-
-
-class ClassificationHead(nn.Module):
+class ClassificationHead(LinearHead):
     def __init__(self, hidden_size: int, num_labels: int, dropout: float):
-        super().__init__()
+        super().__init__(hidden_size, num_labels, dropout)
         self.num_labels = num_labels
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(hidden_size, num_labels)
-        nn.init.normal_(self.out.weight, std=0.02)
-        nn.init.zeros_(self.out.bias)
 
     def forward(self, hidden: torch.Tensor, labels: torch.Tensor | None = None, **_) -> SequenceClassifierOutput:
         logits = self.out(self.dropout(hidden[:, 0]))
@@ -184,57 +135,75 @@ def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     return (losses * labelled).sum() / labelled.sum().clamp(min=1.0)
 
 
-def make_head(spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
-    return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)
+class ClassificationScorer(Scorer):
+    """Per example its idx and the predicted label with every label's probability (or the score)."""
 
-
-def tokenize(split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int, train: bool) -> Dataset:
-    def encode(batch):
-        pair = batch["text_b"] if spec.is_pair else None
-        enc = tokenizer(batch["text_a"], pair, truncation=True, max_length=max_len)
-        enc["labels"] = batch["label"]
-        return enc
-
-    return split.map(encode, batched=True, remove_columns=split.column_names, desc=f"tokenize {spec.name}")
-
-
-def collator(tokenizer):
-    return DataCollatorWithPadding(tokenizer)
-
-
-class Scorer:
-    """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
-
-    def __init__(self, spec: ClassificationSpec, raw: Dataset, features: Dataset):
-        self.spec, self.raw = spec, raw
-        self.predictions: list | None = None
-
-    def __call__(self, eval_pred) -> dict[str, float]:
-        logits = eval_pred.predictions[0] if isinstance(eval_pred.predictions, tuple) else eval_pred.predictions
+    def score(self, logits, label_ids) -> dict[str, float]:
         if self.spec.is_regression:
             preds = logits[:, 0]
             self.predictions = [{"idx": idx, "prediction": float(p)} for idx, p in zip(self.raw["idx"], preds)]
         else:
             preds = logits.argmax(-1)
-            probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
             self.predictions = [
                 {
                     "idx": idx,
                     "prediction": self.spec.labels[int(p)],
                     "scores": {label: round(q, 6) for label, q in zip(self.spec.labels, prob)},
                 }
-                for idx, p, prob in zip(self.raw["idx"], preds, probs)
+                for idx, p, prob in zip(self.raw["idx"], preds, probabilities(logits))
             ]
-        labels = eval_pred.label_ids
-        if labels is None or (labels == UNLABELLED).all():  # prediction on unlabelled inputs: nothing to score
-            return {}
-        return metric_fns.compute(self.spec.metrics, preds, labels)
+        return self.official(preds, label_ids)
 
 
-def write_predictions(spec: ClassificationSpec, predictions: list[dict], path: str) -> str:
-    """One JSON object per example: its idx and the predicted label (or score)."""
-    path = f"{path}.jsonl"
-    with open(path, "w", encoding="utf-8") as f:
-        for row in predictions:
-            f.write(json.dumps(row) + "\n")
-    return path
+# ---------------------------------------------------------------- the family
+
+
+class Classification(Family):
+    key = "classification"
+    Scorer = ClassificationScorer
+
+    def split_rows(self, spec: ClassificationSpec, role: str, data_dir: str | None) -> list[dict]:
+        if spec.generate is not None:
+            return spec.generate(role, 0)
+        if data_dir:
+            _check_layout(spec, role, data_dir)
+        return super().split_rows(spec, role, data_dir)
+
+    def read_file(self, spec: ClassificationSpec, path: str) -> list[dict]:
+        return _read_local(spec, path)
+
+    def read_hub(self, spec: ClassificationSpec, split: str) -> list[dict]:
+        rows = []
+        for i, row in enumerate(hub_split(spec, split)):
+            a, b = _texts(spec, row, spec.hub_text)
+            label = row["label"]
+            label = float(label) if spec.is_regression else int(label)
+            rows.append({"idx": i, "text_a": a, "text_b": b, "label": label if label >= 0 else UNLABELLED})
+        return rows
+
+    def input_rows(self, spec: ClassificationSpec, path: str) -> list[dict]:
+        """Inputs in the task's local format (.jsonl or .tsv)."""
+        fmt = "superglue_jsonl" if path.endswith(".jsonl") else "glue_tsv" if path.endswith(".tsv") else None
+        if fmt is None:
+            raise PtuneError(
+                f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}"
+            )
+        if fmt != spec.file_format:
+            suffix = ".jsonl" if spec.file_format == "superglue_jsonl" else ".tsv"
+            raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({suffix})")
+        return self.read_file(spec, path)
+
+    def make_head(self, spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
+        return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)
+
+    def tokenize(self, split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int, train: bool) -> Dataset:
+        def encode(batch):
+            pair = batch["text_b"] if spec.is_pair else None
+            enc = tokenizer(batch["text_a"], pair, truncation=True, max_length=max_len)
+            enc["labels"] = batch["label"]
+            return enc
+
+        return tokenize_rows(split, spec, encode)
+
+    def collator(self, tokenizer):
+        return DataCollatorWithPadding(tokenizer)

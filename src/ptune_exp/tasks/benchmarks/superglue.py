@@ -13,23 +13,24 @@ Families and framings (all without a verbalizer: a head on [CLS]/<s>):
   text can hold several), so the spans are marked in place; the second segment states the claim
   being judged, so the [CLS] head sees the same (premise, hypothesis) shape as RTE/CB. A span whose
   index does not point at its text is looked up at the nearest place where the text occurs.
-- COPA: multiple choice (`multiple_choice.py`); per choice the pair ("<premise without its final
+- COPA: multiple choice (`families/multiple_choice.py`); per choice the pair ("<premise without its final
   period> because", "<choice>") for question "cause", ("<premise …> so", "<choice>") for "effect",
   e.g. ("My body cast a shadow over the grass because", "The sun was rising."). The connective turns
   the question into the relation a reader checks, and each choice is judged as the continuation.
 - MultiRC: every answer option a binary example ("paragraph", "question answer"), decided on its own,
-  scored per question (`candidates.py`: F1a first, then EM).
+  scored per question (`families/candidates.py`: F1a first, then EM).
 - ReCoRD: every entity of the passage filled into the query's @placeholder, a binary example
-  ("passage", "filled query"); the best-scored entity is the answer (`candidates.py`: F1, then EM).
+  ("passage", "filled query"); the best-scored entity is the answer (`families/candidates.py`: F1, then EM).
 """
 
 import re
 import string
 
-from ptune_exp.tasks.base import Split, register
-from ptune_exp.tasks.candidates import CandidatesSpec, question_row
-from ptune_exp.tasks.classification import UNLABELLED, ClassificationSpec
-from ptune_exp.tasks.multiple_choice import MultipleChoiceSpec
+from ptune_exp.tasks.families.base import UNLABELLED
+from ptune_exp.tasks.families.candidates import CandidatesSpec, question_row
+from ptune_exp.tasks.families.classification import ClassificationSpec
+from ptune_exp.tasks.families.multiple_choice import MultipleChoiceSpec
+from ptune_exp.tasks.spec import Split, register
 
 HUB = "aps/super_glue"
 TRAIN_DEV = {"train": Split("train", "train.jsonl"), "dev": Split("validation", "val.jsonl")}
@@ -40,24 +41,37 @@ def wic_texts(row: dict) -> tuple[str, str]:
     return f"{row['word']}: {row['sentence1']}", row["sentence2"]
 
 
-def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None):
+def task(spec_class: type, family: str, name: str, metrics: tuple[str, ...], hub_name: str | None = None, **fields):
+    """Register a SuperGLUE task: the official train/val files, the hub's config `hub_name` (or `name`),
+    the first metric selects."""
     return register(
-        ClassificationSpec(
+        spec_class(
             name=name,
-            family="classification",
+            family=family,
             benchmark="superglue",
             metrics=metrics,
             main_metric=metrics[0],
             splits=TRAIN_DEV,
             hub=(HUB, hub_name or name),
             source="superglue",
-            labels=labels,
-            hub_text=fields,
-            file_format="superglue_jsonl",
-            file_columns=(*fields, "label"),
-            file_labels=file_labels,
-            compose=compose,
+            **fields,
         )
+    )
+
+
+def superglue(name, labels, metrics, fields, file_labels, compose=None, hub_name=None) -> ClassificationSpec:
+    return task(
+        ClassificationSpec,
+        "classification",
+        name,
+        metrics,
+        hub_name,
+        labels=labels,
+        hub_text=fields,
+        file_format="superglue_jsonl",
+        file_columns=(*fields, "label"),
+        file_labels=file_labels,
+        compose=compose,
     )
 
 
@@ -256,38 +270,12 @@ def record_pair(query: str, entity: str) -> str:
     return query.replace("@placeholder", entity)
 
 
-register(
-    MultipleChoiceSpec(
-        name="copa",
-        family="multiple_choice",
-        benchmark="superglue",
-        metrics=("accuracy",),
-        main_metric="accuracy",
-        splits=TRAIN_DEV,
-        hub=(HUB, "copa"),
-        source="superglue",
-        num_choices=2,
-        compose=copa_choices,
-    )
-)
+task(MultipleChoiceSpec, "multiple_choice", "copa", ("accuracy",), num_choices=2, compose=copa_choices)
 
 
 def candidates_task(name: str, metrics: tuple[str, ...], decide: str, read_line, read_hub, pair) -> CandidatesSpec:
-    return register(
-        CandidatesSpec(
-            name=name,
-            family="candidates",
-            benchmark="superglue",
-            metrics=metrics,
-            main_metric=metrics[0],
-            splits=TRAIN_DEV,
-            hub=(HUB, name),
-            source="superglue",
-            decide=decide,
-            read_line=read_line,
-            read_hub=read_hub,
-            pair=pair,
-        )
+    return task(
+        CandidatesSpec, "candidates", name, metrics, decide=decide, read_line=read_line, read_hub=read_hub, pair=pair
     )
 
 

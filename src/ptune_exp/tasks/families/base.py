@@ -1,0 +1,175 @@
+"""The interface of a task family, and what families share.
+
+A family knows how to read its rows (from the dataset hub or the official local files), which head
+to put on the encoder, how to tokenize, how to batch, and how to score and write predictions. The
+rest of the code reaches a family only through `Family` (`family_of(spec)` in `families/__init__.py`):
+
+  load_split(spec, role, data_dir) -> Dataset        raw examples of one split (hub or task.data_dir)
+  is_labelled(split) -> bool                        whether the split can be scored
+  make_head(spec, hidden_size, dropout) -> Module   head(hidden, labels=None, attention_mask, batch_shape)
+  tokenize(split, spec, tokenizer, max_len, train) -> Dataset   features (may hold extra columns)
+  collator(tokenizer)                               batches features into model inputs (drops extras)
+  Scorer(spec, raw, features)                       the Trainer's compute_metrics for one split; after a
+                                                    call, `.predictions` holds per-example predictions
+  write_predictions(spec, predictions, path) -> str writes them next to the record, returns the path
+  read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
+  configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
+  fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ClassVar
+
+import numpy as np
+import torch
+from datasets import Dataset, Features
+from torch import nn
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.tasks.files import as_split, require_file
+from ptune_exp.tasks.metrics import compute
+
+UNLABELLED = -1  # label of an example without one (official test files)
+MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")  # what the encoder reads of a feature
+
+
+class Scorer(ABC):
+    """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
+
+    def __init__(self, spec, raw: Dataset, features: Dataset):
+        self.spec, self.raw = spec, raw
+        self.predictions = None
+
+    def __call__(self, eval_pred) -> dict[str, float]:
+        return self.score(self.outputs(eval_pred.predictions), eval_pred.label_ids)
+
+    def outputs(self, predictions):
+        """What the head returned for the split: its logits (the first output, when it returned several)."""
+        return predictions[0] if isinstance(predictions, tuple) else predictions
+
+    @abstractmethod
+    def score(self, outputs, label_ids) -> dict[str, float]:
+        """Metrics of the split; sets `.predictions`."""
+
+    def official(self, predictions: np.ndarray, label_ids) -> dict[str, float]:
+        """The spec's metrics of per-example predictions; none when no example has a label."""
+        if label_ids is None or (label_ids == UNLABELLED).all():  # prediction on unlabelled inputs: nothing to score
+            return {}
+        return compute(self.spec.metrics, predictions, label_ids)
+
+
+def probabilities(logits) -> list[list[float]]:
+    """Softmax over the last axis, as lists."""
+    return torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).tolist()
+
+
+class LinearHead(nn.Module):
+    """Dropout + a linear layer with N(0, 0.02) weights and zero bias, the heads' common start."""
+
+    def __init__(self, hidden_size: int, out_features: int, dropout: float):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden_size, out_features)
+        nn.init.normal_(self.out.weight, std=0.02)
+        nn.init.zeros_(self.out.bias)
+
+
+def tokenize_rows(split: Dataset, spec, encode: Callable, with_indices: bool = False) -> Dataset:
+    """`encode` (a batched map; with the rows' indices when asked) over the split, raw columns dropped."""
+    return split.map(
+        encode, batched=True, with_indices=with_indices, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
+    )
+
+
+@contextmanager
+def located(spec, where: str) -> Iterator[None]:
+    """Reading one row of the official layout: a missing field, or a value the spec refuses, becomes an
+    error that names the row (`where`: file:line, or the hub split and row)."""
+    try:
+        yield
+    except KeyError as e:
+        raise PtuneError(f"{where}: missing field {e} (expected the official layout of task={spec.name})") from None
+    except (TypeError, ValueError) as e:
+        raise PtuneError(f"{where}: {e} (task={spec.name})") from None
+
+
+def official_jsonl(spec, path: str) -> None:
+    """Inputs to predict on must be a .jsonl file in the task's official layout."""
+    if not path.endswith(".jsonl"):
+        raise PtuneError(f"{path}: give inputs as .jsonl in the official layout of task={spec.name}")
+
+
+class Family(ABC):
+    """One task family; `FAMILIES` holds one instance of each. See the module docstring."""
+
+    key: ClassVar[str]
+    Scorer: ClassVar[type[Scorer]]
+    row_features: ClassVar[Features | None] = None  # column types of the rows, where inference is not enough
+    inputs_noun: ClassVar[str] = "inputs"  # what an input file holds (for the error on an empty one)
+
+    # ---------------------------------------------------------------- rows
+
+    def load_split(self, spec, role: str, data_dir: str | None) -> Dataset:
+        return as_split(self.split_rows(spec, role, data_dir), spec, role, self.row_features)
+
+    def split_rows(self, spec, role: str, data_dir: str | None) -> list[dict]:
+        """Rows of one split: its official file in `data_dir`, or else its split on the hub."""
+        split = spec.splits[role]
+        if data_dir:
+            return self.read_file(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
+        return self.read_hub(spec, split.hub)
+
+    @abstractmethod
+    def read_file(self, spec, path: str) -> list[dict]:
+        """Rows of a local file in the task's official layout."""
+
+    @abstractmethod
+    def read_hub(self, spec, split: str) -> list[dict]:
+        """Rows of one split of the spec's hub dataset."""
+
+    def read_inputs(self, spec, path: str) -> Dataset:
+        """Inputs to predict on (ptune-exp-predict), labels optional."""
+        rows = self.input_rows(spec, path)
+        if not rows:
+            raise PtuneError(f"{path} holds no {self.inputs_noun}")
+        return Dataset.from_list(rows, features=self.row_features)
+
+    def input_rows(self, spec, path: str) -> list[dict]:
+        return self.read_file(spec, path)
+
+    def is_labelled(self, split: Dataset) -> bool:
+        return any(label != UNLABELLED for label in split["label"])
+
+    # ---------------------------------------------------------------- the run's spec
+
+    def configure(self, spec, task_cfg):
+        """The spec with the family's own `task.*` options applied (none by default)."""
+        return spec
+
+    def fit(self, spec, raw: dict):
+        """The spec completed from the loaded splits (e.g. a label list taken from the data)."""
+        return spec
+
+    # ---------------------------------------------------------------- model inputs and outputs
+
+    @abstractmethod
+    def make_head(self, spec, hidden_size: int, dropout: float) -> nn.Module: ...
+
+    @abstractmethod
+    def tokenize(self, split: Dataset, spec, tokenizer, max_len: int, train: bool) -> Dataset: ...
+
+    @abstractmethod
+    def collator(self, tokenizer): ...
+
+    def write_predictions(self, spec, predictions: list[dict], path: str) -> str:
+        """One JSON object per example (`path`.jsonl); returns the file's path."""
+        path = f"{path}.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for row in predictions:
+                f.write(json.dumps(row) + "\n")
+        return path

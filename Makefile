@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: demo test test-fast venv bench clean
+.PHONY: demo test test-fast lint venv bench clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,12 @@ test: $(STAMP)
 ## The tests but the slow ones (real multiruns, launchers, two-process runs): a quick check while editing.
 test-fast: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest -m "not slow"
+
+## ruff lint + format check over src, tests and scripts (settings in pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 clean:
 	rm -rf $(VENV) outputs multirun

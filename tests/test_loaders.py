@@ -3,11 +3,12 @@
 import json
 
 import pytest
+from omegaconf import OmegaConf
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.run import run
-from ptune_exp.tasks import FAMILIES, get_task
-from ptune_exp.tasks.families.base import UNLABELLED
+from ptune_exp.tasks import FAMILIES, TASKS, family_of, get_task
+from ptune_exp.tasks.families.base import UNLABELLED, Family
 
 CLASSIFICATION = FAMILIES["classification"]
 
@@ -162,3 +163,13 @@ def test_run_on_local_superglue_rte_files(tmp_path, cfg_factory):
     record = run(cfg_factory("task=rte", "task.source=superglue", f"task.data_dir={tmp_path}", "method=ptv2"))
     assert record["status"] == "completed" and record["task_source"] == "superglue"
     assert record["data"] == {"train": 12, "dev": 6} and record["test"] is None
+
+
+def test_every_task_has_its_family_in_the_registry():
+    for spec in TASKS.values():
+        family = family_of(spec)
+        assert isinstance(family, Family) and family.key == spec.family and FAMILIES[spec.family] is family
+    assert sorted(FAMILIES) == sorted({spec.family for spec in TASKS.values()})
+    sst2 = get_task("sst2")  # a family without options or fitted fields keeps the spec as it is
+    assert CLASSIFICATION.configure(sst2, OmegaConf.create({"max_seq_len": 8})) is sst2
+    assert CLASSIFICATION.fit(sst2, {}) is sst2

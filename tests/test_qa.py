@@ -2,6 +2,9 @@
 end to end. Fixture json files are written by the tests; models are the tiny random ones."""
 
 import json
+import re
+import string
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -11,13 +14,13 @@ from transformers import EvalPrediction
 
 import ptune_exp.run as run_module
 from ptune_exp.errors import PtuneError
+from ptune_exp.methods import METHODS
 from ptune_exp.run import build, run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.benchmarks.squad import read_squad_json
 from ptune_exp.tasks.families import qa, qa_decode
 from ptune_exp.tiny import tiny_tokenizer
 
-METHODS = ["fft", "pt", "prefix", "ptv2"]
 QA = FAMILIES["qa"]
 MAX_LEN, STRIDE = 64, 16  # short windows, so the fixture contexts need several
 # in-vocabulary words (one token each) and others the tiny tokenizers split into several pieces
@@ -359,8 +362,46 @@ def data_dir(tmp_path, version: str) -> str:
     return str(tmp_path)
 
 
+def squad_by_hand(predictions: dict[str, str], dev_path: str, version: str) -> dict[str, float]:
+    """Exact match and F1 in percent of the predictions against an official dev file, written out again
+    for the tests from the rules of the official scripts (see test_squad_v*_metrics_* for the rules)."""
+
+    def words(text: str) -> list[str]:
+        text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
+        return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+    def f1(pred: list[str], gold: list[str]) -> float:
+        if version == "2.0" and (not pred or not gold):
+            return float(pred == gold)
+        same = sum((Counter(pred) & Counter(gold)).values())
+        return 2 * same / (len(pred) + len(gold)) if same else 0.0
+
+    exact, overlap = [], []
+    for article in json.load(open(dev_path, encoding="utf-8"))["data"]:
+        for qa_ in (q for paragraph in article["paragraphs"] for q in paragraph["qas"]):
+            golds = [words(a["text"]) for a in qa_["answers"]]
+            golds = [g for g in golds if g or version != "2.0"] or [[]]
+            pred = words(predictions[qa_["id"]])
+            exact.append(max(float(pred == g) for g in golds))
+            overlap.append(max(f1(pred, g) for g in golds))
+    return {"exact_match": 100 * np.mean(exact), "f1": 100 * np.mean(overlap)}
+
+
+def test_squad_by_hand_agrees_with_the_official_metrics(tmp_path):
+    c = "Mary won the game in Paris."
+    qs = [question("a", [(0, "Mary")]), question("b", [(21, "Paris")]), question("c", [], impossible=True)]
+    path = squad_file(tmp_path / "dev.json", [(c, qs)], "2.0")
+    predictions = {"a": "Mary won", "b": "", "c": ""}  # a: P 1/2 R 1 -> F1 2/3; b: wrong; c: right
+    assert squad_by_hand(predictions, path, "2.0") == pytest.approx({"exact_match": 100 / 3, "f1": 100 * 5 / 9})
+    golds = {"a": ["Mary"], "b": ["Paris"], "c": []}
+    official = qa_decode.squad_scores(predictions, golds, "2.0")
+    assert {k: official[k] for k in ("exact_match", "f1")} == pytest.approx(
+        squad_by_hand(predictions, path, "2.0"), abs=1e-3
+    )
+
+
 @pytest.mark.parametrize(
-    "method,model,task", [(m, "tiny-bert", "squad") for m in METHODS] + [("ptv2", "tiny-roberta", "squad_v2")]
+    "method,model,task", [(m, "tiny-bert", "squad") for m in sorted(METHODS)] + [("ptv2", "tiny-roberta", "squad_v2")]
 )
 def test_each_method_trains_two_steps_and_answers_every_question(method, model, task, cfg_factory, tmp_path):
     version = "2.0" if task == "squad_v2" else "1.1"
@@ -379,6 +420,8 @@ def test_each_method_trains_two_steps_and_answers_every_question(method, model, 
     predictions = json.load(open(f"{cfg.output_dir}/{record['predictions']['dev']}"))
     dev_ids = [r["id"] for r in read_squad_json(f"{tmp_path}/dev-v{version}.json", version)]
     assert sorted(predictions) == sorted(dev_ids) and all(isinstance(a, str) for a in predictions.values())
+    by_hand = squad_by_hand(predictions, f"{tmp_path}/dev-v{version}.json", version)
+    assert {k: record["dev"][k] for k in by_hand} == pytest.approx(by_hand, abs=1e-3)
     assert record["data"]["dev"] > len(dev_ids)  # long contexts: more windows than questions
 
 

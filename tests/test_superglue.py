@@ -12,6 +12,7 @@ import torch
 from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.methods import METHODS
 from ptune_exp.run import build, plan, run
 from ptune_exp.tasks import FAMILIES, family_of, get_task
 from ptune_exp.tasks.benchmarks.superglue import span_words
@@ -22,7 +23,7 @@ from ptune_exp.tasks.metrics import normalize_answer
 from ptune_exp.tiny import tiny_tokenizer
 
 CANDIDATES = FAMILIES["candidates"]
-METHODS = ["fft", "pt", "prefix", "ptv2"]
+PROMPTED = [m for m in sorted(METHODS) if METHODS[m].prompt_site != "none"]  # methods with a prompt
 
 
 def jsonl(path, rows):
@@ -352,7 +353,7 @@ def test_record_long_passage_keeps_every_candidate_and_counts_what_was_cut(tmp_p
 # ---------------------------------------------------------------- COPA: the prompt per choice
 
 
-@pytest.mark.parametrize("method", ["pt", "prefix", "ptv2"])
+@pytest.mark.parametrize("method", PROMPTED)
 def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory):
     folder = write_task(tmp_path, "copa")
     cfg = cfg_factory("task=copa", f"task.data_dir={folder}", f"method={method}", "method.prefix_len=3")
@@ -368,7 +369,7 @@ def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory)
     hook.remove()
     assert logits.shape == (3, 2)
     length = batch["input_ids"].shape[-1]
-    if method == "pt":  # every (example, choice) row carries the same virtual tokens right after [CLS]
+    if METHODS[method].prompt_site == "input":  # pt: every (example, choice) row carries the same virtual tokens
         embeds = seen["inputs_embeds"]
         assert embeds.shape[:2] == (6, length + 3)
         prompt = model.prompt.encoder().detach()
@@ -395,8 +396,29 @@ def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory)
 # ---------------------------------------------------------------- every method trains on every task
 
 
+def main_metric_by_hand(task: str, predictions: list[dict], folder) -> float:
+    """The task's main metric (percent) of a predictions file against the fixture's dev labels, counted here."""
+    dev = [json.loads(line) for line in (folder / "val.jsonl").read_text(encoding="utf-8").splitlines()]
+    if task in ("copa", "wsc"):  # accuracy; wsc predicts a label name ("False"/"True")
+        gold = [r["label"] if task == "copa" else str(r["label"]) for r in dev]
+        return 100 * np.mean([p["prediction"] == g for p, g in zip(predictions, gold)])
+    if task == "multirc":  # F1 over all answer options
+        gold = np.array([a["label"] for line in dev for q in line["passage"]["questions"] for a in q["answers"]])
+        decided = np.array([a["label"] for p in predictions for a in p["prediction"]])
+        tp, wrong = np.sum((gold == 1) & (decided == 1)), np.sum(gold != decided)
+        return 100 * 2 * tp / (2 * tp + wrong)
+    # record: one-word entities, so a query's token F1 is 1 for the gold entity and 0 for any other
+    gold = [qa["answers"][0]["text"] for line in dev for qa in line["qas"]]
+    return 100 * np.mean([p["prediction"] == g for p, g in zip(predictions, gold)])
+
+
+def read_jsonl_predictions(cfg, record) -> list[dict]:
+    path = os.path.join(cfg.output_dir, record["predictions"]["dev"])
+    return [json.loads(line) for line in open(path, encoding="utf-8").read().splitlines()]
+
+
 @pytest.mark.parametrize("task", sorted(FIXTURES))
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", sorted(METHODS))
 def test_each_method_trains_two_steps_on_each_task(task, method, tmp_path, cfg_factory):
     folder = write_task(tmp_path, task)
     cfg = cfg_factory(f"task={task}", f"task.data_dir={folder}", f"method={method}", "task.max_seq_len=64")
@@ -404,9 +426,9 @@ def test_each_method_trains_two_steps_on_each_task(task, method, tmp_path, cfg_f
     spec = get_task(task)
     assert record["status"] == "completed" and record["train"]["steps"] == 2 and record["family"] == spec.family
     assert set(spec.metrics) <= set(record["dev"]) and 0 <= record["dev"][spec.main_metric] <= 100
-    lines = open(os.path.join(cfg.output_dir, record["predictions"]["dev"]), encoding="utf-8").read().splitlines()
-    predictions = [json.loads(line) for line in lines]
+    predictions = read_jsonl_predictions(cfg, record)
     assert len(predictions) == DEV_EXAMPLES[task]
+    assert record["dev"][spec.main_metric] == pytest.approx(main_metric_by_hand(task, predictions, folder), abs=1e-3)
     if task == "multirc":  # every answer option of every question is decided
         assert [len(p["prediction"]) for p in predictions] == [3, 2, 3, 2]
     if task == "record":
@@ -416,5 +438,9 @@ def test_each_method_trains_two_steps_on_each_task(task, method, tmp_path, cfg_f
 @pytest.mark.parametrize("task", sorted(FIXTURES))
 def test_tiny_roberta_trains_on_each_task(task, tmp_path, cfg_factory):  # byte-level BPE, no token types
     folder = write_task(tmp_path, task)
-    record = run(cfg_factory(f"task={task}", f"task.data_dir={folder}", "method=pt", "model=tiny-roberta"))
-    assert record["status"] == "completed" and get_task(task).main_metric in record["dev"]
+    cfg = cfg_factory(f"task={task}", f"task.data_dir={folder}", "method=pt", "model=tiny-roberta")
+    record = run(cfg)
+    main = get_task(task).main_metric
+    assert record["status"] == "completed" and main in record["dev"]
+    by_hand = main_metric_by_hand(task, read_jsonl_predictions(cfg, record), folder)
+    assert record["dev"][main] == pytest.approx(by_hand, abs=1e-3)

@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 from transformers.trainer_utils import EvalPrediction
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.methods import METHODS
 from ptune_exp.run import build, plan, run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.families.tagging import TokenClassificationHead, label_list, score_file
@@ -344,10 +345,45 @@ def test_words_only_inputs_are_tagged_without_scores(tmp_path):
 # ---------------------------------------------------------------- end to end
 
 
-@pytest.mark.parametrize(
-    "method, model",
-    [("fft", "tiny-bert"), ("pt", "tiny-bert"), ("prefix", "tiny-bert"), ("ptv2", "tiny-bert"), ("pt", "tiny-roberta")],
-)
+def conlleval_entities(tags: list[str]) -> set[tuple[str, int, int]]:
+    """(type, start, end) of every entity of a tag sequence, by conlleval's rules (written out again
+    for the tests): B-X starts an entity, and so does an I-X that does not continue an X entity."""
+    found, start, kind = set(), None, None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, typ = tag[:1], tag[2:]
+        if start is not None and (prefix != "I" or typ != kind):
+            found.add((kind, start, i))
+            start = None
+        if prefix == "B" or (prefix == "I" and start is None):
+            start, kind = i, typ
+    return found
+
+
+def entity_scores_by_hand(path: str) -> dict[str, float]:
+    """Micro precision, recall and F1 (percent) of a `word gold predicted` file, counted here."""
+    sentences = open(path, encoding="utf-8").read().strip("\n").split("\n\n")
+    tp = n_gold = n_pred = 0
+    for sentence in sentences:
+        columns = [line.split() for line in sentence.splitlines()]
+        gold, predicted = conlleval_entities([c[-2] for c in columns]), conlleval_entities([c[-1] for c in columns])
+        tp, n_gold, n_pred = tp + len(gold & predicted), n_gold + len(gold), n_pred + len(predicted)
+    return {
+        "precision": 100 * tp / n_pred if n_pred else 0.0,
+        "recall": 100 * tp / n_gold,
+        "f1": 100 * 2 * tp / (n_gold + n_pred),
+    }
+
+
+def test_entity_scores_by_hand_agree_with_the_hand_made_file(tmp_path):
+    path = tmp_path / "p.conll"  # gold: PER, LOC; predicted: PER (I- starts it), LOC split in two
+    path.write_text("A B-PER I-PER\nB I-PER I-PER\nc O O\nD B-LOC B-LOC\nE I-LOC B-LOC\n", encoding="utf-8")
+    assert entity_scores_by_hand(str(path)) == pytest.approx({"precision": 100 / 3, "recall": 50.0, "f1": 40.0})
+    assert score_file(str(path)) == pytest.approx(
+        {**entity_scores_by_hand(str(path)), "f1_LOC": 0.0, "f1_PER": 100.0}, abs=1e-3
+    )
+
+
+@pytest.mark.parametrize("method, model", [(m, "tiny-bert") for m in sorted(METHODS)] + [("pt", "tiny-roberta")])
 def test_each_method_trains_two_steps_and_predicts_every_word(method, model, conll_dir, cfg_factory):
     cfg = cfg_factory(
         f"method={method}", f"model={model}", "task=conll03", f"task.data_dir={conll_dir}", "task.max_seq_len=16"
@@ -357,6 +393,8 @@ def test_each_method_trains_two_steps_and_predicts_every_word(method, model, con
     for role in ("dev", "test"):
         assert 0 <= record[role]["f1"] <= 100
         assert record[role]["windowed_sentences"] >= 1
+        by_hand = entity_scores_by_hand(os.path.join(cfg.output_dir, record["predictions"][role]))
+        assert {k: record[role][k] for k in by_hand} == pytest.approx(by_hand, abs=1e-3)
     path = os.path.join(cfg.output_dir, record["predictions"]["test"])
     assert path.endswith(".conll")
     gold, predicted = read_predictions(path)

@@ -15,6 +15,13 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
   read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
   fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
+
+A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_file`, `read_hub`,
+`make_head`, `tokenize` and `collator`; the rest has defaults here that families override where they
+differ: loading (`split_rows`: the official file in task.data_dir, else the hub split), the label
+check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, no options, no
+fitting. `Scorer` unwraps the logits and scores with the spec's metrics; `LinearHead` is the heads'
+dropout + initialised linear layer.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from torch import nn
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.files import as_split, require_file
 from ptune_exp.tasks.metrics import compute
+from ptune_exp.tasks.spec import TaskSpec
 
 UNLABELLED = -1  # label of an example without one (official test files)
 MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")  # what the encoder reads of a feature
@@ -41,7 +49,7 @@ MODEL_KEYS = ("input_ids", "attention_mask", "token_type_ids")  # what the encod
 class Scorer(ABC):
     """`compute_metrics` for the Trainer, bound to one split; keeps the last predictions."""
 
-    def __init__(self, spec, raw: Dataset, features: Dataset):
+    def __init__(self, spec: TaskSpec, raw: Dataset, features: Dataset):
         self.spec, self.raw = spec, raw
         self.predictions = None
 
@@ -79,7 +87,7 @@ class LinearHead(nn.Module):
         nn.init.zeros_(self.out.bias)
 
 
-def tokenize_rows(split: Dataset, spec, encode: Callable, with_indices: bool = False) -> Dataset:
+def tokenize_rows(split: Dataset, spec: TaskSpec, encode: Callable, with_indices: bool = False) -> Dataset:
     """`encode` (a batched map; with the rows' indices when asked) over the split, raw columns dropped."""
     return split.map(
         encode, batched=True, with_indices=with_indices, remove_columns=split.column_names, desc=f"tokenize {spec.name}"
@@ -87,7 +95,7 @@ def tokenize_rows(split: Dataset, spec, encode: Callable, with_indices: bool = F
 
 
 @contextmanager
-def located(spec, where: str) -> Iterator[None]:
+def located(spec: TaskSpec, where: str) -> Iterator[None]:
     """Reading one row of the official layout: a missing field, or a value the spec refuses, becomes an
     error that names the row (`where`: file:line, or the hub split and row)."""
     try:
@@ -98,7 +106,7 @@ def located(spec, where: str) -> Iterator[None]:
         raise PtuneError(f"{where}: {e} (task={spec.name})") from None
 
 
-def official_jsonl(spec, path: str) -> None:
+def official_jsonl(spec: TaskSpec, path: str) -> None:
     """Inputs to predict on must be a .jsonl file in the task's official layout."""
     if not path.endswith(".jsonl"):
         raise PtuneError(f"{path}: give inputs as .jsonl in the official layout of task={spec.name}")
@@ -114,10 +122,10 @@ class Family(ABC):
 
     # ---------------------------------------------------------------- rows
 
-    def load_split(self, spec, role: str, data_dir: str | None) -> Dataset:
+    def load_split(self, spec: TaskSpec, role: str, data_dir: str | None) -> Dataset:
         return as_split(self.split_rows(spec, role, data_dir), spec, role, self.row_features)
 
-    def split_rows(self, spec, role: str, data_dir: str | None) -> list[dict]:
+    def split_rows(self, spec: TaskSpec, role: str, data_dir: str | None) -> list[dict]:
         """Rows of one split: its official file in `data_dir`, or else its split on the hub."""
         split = spec.splits[role]
         if data_dir:
@@ -125,48 +133,53 @@ class Family(ABC):
         return self.read_hub(spec, split.hub)
 
     @abstractmethod
-    def read_file(self, spec, path: str) -> list[dict]:
+    def read_file(self, spec: TaskSpec, path: str) -> list[dict]:
         """Rows of a local file in the task's official layout."""
 
     @abstractmethod
-    def read_hub(self, spec, split: str) -> list[dict]:
+    def read_hub(self, spec: TaskSpec, split: str) -> list[dict]:
         """Rows of one split of the spec's hub dataset."""
 
-    def read_inputs(self, spec, path: str) -> Dataset:
+    def read_inputs(self, spec: TaskSpec, path: str) -> Dataset:
         """Inputs to predict on (ptune-exp-predict), labels optional."""
         rows = self.input_rows(spec, path)
         if not rows:
             raise PtuneError(f"{path} holds no {self.inputs_noun}")
         return Dataset.from_list(rows, features=self.row_features)
 
-    def input_rows(self, spec, path: str) -> list[dict]:
+    def input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
+        """Rows of an input file (by default: the task's official layout, as `read_file` reads it)."""
         return self.read_file(spec, path)
 
     def is_labelled(self, split: Dataset) -> bool:
+        """Whether any example of the split has a label (by default: a `label` column)."""
         return any(label != UNLABELLED for label in split["label"])
 
     # ---------------------------------------------------------------- the run's spec
 
-    def configure(self, spec, task_cfg):
+    def configure(self, spec: TaskSpec, task_cfg) -> TaskSpec:
         """The spec with the family's own `task.*` options applied (none by default)."""
         return spec
 
-    def fit(self, spec, raw: dict):
+    def fit(self, spec: TaskSpec, raw: dict[str, Dataset]) -> TaskSpec:
         """The spec completed from the loaded splits (e.g. a label list taken from the data)."""
         return spec
 
     # ---------------------------------------------------------------- model inputs and outputs
 
     @abstractmethod
-    def make_head(self, spec, hidden_size: int, dropout: float) -> nn.Module: ...
+    def make_head(self, spec: TaskSpec, hidden_size: int, dropout: float) -> nn.Module:
+        """The head on the encoder's hidden states: head(hidden, labels=None, attention_mask, batch_shape)."""
 
     @abstractmethod
-    def tokenize(self, split: Dataset, spec, tokenizer, max_len: int, train: bool) -> Dataset: ...
+    def tokenize(self, split: Dataset, spec: TaskSpec, tokenizer, max_len: int, train: bool) -> Dataset:
+        """Features of the split's rows (may hold extra columns that the collator drops)."""
 
     @abstractmethod
-    def collator(self, tokenizer): ...
+    def collator(self, tokenizer) -> Callable[[list[dict]], dict]:
+        """Batches features into model inputs."""
 
-    def write_predictions(self, spec, predictions: list[dict], path: str) -> str:
+    def write_predictions(self, spec: TaskSpec, predictions: list | dict, path: str) -> str:
         """One JSON object per example (`path`.jsonl); returns the file's path."""
         path = f"{path}.jsonl"
         with open(path, "w", encoding="utf-8") as f:

@@ -122,7 +122,7 @@ def test_eager_and_sdpa_agree_with_a_prefix(arch):
 def test_gradient_checkpointing_recomputes_with_the_prefix(arch):
     plain, tok = build(arch, "ptv2")
     ckpt = copy.deepcopy(plain)
-    ckpt.gradient_checkpointing_enable()
+    ckpt.activation_checkpointing_enable()
     calls = []
     for mod in ckpt.backbone.modules():
         if hasattr(mod, LAYER_ATTR):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ptune_exp.methods import METHODS
+
 EXE = str(Path(sys.executable).parent / "ptune-exp")
 SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=16"]
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -28,10 +30,10 @@ def test_help_lists_every_group_and_option(tmp_path):
 
 @pytest.mark.slow
 def test_multirun_over_all_methods_writes_one_record_each(tmp_path):
-    out = cli("-m", "method=fft,pt,prefix,ptv2", *SMOKE, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    out = cli("-m", f"method={','.join(METHODS)}", *SMOKE, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").rglob("metrics.json"))]
-    assert sorted(r["method"] for r in records) == ["fft", "prefix", "pt", "ptv2"]
+    assert sorted(r["method"] for r in records) == sorted(METHODS)
     assert all(r["status"] == "completed" for r in records)
     assert "record:" in out.stdout
 
@@ -58,5 +60,5 @@ def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in (tmp_path / "grid").rglob("metrics.json")]
     assert sorted((r["method"], r["seed"], r["status"]) for r in records) == [
-        (m, 1, "completed") for m in ("fft", "prefix", "pt", "ptv2")
+        (m, 1, "completed") for m in sorted(METHODS)
     ]

@@ -7,12 +7,13 @@ import torch
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.injection.attention import attach_prefix_attention, prefix_implementation
+from ptune_exp.methods import METHODS
 from ptune_exp.methods.prompts import PromptEncoder, fold_state
 from ptune_exp.tiny import tiny_backbone
 from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 ARCHS = ["bert", "roberta"]
-PROMPT_METHODS = ["pt", "prefix", "ptv2"]
+PROMPT_METHODS = [k for k, m in sorted(METHODS.items()) if not m.trains_backbone]
 
 
 def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs):
@@ -72,7 +73,7 @@ def test_eager_and_sdpa_agree(method, arch):
 def test_gradient_checkpointing_gives_the_same_prompt_gradient(method):
     plain, tok = build(method)
     ckpt = copy.deepcopy(plain)
-    ckpt.gradient_checkpointing_enable()
+    ckpt.activation_checkpointing_enable()
     enc, labels = batch(tok), torch.tensor([0, 1])
     grads = []
     for model in (plain, ckpt):

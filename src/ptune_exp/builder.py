@@ -62,7 +62,7 @@ def assemble(
     if not method.trains_backbone and options.frozen_dtype == torch.bfloat16:
         model.backbone.to(torch.bfloat16)  # no fp32 copy of weights nobody updates; autocast computes in bf16 anyway
     if options.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        model.activation_checkpointing_enable()
     return model, backbone.tokenizer
 
 

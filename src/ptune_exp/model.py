@@ -40,6 +40,7 @@ class PromptedModel(nn.Module):
         backbone = sum(p.numel() for p in self.backbone.parameters())
         return {"trainable": trainable, "total": total, "backbone": backbone}
 
-    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None):
-        # non-reentrant checkpointing: the prefix (a kwarg) gets its gradient through recomputation
-        self.backbone.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    def activation_checkpointing_enable(self) -> None:
+        """Recompute the backbone's layer activations in the backward pass (`train.gradient_checkpointing`).
+        Non-reentrant, so the prefix (a forward kwarg) gets its gradient through the recomputation."""
+        self.backbone.activation_checkpointing_enable({"use_reentrant": False})

@@ -18,7 +18,6 @@ CASES = [case for name in TABLES for case in importlib.import_module(name).CASES
 def trained(tmp_path_factory) -> Paths:
     """One completed tiny run (checkpoint kept) and its export, copied afresh for every case."""
     from conftest import compose_cfg
-
     from ptune_exp.export import export_run
     from ptune_exp.run import run
 

@@ -9,7 +9,9 @@ import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
 # repository paths as README and comments write them: src/..., tests/..., conf/..., scripts/..., docs/...
-PATH = re.compile(r"(?<![\w./-])((?:src|tests|scripts|conf|docs)/[\w./-]*\w\.(?:py|ya?ml|md|json|png|svg|sh))")
+PATH = re.compile(
+    r"(?<![\w./-])((?:src|tests|scripts|conf|docs|tasks|methods|injection|compare)/[\w./-]*\w\.(?:py|ya?ml|md|json|png|svg))"
+)
 OUTSIDE = re.compile(r"\.\./shared|\bGUIDE\b|issue notes|not testable here")
 
 
@@ -23,7 +25,8 @@ def cited_paths(text: str) -> set[str]:
 
 
 def exists(path: str) -> bool:
-    """A cited path exists in the repository (`conf/` is the link to `src/ptune_exp/conf/`)."""
+    """A cited path exists in the repository, or inside the package (`conf/...`, `tasks/...` as the code
+    names its own modules)."""
     return any(os.path.exists(os.path.join(ROOT, p)) for p in (path, os.path.join("src", "ptune_exp", path)))
 
 

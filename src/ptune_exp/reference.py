@@ -1,6 +1,7 @@
 """Reference numbers for `ptune-exp-compare --paper`: the P-Tuning v2 paper (Liu et al., ACL 2022,
 BoolQ rows of its SuperGLUE table) and the re-runs reported in the README of its official repository
-(github.com/THUDM/P-tuning-v2, one run script per row under run_script/). Keyed by our model and task names; values in percent, as reported."""
+(github.com/THUDM/P-tuning-v2, one run script per row under run_script/). Keyed by our model and task
+names; values in percent, as reported."""
 
 from __future__ import annotations
 

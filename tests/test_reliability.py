@@ -226,6 +226,7 @@ def test_a_completed_record_is_never_overwritten(cfg_factory):
 
 
 def _rte_fixture(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
     rows = [
         {
             "premise": f"The {w} sat on the mat number {i}.",
@@ -240,13 +241,30 @@ def _rte_fixture(tmp_path):
     return tmp_path
 
 
+def test_resume_checks_the_data_files_not_where_they_lie(cfg_factory, tmp_path):
+    data = _rte_fixture(tmp_path / "data")
+    task = ["task=rte", "task.source=superglue"]
+    cfg = cfg_factory("method=ptv2", *task, f"task.data_dir={data}", "train.keep_checkpoints=true")
+    record = run(cfg)
+    assert set(record["data_sha256"]) == {"train", "dev"}
+    path = Path(cfg.output_dir) / "metrics.json"
+    path.write_text(json.dumps({**record, "status": "interrupted"}))  # as if stopped at its last checkpoint
+    moved = shutil.copytree(data, tmp_path / "moved")
+    with open(moved / "train.jsonl", "a") as f:
+        f.write(json.dumps({"premise": "A new one.", "hypothesis": "New.", "idx": 99, "label": "entailment"}) + "\n")
+    with pytest.raises(PtuneError, match=r"other settings .*: data.train='[0-9a-f]{64}' \(now '[0-9a-f]{64}'\)"):
+        run(cfg_factory("method=ptv2", *task, f"task.data_dir={moved}", f"train.resume={cfg.output_dir}"))
+    shutil.copy(data / "train.jsonl", moved / "train.jsonl")  # the same files elsewhere: the same run
+    resumed = run(cfg_factory("method=ptv2", *task, f"task.data_dir={moved}", f"train.resume={cfg.output_dir}"))
+    assert resumed["status"] == "completed" and resumed["data_sha256"] == record["data_sha256"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ptv2", "prefix", "pt", "fft"])
 def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_factory, tmp_path):
     from ptune_exp.export import EXPORT_WEIGHTS, export_run
     from ptune_exp.predict import eval_run, predict_file
 
-    (tmp_path / "data").mkdir()
     data = _rte_fixture(tmp_path / "data")
     knobs = ["method.reparam=true", "method.reparam_hidden=16"] if method in ("ptv2", "pt") else []
     cfg = cfg_factory(

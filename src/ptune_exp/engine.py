@@ -3,6 +3,7 @@ split scored, predictions written next to the record, the trainable weights save
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from safetensors.torch import save_file
@@ -16,7 +17,7 @@ WEIGHTS = "trainable.safetensors"
 
 
 class Interrupted(PtuneError):
-    """SIGINT/SIGTERM stopped training after saving a checkpoint."""
+    """SIGINT/SIGTERM stopped the run (after saving a checkpoint, when it came during training)."""
 
 
 def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
@@ -66,12 +67,23 @@ def selector_for(exp: Experiment, checkpoint: str | None) -> SelectOnDev:
     return selector
 
 
-def train_and_evaluate(exp: Experiment, selector: SelectOnDev, checkpoint: str | None = None, callbacks=()) -> dict:
-    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
+def train_and_evaluate(
+    exp: Experiment,
+    selector: SelectOnDev,
+    checkpoint: str | None = None,
+    callbacks=(),
+    stop: GracefulStop | None = None,
+) -> dict:
+    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights.
+    `stop`: the run's signal handler (installed by the caller); without one, training installs its own."""
     p = exp.plan
-    with GracefulStop() as stop:
+    with contextlib.nullcontext(stop) if stop else GracefulStop() as stop:
         trainer = trainer_for(exp, [selector, NanGuard(), stop, *callbacks])
-        out = trainer.train(resume_from_checkpoint=checkpoint)
+        stop.training = True
+        try:
+            out = trainer.train(resume_from_checkpoint=checkpoint)
+        finally:
+            stop.training = False
     if stop.signal is not None:
         raise Interrupted(
             f"stopped by signal {stop.signal} at step {trainer.state.global_step}; a checkpoint is in {p.out_dir}. "

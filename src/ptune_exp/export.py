@@ -102,6 +102,7 @@ def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
         "family": record["family"],
         "scores": {"dev": record.get("dev"), "test": record.get("test")},
         "source_run": os.path.abspath(run_dir),
+        "source_weights_sha256": record.get("weights_sha256"),  # the run's trainable.safetensors, before folding
         "parameters": sum(t.numel() for t in state.values()),
     }
 

@@ -97,7 +97,8 @@ def writable_folder(path: str, what: str) -> None:
     """Refuse, before any work, an output path whose folder is missing or cannot be written."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise PtuneError(f"{what} {path}: the folder {folder} does not exist; create it or choose another path")
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise PtuneError(f"{what} {path}: {folder} {problem}; create the folder or choose another path")
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass

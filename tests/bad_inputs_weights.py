@@ -124,6 +124,7 @@ EVAL = [
     ev("record-binary", setup=write("run", "metrics.json", b"\xff\xfe\x00"), message="metrics.json cannot be read"),
     ev("record-failed", setup=record(lambda r: r.update(status="failed", error="boom")), message="failed run"),
     ev("record-running", setup=record(lambda r: r.update(status="running")), message="is a running run"),
+    ev("record-no-status", setup=record(lambda r: r.pop("status")), message="has no 'status' field"),
     ev("record-no-config", setup=record(lambda r: r.pop("config")), message="has no 'config' field"),
     ev("record-config-list", setup=record(lambda r: r.update(config=[])), message="config=.* must be an object"),
     ev("record-seed-text", setup=record(lambda r: r["config"].update(seed="x")), message="seed='x' must be"),

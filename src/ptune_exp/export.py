@@ -44,6 +44,7 @@ def read_record(run_dir: str) -> dict:
     """A completed run's record, with the fields that eval and export read checked."""
     path = os.path.join(run_dir, RECORD)
     record = read_json_file(path, f"{run_dir} has no {RECORD}: pass the output directory of a ptune-exp run")
+    check_fields(record, path, {"status": str})
     if record.get("status") != "completed":
         raise PtuneError(f"{path} is a {record.get('status')} run ({record.get('error')}); use a completed run")
     check_fields(record, path, RECORD_FIELDS)
@@ -65,9 +66,10 @@ def trusted_model(model: dict, where: str, trust_remote_code: bool) -> dict:
     """The model block of a record or export with `trust_remote_code` as the command line says: a file
     never turns it on, and a file that needs it is refused without the flag."""
     if model.get("trust_remote_code") not in (None, False) and not trust_remote_code:
+        name = model.get("name_or_path") or model.get("package")
         raise PtuneError(
-            f"{where} asks for model.trust_remote_code=true: loading {model.get('name_or_path')!r} would run "
-            f"code from the model's own files; pass {TRUST_FLAG} only if you trust them"
+            f"{where} asks for model.trust_remote_code=true: loading {name!r} would run code from the "
+            f"model's own files; pass {TRUST_FLAG} only if you trust them"
         )
     return {**model, "trust_remote_code": trust_remote_code}
 

@@ -12,6 +12,7 @@ from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import Experiment
 from ptune_exp.training import GracefulStop, NanGuard, PromptTrainer, SelectOnDev, arguments, strip_prefix
+from ptune_exp.weights import sha256_file
 
 WEIGHTS = "trainable.safetensors"
 
@@ -109,10 +110,14 @@ def train_and_evaluate(
 
 
 def save_weights(exp: Experiment) -> dict:
-    """Write the trainable weights (prompt, head; all weights for fft) once, and say whether replicas agree."""
+    """Write the trainable weights (prompt, head; all weights for fft) once, with the file's sha256 (what
+    eval and export verify), and say whether replicas agree."""
     state = {n: t.contiguous() for n, t in exp.model.trainable_state().items()}
     digests = replica_digests(state)
+    sha256 = None
     if is_main():
-        save_file(state, os.path.join(exp.plan.out_dir, WEIGHTS))
+        path = os.path.join(exp.plan.out_dir, WEIGHTS)
+        save_file(state, path)
+        sha256 = sha256_file(path)
     replicas = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
-    return {"replicas": replicas, "weights": WEIGHTS}
+    return {"replicas": replicas, "weights": WEIGHTS, "weights_sha256": sha256}

@@ -407,7 +407,7 @@ def test_each_method_trains_two_steps_and_predicts_every_word(method, model, con
 
 def test_pt_logits_line_up_with_the_input_tokens(conll_dir, cfg_factory):
     cfg = cfg_factory("method=pt", "method.prefix_len=5", "task=conll03", f"task.data_dir={conll_dir}")
-    exp = build(cfg, plan(cfg))
+    exp = build(plan(cfg))
     batch = TAGGING.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(3)])
     exp.model.eval()
     with torch.no_grad():

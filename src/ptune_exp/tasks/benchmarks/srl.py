@@ -24,18 +24,8 @@ _PARQUET = "refs/convert/parquet"  # the Hub's automatic parquet copy of a scrip
 
 
 def srl(name: str, splits: dict[str, Split], hub=None, **hub_options) -> SRLSpec:
-    return register(
-        SRLSpec(
-            name=name,
-            family="srl",
-            benchmark="srl",
-            metrics=("f1", "precision", "recall"),
-            main_metric="f1",
-            splits=splits,
-            hub=hub,
-            **hub_options,
-        )
-    )
+    """Register an SRL dataset: span F1 (srl-eval.pl's counting) selects, precision and recall reported."""
+    return register(SRLSpec(name, "srl", "srl", ("f1", "precision", "recall"), "f1", splits, hub, **hub_options))
 
 
 srl(

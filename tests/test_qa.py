@@ -434,7 +434,7 @@ def test_pt_virtual_tokens_do_not_shift_positions(cfg_factory, tmp_path):
         f"task.max_seq_len={MAX_LEN}",
         f"task.doc_stride={STRIDE}",
     )
-    exp = build(cfg, run_module.plan(cfg))
+    exp = build(run_module.plan(cfg))
     batch = exp.family.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(4)])
     seen = {}
     exp.model.head.register_forward_hook(lambda m, args, out: seen.update(hidden=args[0]))

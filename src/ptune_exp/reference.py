@@ -1,7 +1,8 @@
 """Reference numbers for `ptune-exp-compare --paper`: the P-Tuning v2 paper (Liu et al., ACL 2022,
 BoolQ rows of its SuperGLUE table) and the re-runs reported in the README of its official repository
-(github.com/THUDM/P-tuning-v2, one run script per row under run_script/). Keyed by our model and task
-names; values in percent, as reported."""
+(github.com/THUDM/P-tuning-v2, one run script per row under run_script/). Keyed by our model and the
+compare table's column names (a task, or `<task>_<split>` for an extra split, e.g. `conll05_brown`);
+values in percent, as reported."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ for _task, _acc in {"boolq": 84.0, "copa": 92.0, "rte": 86.6, "wic": 73.7, "wsc"
     _add("roberta-large", _task, "ptv2", OFFICIAL, accuracy=_acc)
 for _task, _f1 in {"conll03": 91.8, "conll04": 88.4, "ontonotes": 90.1, "conll12": 84.7}.items():
     _add("roberta-large", _task, "ptv2", OFFICIAL, f1=_f1)
-_add("roberta-large", "conll05_wsj", "ptv2", OFFICIAL, f1=89.4)
+# CoNLL-2005: task conll05 reports WSJ as its `test` split (column `conll05`) and Brown as the extra
+# split `test_brown` (column `conll05_brown`)
+_add("roberta-large", "conll05", "ptv2", OFFICIAL, f1=89.4)
 _add("roberta-large", "conll05_brown", "ptv2", OFFICIAL, f1=83.9)
 _add("roberta-large", "squad", "ptv2", OFFICIAL, exact_match=88.1, f1=94.2)
 _add("roberta-large", "squad_v2", "ptv2", OFFICIAL, exact_match=81.3, f1=84.7)

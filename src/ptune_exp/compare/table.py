@@ -61,12 +61,13 @@ class Row:
 @dataclass
 class Table:
     model: str
-    tasks: list[str]
+    tasks: list[str]  # the columns: tasks, and after a task its extra splits (e.g. `conll05_brown`)
     splits: dict[str, str]
     metrics: dict[str, list[str]]
     main: dict[str, str]
     rows: list[Row]
     references: list[tuple[str, str, dict]] = field(default_factory=list)
+    task_of: dict[str, str] = field(default_factory=dict)  # column of an extra split -> its task
 
     def best(self, task: str) -> float | None:
         means = [r.cells[task][self.main[task]].mean for r in self.rows if task in r.cells]
@@ -110,22 +111,39 @@ def _row_order(row: Row) -> tuple:
     )
 
 
+def _extra_columns(records: list[dict], task: str, split: str) -> dict[str, str]:
+    """Column -> split for the task's extra evaluation splits that go with the reported split: a
+    `test_brown` split goes with `test` and is the column `<task>_brown` (`dev_mismatched`: with dev)."""
+    roles = sorted({role for r in records if r["task"] == task for role in r.get("extra") or {}})
+    return {f"{task}_{role.split('_', 1)[1]}": role for role in roles if role.split("_", 1)[0] == split and "_" in role}
+
+
 def _empty_table(model: str, records: list[dict], split: str) -> Table:
-    """The columns: tasks (by task family, then name), the split each reports, its metrics and main metric."""
+    """The columns: tasks (by task family, then name), each followed by its extra splits; the split each
+    reports, its metrics and main metric."""
     tasks = sorted({r["task"] for r in records}, key=lambda t: (min(r["family"] for r in records if r["task"] == t), t))
     splits = {t: _split_for([r for r in records if r["task"] == t], split) for t in tasks}
-    metrics = {t: next(r["metrics"] for r in records if r["task"] == t) for t in tasks}
-    main = {t: next(r["main_metric"] for r in records if r["task"] == t) for t in tasks}
-    return Table(model, tasks, splits, metrics, main, [])
+    extra = {t: _extra_columns(records, t, splits[t]) for t in tasks}
+    task_of = {column: t for t in tasks for column in extra[t]}
+    columns = [c for t in tasks for c in (t, *extra[t])]
+    metrics = {c: next(r["metrics"] for r in records if r["task"] == task_of.get(c, c)) for c in columns}
+    main = {c: next(r["main_metric"] for r in records if r["task"] == task_of.get(c, c)) for c in columns}
+    splits |= {c: role for t in tasks for c, role in extra[t].items()}
+    return Table(model, columns, splits, metrics, main, [], task_of=task_of)
+
+
+def _scores(record: dict, split: str) -> dict | None:
+    """The record's scores of a split: `dev`, `test`, or an extra one."""
+    return record.get(split) if split in ("dev", "test") else (record.get("extra") or {}).get(split)
 
 
 def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
     cells = {}
     for t in table.tasks:
         split = table.splits[t]
-        runs = [r for r in records if r["task"] == t and r.get(split)]
+        runs = [_scores(r, split) for r in records if r["task"] == table.task_of.get(t, t) and _scores(r, split)]
         if runs:
-            cells[t] = {m: Stat.of([r[split][m] for r in runs]) for m in table.metrics[t] if m in runs[0][split]}
+            cells[t] = {m: Stat.of([scores[m] for scores in runs]) for m in table.metrics[t] if m in runs[0]}
     return cells
 
 

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from ptune_exp.errors import PtuneError
 
 
-def hub_split(spec, split: str, revision: str | None = None):
+def hub_split(spec, split: str, revision: str | None = None, **options):
     """One split of the spec's dataset on the hub; offline or missing -> an error saying how to use local files."""
     from datasets import load_dataset
 
     path, name = spec.hub
     try:
-        return load_dataset(path, name, split=split, revision=revision)
+        return load_dataset(path, name, split=split, revision=revision, **options)
     except Exception as e:  # offline, renamed, or a hub error: say what to do instead
         raise PtuneError(
             f"could not load {path}{'/' + name if name else ''} split {split!r} from the dataset hub "

@@ -5,10 +5,11 @@ from ptune_exp.tasks.families.candidates import Candidates
 from ptune_exp.tasks.families.classification import Classification
 from ptune_exp.tasks.families.multiple_choice import MultipleChoice
 from ptune_exp.tasks.families.qa import QA
+from ptune_exp.tasks.families.srl import SRL
 from ptune_exp.tasks.families.tagging import Tagging
 
 FAMILIES: dict[str, Family] = {
-    family.key: family for family in (Candidates(), Classification(), MultipleChoice(), QA(), Tagging())
+    family.key: family for family in (Candidates(), Classification(), MultipleChoice(), QA(), SRL(), Tagging())
 }
 
 

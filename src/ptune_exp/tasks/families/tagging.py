@@ -132,6 +132,8 @@ class TaggingScorer(Scorer):
     """`compute_metrics` for the Trainer, bound to one split: stitches the windows' predictions
     back into sentences (one tag per word), scores them, keeps them in `.predictions`."""
 
+    measure = staticmethod(score)  # the metric of (gold, predicted) tag sequences
+
     def __init__(self, spec: TaggingSpec, raw: Dataset, features: Dataset):
         super().__init__(spec, raw, features)
         self.labels = label_list(spec)
@@ -158,7 +160,7 @@ class TaggingScorer(Scorer):
             for i, w, g, p in zip(self.idx, self.tokens, self.gold, predicted)
         ]
         scored = [(g, p) for g, p in zip(self.gold, predicted) if g]
-        scores = score([g for g, _ in scored], [p for _, p in scored]) if scored else {}
+        scores = self.measure([g for g, _ in scored], [p for _, p in scored]) if scored else {}
         return {**scores, "windowed_sentences": self.windowed, "words_without_subwords": missing}
 
 

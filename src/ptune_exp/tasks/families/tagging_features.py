@@ -80,36 +80,57 @@ def _subword_counts(tokenizer, sentences: list[list[str]]) -> list[list[int]]:
     return counts
 
 
-def tokenize_windows(split: Dataset, spec, tok, max_len: int, label_ids: dict[str, int]) -> Dataset:
+def tokenize_windows(
+    split: Dataset, spec, tok, max_len: int, label_ids: dict[str, int], second: list[list[str]] | None = None
+) -> Dataset:
     """Features, one per window (one per sentence unless it is too long): the model inputs, `labels`,
     `sentence` (row of `split`) and `word_ids` (the sentence's word index per token, -1 for specials).
-    `tok` is a `word_tokenizer`."""
-    budget = max_len - tok.num_special_tokens_to_add(pair=False)
-    if budget < 1:
+    `tok` is a `word_tokenizer`. `second` (words per row of `split`, e.g. SRL's predicate) is given to
+    every window of its row as the tokenizer's second segment: its tokens carry no label and no word id."""
+    specials = tok.num_special_tokens_to_add(pair=second is not None)
+    if max_len - specials < 1:
         raise PtuneError(f"task.max_seq_len={max_len} leaves no room for words next to the special tokens")
 
     def encode(batch, indices):
-        counts = _subword_counts(tok, batch["tokens"])
-        parts = [(b, lo, hi) for b, c in enumerate(counts) for lo, hi in windows(c, budget)]
+        pairs = [second[i] for i in indices] if second is not None else None
+        extra = [sum(c) for c in _subword_counts(tok, pairs)] if pairs else [0] * len(indices)
+        parts = [
+            (b, lo, hi)
+            for b, c in enumerate(_subword_counts(tok, batch["tokens"]))
+            for lo, hi in windows(c, _budget(max_len - specials - extra[b], max_len))
+        ]
         enc = tok(
             [batch["tokens"][b][lo:hi] for b, lo, hi in parts],
+            [pairs[b] for b, _, _ in parts] if pairs else None,
             is_split_into_words=True,
-            truncation=True,
+            truncation="only_first" if pairs else True,
             max_length=max_len,
         )
-        out = {key: list(values) for key, values in enc.items()}
-        out.update(labels=[], sentence=[], word_ids=[])
-        for k, (b, lo, hi) in enumerate(parts):
-            local = enc.word_ids(k)
-            tags = batch["tags"][b][lo:hi]
-            out["labels"].append(
-                align_labels(local, tags, label_ids, spec.label_all_tokens) if tags else [IGNORE] * len(local)
-            )  # words-only inputs: nothing to learn or score
-            out["sentence"].append(indices[b])
-            out["word_ids"].append([NO_WORD if w is None else lo + w for w in local])
-        return out
+        return _window_features(enc, parts, batch, indices, label_ids, spec.label_all_tokens)
 
     return tokenize_rows(split, spec, encode, with_indices=True)
+
+
+def _budget(budget: int, max_len: int) -> int:
+    if budget < 1:
+        raise PtuneError(f"task.max_seq_len={max_len} leaves no room for words next to the second segment")
+    return budget
+
+
+def _window_features(enc, parts, batch, indices, label_ids: dict[str, int], label_all_tokens: bool) -> dict:
+    """The model inputs of the windows `parts` [(row, lo, hi)], with their labels and bookkeeping."""
+    out = {key: list(values) for key, values in enc.items()}
+    out.update(labels=[], sentence=[], word_ids=[])
+    for k, (b, lo, hi) in enumerate(parts):
+        # words of the first segment only: the second segment's tokens are not words of the sentence
+        local = [w if s == 0 else None for w, s in zip(enc.word_ids(k), enc.sequence_ids(k))]
+        tags = batch["tags"][b][lo:hi]
+        out["labels"].append(
+            align_labels(local, tags, label_ids, label_all_tokens) if tags else [IGNORE] * len(local)
+        )  # words-only inputs: nothing to learn or score
+        out["sentence"].append(indices[b])
+        out["word_ids"].append([NO_WORD if w is None else lo + w for w in local])
+    return out
 
 
 class TokenCollator:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from ptune_exp.compare.check import problem
 from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
 from ptune_exp.reference import reference_rows
 
@@ -77,7 +78,8 @@ class Table:
 
 
 def is_completed(record: dict) -> bool:
-    return record.get("status") == "completed" and isinstance(record.get("dev"), dict)
+    """A completed run whose record holds what the table reads (`check.problem`)."""
+    return record.get("status") == "completed" and problem(record) is None
 
 
 def select(records: list[dict], models=None, tasks=None, methods=None) -> list[dict]:
@@ -122,10 +124,14 @@ def _empty_table(model: str, records: list[dict], split: str) -> Table:
 def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
     cells = {}
     for t in table.tasks:
-        split = table.splits[t]
-        runs = [r for r in records if r["task"] == t and r.get(split)]
+        split, main = table.splits[t], table.main[t]
+        runs = [r[split] for r in records if r["task"] == t and r.get(split) and main in r[split]]
         if runs:
-            cells[t] = {m: Stat.of([r[split][m] for r in runs]) for m in table.metrics[t] if m in runs[0][split]}
+            cells[t] = {
+                m: Stat.of([scores[m] for scores in runs if m in scores])
+                for m in table.metrics[t]
+                if any(m in scores for scores in runs)
+            }
     return cells
 
 

@@ -36,6 +36,8 @@ TYPED = [
         ("--cfg", "job", *SMOKE, OUT, "method.lr=abc"),
         message=r"method.lr=abc: expected a number",
     ),
+    Case("config-flags-conflict", "ptune-exp", ("-m", "--cfg", "job"), message=r"Only one of --run, --multirun, --cfg"),
+    cli("delete-a-typed-key", "~method.lr", message=r"~method.lr: MethodConfig .* does not support deletion"),
     cli("flags-amid-overrides", "--cfg", "job", "seed=1", message=r"unrecognized arguments: seed=1"),
     cli("method-reparam-maybe", "method.reparam=maybe", message=r"method.reparam=maybe: expected true or false"),
     cli("method-reparam-yes", "method.reparam=yes", message=r"method.reparam=yes: expected true or false"),

@@ -101,6 +101,8 @@ def _crashed(error: Exception) -> tuple[int, str | None]:
 
     if isinstance(error, (HydraException, OmegaConfBaseException)):
         return 2, explain(error)
+    if isinstance(error, ValueError):  # Hydra's own flags, used together wrongly (`-m --cfg job`)
+        return 2, f"{error} (see ptune-exp --help)"
     if isinstance(error, BrokenPipeError):  # `ptune-exp --cfg job | head`: the reader has gone
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (so that the exit's flush does not fail again)
         return 1, None

@@ -89,7 +89,8 @@ def explain(error: Exception) -> str:
         return _bad_value(key, error, cause)
     if str(error).startswith("Ambiguous value for argument"):
         return f"{_quoted(str(error))}: {HINT_SWEEP}"
-    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+    detail = f": {_first_line(cause)}" if cause is not error and _first_line(cause) not in str(error) else ""
+    return _first_line(error) + detail  # Hydra says what is wrong first; the rest is its search path
 
 
 def _first_line(error: Exception) -> str:

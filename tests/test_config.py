@@ -116,10 +116,10 @@ def test_experiment_presets_compose_and_validate(preset, tmp_path):
     cfg = compose_cfg(f"experiment={preset}", f"output_dir={tmp_path}")
     plan(cfg)
     if preset.startswith("paper/"):
-        task, model = os.path.basename(preset).split("_", 1)
+        task, model = os.path.basename(preset).rsplit("_", 1)
         assert (cfg.task.name, cfg.model.name, cfg.method.name) == (task, model, "ptv2")
         header = open(os.path.join(CONF, "experiment", preset + ".yaml")).read()
-        assert "Expect about" in header and "GUIDE" in header
+        assert "Expect about" in header and "github.com/THUDM/P-tuning-v2" in header and "run_script/run_" in header
 
 
 def test_slurm_launcher_config_composes():

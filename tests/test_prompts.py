@@ -167,8 +167,8 @@ def test_deep_prompts_use_the_cheapest_mask(attn):
     seen = []
     original = model.prompt.layer_prefixes
 
-    def spy():
-        prefixes = original()
+    def spy(*args):
+        prefixes = original(*args)
         pad = prefixes._pad
         prefixes._pad = lambda mask: seen.append(None if mask is None else tuple(mask.shape)) or pad(mask)
         return prefixes
@@ -180,3 +180,37 @@ def test_deep_prompts_use_the_cheapest_mask(attn):
         model(**padded)
     b, n = padded["input_ids"].shape
     assert seen[:2] == [None, None] and seen[2:] == [(b, 1, 1, n)] * 2  # broadcast over heads and queries
+
+
+@pytest.mark.parametrize("reparam", [False, True])
+def test_prefix_starts_at_the_backbones_initializer_range(reparam):
+    """The official prefix is a new embedding of the backbone: N(0, initializer_range), MLP likewise."""
+    model, _ = build("ptv2", reparam=reparam, reparam_hidden=64, prefix_len=64)
+    std = model.backbone.config.initializer_range
+    encoder = model.prompt.encoder
+    tensors = [encoder.embedding.weight, encoder.mlp[0].weight, encoder.mlp[2].weight] if reparam else [encoder.rows]
+    for t in tensors:
+        assert abs(t.std().item() - std) < 0.2 * std and abs(t.mean().item()) < 0.2 * std
+    if reparam:
+        assert not encoder.mlp[0].bias.any() and not encoder.mlp[2].bias.any()
+
+
+@pytest.mark.parametrize("method", ["ptv2", "pt"])
+def test_prompt_dropout_draws_one_mask_per_example_in_training_only(method):
+    model, tok = build(method, prefix_dropout=0.5)
+    prompt = model.prompt
+    if method == "ptv2":
+        keys = lambda: prompt.layer_prefixes(2).keys[0]  # (batch, heads, P, head_dim)
+    else:
+        enc = batch(tok, [SENTENCES[0]] * 2)
+        keys = lambda: prompt.backbone_inputs(model.backbone, enc["input_ids"], enc["attention_mask"], None)[
+            "inputs_embeds"
+        ][:, 1 : 1 + prompt.prefix_len]
+    torch.manual_seed(0)
+    prompt.train()
+    first, second = keys()
+    assert not torch.equal(first == 0, second == 0)  # two examples, two masks
+    prompt.eval()
+    out = keys()
+    first, second = out.expand(2, *out.shape[1:])  # ptv2 broadcasts one prefix over the batch in eval
+    assert torch.equal(first, second) and (first != 0).all()  # no dropout in eval

@@ -12,10 +12,11 @@ import torch
 from datasets import Dataset
 from transformers import EvalPrediction
 
-import ptune_exp.run as run_module
 from ptune_exp.errors import PtuneError
+from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.run import build, run
+from ptune_exp.plan import plan
+from ptune_exp.run import run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.benchmarks.squad import read_squad_json
 from ptune_exp.tasks.families import qa, qa_decode
@@ -434,7 +435,7 @@ def test_pt_virtual_tokens_do_not_shift_positions(cfg_factory, tmp_path):
         f"task.max_seq_len={MAX_LEN}",
         f"task.doc_stride={STRIDE}",
     )
-    exp = build(cfg, run_module.plan(cfg))
+    exp = build(plan(cfg))
     batch = exp.family.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(4)])
     seen = {}
     exp.model.head.register_forward_hook(lambda m, args, out: seen.update(hidden=args[0]))

@@ -12,8 +12,10 @@ import torch
 from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.run import build, plan, run
+from ptune_exp.plan import plan
+from ptune_exp.run import run
 from ptune_exp.tasks import FAMILIES, family_of, get_task
 from ptune_exp.tasks.benchmarks.superglue import span_words
 from ptune_exp.tasks.families import candidates
@@ -357,7 +359,7 @@ def test_record_long_passage_keeps_every_candidate_and_counts_what_was_cut(tmp_p
 def test_copa_prompt_is_repeated_for_every_choice(method, tmp_path, cfg_factory):
     folder = write_task(tmp_path, "copa")
     cfg = cfg_factory("task=copa", f"task.data_dir={folder}", f"method={method}", "method.prefix_len=3")
-    exp = build(cfg, plan(cfg))
+    exp = build(plan(cfg))
     model = exp.model.eval()
     batch = exp.family.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(3)])
     assert batch["input_ids"].shape[:2] == (3, 2) and batch["labels"].shape == (3,)

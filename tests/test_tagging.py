@@ -14,8 +14,10 @@ from omegaconf import OmegaConf
 from transformers.trainer_utils import EvalPrediction
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.run import build, plan, run
+from ptune_exp.plan import plan
+from ptune_exp.run import run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.families.tagging import TokenClassificationHead, label_list, score_file
 from ptune_exp.tasks.families.tagging_features import IGNORE, align_labels, windows, word_tokenizer
@@ -407,7 +409,7 @@ def test_each_method_trains_two_steps_and_predicts_every_word(method, model, con
 
 def test_pt_logits_line_up_with_the_input_tokens(conll_dir, cfg_factory):
     cfg = cfg_factory("method=pt", "method.prefix_len=5", "task=conll03", f"task.data_dir={conll_dir}")
-    exp = build(cfg, plan(cfg))
+    exp = build(plan(cfg))
     batch = TAGGING.collator(exp.tokenizer)([exp.data["dev"][i] for i in range(3)])
     exp.model.eval()
     with torch.no_grad():

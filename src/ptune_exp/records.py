@@ -1,4 +1,7 @@
-"""The per-run record, `metrics.json`: self-describing, written atomically, read back by compare."""
+"""The per-run record, `metrics.json`: self-describing, written atomically, read back by compare.
+
+A resumed run is one record over several segments (one per process that trained it): `segments` holds
+each one, `train` and `wall_time_s` their totals, `loss_curve` the training loss of every logged step."""
 
 from __future__ import annotations
 
@@ -24,6 +27,21 @@ def write_record(out_dir: str, record: dict) -> str:
         f.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def read_record(out_dir: str) -> tuple[dict | None, str | None]:
+    """The record in `out_dir`: (record, None); (None, None) when there is none; (None, why) when unreadable."""
+    path = os.path.join(out_dir, RECORD)
+    if not os.path.lexists(path):
+        return None, None
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{type(e).__name__}: {e}"
+    if not isinstance(record, dict) or not isinstance(record.get("status"), str):
+        return None, "not a ptune-exp record (no status)"
+    return record, None
 
 
 def read_records(roots: Iterable[str]) -> list[dict]:
@@ -82,6 +100,35 @@ def git_commit() -> str | None:
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def loss_curve(log_history: list[dict]) -> list[dict]:
+    """`[{step, loss}]` of the Trainer's training-loss logs (each the mean since the log before it)."""
+    return [{"step": e["step"], "loss": e["loss"]} for e in log_history if "loss" in e and "step" in e]
+
+
+def mean_loss(curve: list[dict], start: int = 0, end: int | None = None) -> float | None:
+    """The mean training loss per step over steps (start, end], from a loss curve whose logs cover every step."""
+    total, steps, last = 0.0, 0, start
+    for point in curve:
+        if point["step"] <= start or (end is not None and point["step"] > end):
+            continue
+        width = point["step"] - last
+        total, steps, last = total + point["loss"] * width, steps + width, point["step"]
+    return round(total / steps, 6) if steps else None
+
+
+def totals(segments: list[dict], curve: list[dict], steps: int) -> dict:
+    """What `train` and `wall_time_s` say about a run of one or more segments."""
+    return {
+        "train": {
+            "steps": steps,
+            "loss": mean_loss(curve, 0, steps),
+            "runtime_s": round(sum(s.get("runtime_s") or 0.0 for s in segments), 2),
+            "segments": len(segments),
+        },
+        "wall_time_s": round(sum(s.get("wall_time_s") or 0.0 for s in segments), 2),
+    }
 
 
 def new_record(p) -> dict:

@@ -1,101 +1,172 @@
-"""`run(cfg) -> record`: plan, build, train with the HF Trainer, evaluate, record.
+"""`run(cfg) -> record`: plan, claim the output dir, build, train with the HF Trainer, evaluate, record.
 
-The record (`metrics.json`) is written when the run starts (status `running`), and again when it ends
-(`completed`, `failed` with the error, or `interrupted` with a checkpoint to resume from). A run refuses
-a directory that holds a completed run (unless `overwrite=true`), so a failed run never replaces a good
-record.
+The record (`metrics.json`) is written once the run has claimed its directory (status `running`, with
+its owner and a heartbeat: rundir.py), and again when it ends: `completed`, `failed` with the error, or
+`interrupted` (SIGINT/SIGTERM at any point after the first write) saying whether and how to continue.
+A run refuses a directory in use, or holding a completed run or checkpoints (unless `overwrite=true`),
+and a resume refuses an incomplete checkpoint or changed settings (checkpoints.py), all before it
+writes anything, so a refused run leaves the directory as it was.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import glob
-import json
+import logging
 import os
 import shutil
 import time
+from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from ptune_exp.distributed import is_main
-from ptune_exp.engine import Interrupted, selector_for, train_and_evaluate
+from ptune_exp.checkpoints import Resume, data_digests, problem, resume_point, settings_of
+from ptune_exp.distributed import agree_on, is_main
+from ptune_exp.engine import WEIGHTS, Interrupted, selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import build
 from ptune_exp.plan import Plan, plan
-from ptune_exp.records import RECORD, new_record, now, write_record
-from ptune_exp.training import latest_checkpoint
+from ptune_exp.records import mean_loss, new_record, now, read_record, totals, write_record
+from ptune_exp.rundir import Recorder, admit, checkpoints_in, clear, identity, locked
+from ptune_exp.training import GracefulStop, RunLog, Signalled
 
 __all__ = ["Interrupted", "run"]
 
+log = logging.getLogger("ptune_exp")
+
+
+@dataclass
+class Start:
+    """A claimed run directory: the running record written there, and what the run continues (if it does)."""
+
+    record: dict
+    resume: Resume | None
+    settings: dict  # what a resume of this run must match (into each checkpoint's run.json)
+    segments: list  # the earlier segments of a resumed run
+
 
 def run(cfg: DictConfig, callbacks=()) -> dict:
-    """Plan, build, train, evaluate and record one run; `callbacks` are extra TrainerCallbacks."""
+    """Plan, claim, build, train, evaluate and record one run; `callbacks` are extra TrainerCallbacks."""
     p = plan(cfg)
-    checkpoint = _resume_checkpoint(p)
-    started = time.time()
-    record = {**new_record(p), "resumed_from": checkpoint}
-    _write(p.out_dir, record)
-    selector = None
-    try:
-        exp = build(p)
-        record.update(exp.facts())
-        selector = selector_for(exp, checkpoint)
-        record.update(train_and_evaluate(exp, selector, checkpoint, callbacks))
-        record["status"] = "completed"
-    except BaseException as e:  # Ctrl-C and errors alike: the record says so, then the error goes on
-        record["status"] = "interrupted" if isinstance(e, Interrupted) else "failed"
-        record["error"] = f"{type(e).__name__}: {e}"
-        raise
-    finally:
-        if selector is not None:
-            record["curve"] = selector.curve  # a failure mid-run still records the curve so far
-        record["wall_time_s"] = round(time.time() - started, 2)
-        record["finished_at"] = now()
-        _write(p.out_dir, record)
-    if not p.train.keep_checkpoints and is_main():
-        for folder in glob.glob(os.path.join(p.out_dir, "checkpoint-*")):
-            shutil.rmtree(folder, ignore_errors=True)
+    with GracefulStop() as stop:  # from here on, SIGINT/SIGTERM end in an interrupted record
+        try:
+            start = _claim(p)
+        except Signalled as e:
+            raise Interrupted(f"stopped by signal {e.signum} before the run started; nothing was written") from None
+        rec = Recorder(p.out_dir, start.record, is_main())
+        with rec.beating():
+            record = _run(p, rec, start, stop, callbacks)
+        if not p.train.keep_checkpoints and is_main():
+            for folder in checkpoints_in(p.out_dir):
+                shutil.rmtree(folder, ignore_errors=True)
     return record
 
 
-def _write(out_dir: str, record: dict) -> None:
-    if is_main():  # one record per run, whatever the number of processes
-        write_record(out_dir, record)
+def _claim(p: Plan) -> Start:
+    """The main process claims p.out_dir (or refuses it); every process gets the same answer."""
+    outcome = None
+    if is_main():
+        try:
+            outcome = _claim_here(p)
+        except PtuneError as e:
+            outcome = e
+    outcome = agree_on(outcome)
+    if isinstance(outcome, PtuneError):
+        raise outcome
+    return outcome
 
 
-def _resume_checkpoint(p: Plan) -> str | None:
-    """The checkpoint to continue from (train.resume), after checking it belongs to this plan;
-    otherwise refuse to overwrite a completed run's record."""
-    previous = os.path.join(p.out_dir, RECORD)
-    old = None
-    if os.path.isfile(previous):
-        with open(previous, encoding="utf-8") as f:
-            old = json.load(f)
-    if not p.train.resume:
-        if old and old.get("status") == "completed" and not p.overwrite:
-            raise PtuneError(
-                f"{p.out_dir} already holds a completed run; choose another output dir, "
-                "or pass overwrite=true to replace it"
-            )
-        return None
-    checkpoint = latest_checkpoint(p.out_dir)
-    if checkpoint is None:
-        raise PtuneError(
-            f"train.resume: no checkpoint-* in {p.out_dir}. Pass train.resume=<run dir> of the "
-            "interrupted run (or its checkpoint dir), or drop train.resume to start fresh."
-        )
-    if old is not None:
-        new = {
-            "method": p.method.key,
-            "task": p.task.name,
-            "model": p.model.name,
-            "seed": p.seed,
-            "method_config": dataclasses.asdict(p.method_cfg),
+def _claim_here(p: Plan) -> Start:
+    resuming = bool(p.train.resume)
+    if resuming and not os.path.isdir(p.out_dir):
+        raise PtuneError(f"train.resume: no checkpoint-* in {p.out_dir} (no such directory)")
+    digests = data_digests(p)
+    settings = settings_of(p.config, digests)
+    with locked(p.out_dir):
+        old, unreadable = read_record(p.out_dir)
+        admit(p.out_dir, old, unreadable, resuming, p.overwrite)
+        resume = resume_point(p, settings, old) if resuming else None
+        if resume is None:
+            clear(p.out_dir, old, WEIGHTS)
+        for folder in resume.skipped if resume else ():
+            shutil.rmtree(folder, ignore_errors=True)  # incomplete, and newer than where the run continues
+        earlier = _earlier_segments(old, resume)
+        record = {**new_record(p), "owner": identity(), "data_sha256": digests, "segments": earlier}
+        if resume is not None:
+            log.info("train.resume: continuing from %s (step %d)", resume.checkpoint, resume.step)
+            record.update(resume.facts(), curve=resume.curve, loss_curve=resume.loss_curve)
+        else:
+            record.update(resumed_from=None, curve=[], loss_curve=[])
+        write_record(p.out_dir, record)
+    return Start(record, resume, settings, earlier)
+
+
+def _earlier_segments(old: dict | None, resume: Resume | None) -> list:
+    """A resumed run's earlier segments: from the record the last one finished, else from the checkpoint."""
+    if resume is None:
+        return []
+    if old and old.get("status") in ("interrupted", "failed") and isinstance(old.get("segments"), list):
+        return old["segments"]
+    return resume.segments
+
+
+def _run(p: Plan, rec: Recorder, start: Start, stop: GracefulStop, callbacks) -> dict:
+    started = time.time()
+    checkpoint = start.resume.checkpoint if start.resume else None
+    first = start.resume.step if start.resume else 0
+    segment = {"resumed_from": checkpoint, "started_at": now(), "steps": [first, first]}
+    runlog = RunLog({"settings": start.settings, "segments": start.segments}, segment, started)
+    selector, status, error, phase = None, "failed", None, "loading the data and building the model"
+    try:
+        exp = build(p)
+        rec.update(exp.facts())
+        selector = selector_for(exp, checkpoint)
+        phase = "training and evaluating"
+        rec.update(train_and_evaluate(exp, selector, checkpoint, [runlog, *callbacks], stop))
+        status = "completed"
+    except Signalled as e:
+        status, error = "interrupted", Interrupted(_stopped(p, e.signum, phase))
+        raise error from None
+    except BaseException as e:  # errors and interrupts alike: the record says so, then the error goes on
+        status, error = ("interrupted" if isinstance(e, Interrupted) else "failed"), e
+        raise
+    finally:
+        stop.holding = True  # the final record is written whatever signal comes now
+        _finish(rec, start, segment, runlog, selector, status, error, started)
+    return rec.record
+
+
+def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector, status, error, started) -> None:
+    """The final record: status, error, the curves so far, this segment, and the totals over all segments."""
+    curve = selector.curve if selector is not None else rec.record.get("curve") or []
+    losses = runlog.losses() or rec.record.get("loss_curve") or []
+    first = segment["steps"][0]
+    step = runlog.state.global_step if runlog.state is not None else first
+    segment.update(status=status, finished_at=now(), steps=[first, step], loss=mean_loss(losses, first, step))
+    segment.update(runtime_s=runlog.runtime_s(), wall_time_s=round(time.time() - started, 2))
+    segments = [*start.segments, segment]
+    rec.update(
+        {
+            "status": status,
+            "error": None if error is None else f"{type(error).__name__}: {error}",
+            "curve": curve,  # a failure mid-run still records the curves so far
+            "loss_curve": losses,
+            "segments": segments,
+            **totals(segments, losses, step),
+            "finished_at": now(),
         }
-        differ = [k for k in new if old.get(k) != new[k]]
-        if differ:
-            raise PtuneError(
-                f"train.resume: {checkpoint} was trained with different {differ} "
-                f"({ {k: old.get(k) for k in differ} }); pass the same overrides as the interrupted run"
-            )
-    return checkpoint
+    )
+    rec.write()
+
+
+def _stopped(p: Plan, signum: int, phase: str) -> str:
+    """What an interrupted run says: where it stopped, and whether and how it can continue."""
+    odd = bool(p.train.fsdp or p.train.deepspeed)
+    newest = next((f for f in checkpoints_in(p.out_dir) if problem(f, odd) is None), None)
+    if newest is None:
+        return (
+            f"stopped by signal {signum} while {phase}, before any checkpoint was saved; nothing to resume: "
+            "run the same command again to start afresh"
+        )
+    return (
+        f"stopped by signal {signum} while {phase}; the newest checkpoint is {newest}. "
+        f"Continue with the same overrides plus train.resume={p.out_dir}"
+    )

@@ -50,7 +50,12 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {
     a.model_type: a
     for a in (
-        Architecture("bert", "BERT", ATTENTION_FUNCTION, configs=("tiny-bert", "bert-base", "bert-large", "minilm")),
+        Architecture(
+            "bert",
+            "BERT",
+            ATTENTION_FUNCTION,
+            configs=("tiny-bert", "bert-base", "bert-large", "bert-large-uncased", "minilm"),
+        ),
         Architecture(
             "roberta", "RoBERTa", ATTENTION_FUNCTION, configs=("tiny-roberta", "roberta-base", "roberta-large")
         ),

@@ -13,5 +13,6 @@ class DeepPromptMethod(Method):
         """`backbone.prefix_shapes` comes from `ptune_exp.injection.prepare` (one (kv_heads, head_dim) per layer)."""
         shapes = backbone.prefix_shapes
         width = sum(2 * h * d for h, d in shapes)
-        encoder = PromptEncoder(cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, backbone.hidden_size)
+        std = getattr(backbone.model.config, "initializer_range", 0.02)  # as the backbone initialises new layers
+        encoder = PromptEncoder(cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, backbone.hidden_size, None, std)
         return DeepPrompt(encoder, shapes, cfg.prefix_dropout)

@@ -22,7 +22,13 @@ from ptune_exp.injection.attention import PREFIX_KWARG, LayerPrefixes
 
 
 class PromptEncoder(nn.Module):
-    """`prefix_len` rows of `width` trainable values, flat or reparameterised by an MLP."""
+    """`prefix_len` rows of `width` trainable values, flat or reparameterised by an MLP.
+
+    New tensors start the way the official implementation's do: its prefix is an `nn.Embedding` made
+    inside the backbone's `from_pretrained`, so the backbone's `_init_weights` draws it from
+    N(0, `initializer_range`) and gives the MLP's linear layers N(0, `initializer_range`) weights and zero
+    biases. `init_std` is that `initializer_range`; `init` gives the flat rows instead (pt: vocabulary
+    embeddings)."""
 
     def __init__(
         self,
@@ -32,14 +38,19 @@ class PromptEncoder(nn.Module):
         reparam_hidden: int,
         embed_dim: int,
         init: torch.Tensor | None = None,
+        init_std: float = 0.02,
     ):
         super().__init__()
         self.prefix_len, self.width, self.reparam = prefix_len, width, reparam
         if reparam:
             self.embedding = nn.Embedding(prefix_len, embed_dim)
             self.mlp = nn.Sequential(nn.Linear(embed_dim, reparam_hidden), nn.Tanh(), nn.Linear(reparam_hidden, width))
+            for weight in (self.embedding.weight, self.mlp[0].weight, self.mlp[2].weight):
+                nn.init.normal_(weight, std=init_std)
+            nn.init.zeros_(self.mlp[0].bias)
+            nn.init.zeros_(self.mlp[2].bias)
         else:
-            rows = init.clone() if init is not None else torch.randn(prefix_len, width)
+            rows = init.clone() if init is not None else torch.randn(prefix_len, width) * init_std
             self.rows = nn.Parameter(rows)
 
     def forward(self) -> torch.Tensor:
@@ -94,7 +105,8 @@ class InputPrompt(nn.Module):
         # Word embeddings only: the backbone adds positions/types/LayerNorm once, to the whole sequence.
         words = backbone.get_input_embeddings()(input_ids)
         batch, p = words.shape[0], self.prefix_len
-        prompt = self.dropout(self.encoder()).to(words.dtype).unsqueeze(0).expand(batch, -1, -1)
+        prompt = _per_example_dropout(self.dropout, self.encoder().unsqueeze(0), batch).to(words.dtype)
+        prompt = prompt.expand(batch, -1, -1)
         inputs = {
             "inputs_embeds": torch.cat([words[:, :1], prompt, words[:, 1:]], dim=1),
             "attention_mask": _insert(attention_mask, attention_mask.new_ones(batch, p)),
@@ -105,6 +117,14 @@ class InputPrompt(nn.Module):
 
     def strip(self, hidden: torch.Tensor) -> torch.Tensor:
         return torch.cat([hidden[:, :1], hidden[:, 1 + self.prefix_len :]], dim=1)
+
+
+def _per_example_dropout(dropout: nn.Dropout, rows: torch.Tensor, batch: int) -> torch.Tensor:
+    """`rows` (1, P, width) with one dropout mask per example, (batch, P, width), while training with
+    dropout; unchanged (1, P, width) otherwise, to be broadcast over the batch."""
+    if not (dropout.training and dropout.p > 0):
+        return rows
+    return dropout(rows.expand(batch, -1, -1))
 
 
 def _insert(seq: torch.Tensor, virtual: torch.Tensor) -> torch.Tensor:
@@ -124,20 +144,24 @@ class DeepPrompt(nn.Module):
     def prefix_len(self) -> int:
         return self.encoder.prefix_len
 
-    def layer_prefixes(self) -> LayerPrefixes:
-        p = self.prefix_len
+    def layer_prefixes(self, batch: int = 1) -> LayerPrefixes:
+        """Every layer's keys/values, (1 or batch, kv_heads, P, head_dim). In training, prefix dropout
+        draws one mask per example, as the official implementation does (it drops on the
+        (batch, prefix, 2 * layers, heads, head_dim) tensor); without dropout the batch dimension stays 1."""
+        p, rows = self.prefix_len, self.encoder().unsqueeze(0)
+        rows = _per_example_dropout(self.dropout, rows, batch)
         keys, values = [], []
         # one split of one tensor: its backward writes each layer's gradient once (no per-slice
         # full-size zero-fill, which is what makes naive per-layer slicing slow)
-        for chunk, (h, d) in zip(self.dropout(self.encoder()).split(self.widths, dim=1), self.shapes):
-            k, v = chunk.view(p, 2, h, d).permute(1, 2, 0, 3).unbind(0)
-            keys.append(k.unsqueeze(0))
-            values.append(v.unsqueeze(0))
+        for chunk, (h, d) in zip(rows.split(self.widths, dim=2), self.shapes):
+            k, v = chunk.view(rows.shape[0], p, 2, h, d).permute(2, 0, 3, 1, 4).unbind(0)
+            keys.append(k)
+            values.append(v)
         return LayerPrefixes(keys, values)
 
     def backbone_inputs(self, backbone, input_ids, attention_mask, token_type_ids) -> dict:
         inputs = _plain_inputs(input_ids, attention_mask, token_type_ids)
-        inputs[PREFIX_KWARG] = self.layer_prefixes()
+        inputs[PREFIX_KWARG] = self.layer_prefixes(input_ids.shape[0])
         return inputs
 
     def strip(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ class PromptTuning(Method):
         words = backbone.model.get_input_embeddings().weight
         width = words.shape[1]  # the word-embedding width: narrower than hidden_size on ELECTRA-small, ALBERT
         pick = torch.randint(0, words.shape[0], (cfg.prefix_len,))
-        encoder = PromptEncoder(
-            cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, width, init=words[pick].detach().float()
-        )
+        std = getattr(backbone.model.config, "initializer_range", 0.02)  # for the MLP, when reparam=true
+        init = words[pick].detach().float()
+        encoder = PromptEncoder(cfg.prefix_len, width, cfg.reparam, cfg.reparam_hidden, width, init, std)
         return InputPrompt(encoder, cfg.prefix_dropout)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from datasets import Dataset
@@ -108,6 +108,15 @@ def _label(spec: ClassificationSpec, value, path: str, line: int):
     return spec.file_labels.index(value)
 
 
+def _own_idx(rows: list[dict], lines: list) -> list[dict]:
+    """The rows with each input line's own `idx` (or GLUE's `index`) where it has one, its position where
+    not; digit strings (tsv) become numbers, and a mix of kinds becomes strings (one column type)."""
+    own = [line.get("idx", line.get("index")) if isinstance(line, dict) else None for line in lines]
+    own = [r["idx"] if i is None else int(i) if isinstance(i, str) and i.isdigit() else i for r, i in zip(rows, own)]
+    same = len({type(i) for i in own}) <= 1 and all(isinstance(i, (int, str)) for i in own)
+    return [{**row, "idx": i if same else str(i)} for row, i in zip(rows, own)]
+
+
 # ---------------------------------------------------------------- head and scoring
 
 
@@ -182,16 +191,34 @@ class Classification(Family):
         return rows
 
     def input_rows(self, spec: ClassificationSpec, path: str) -> list[dict]:
-        """Inputs in the task's local format (.jsonl or .tsv)."""
+        """Inputs in the task's local format (.jsonl or .tsv); a generated task (synth_sentiment) reads its
+        text field (`sentence`) from a .jsonl or a .tsv with a header, `label` optional. Each input keeps
+        its own `idx` (GLUE: `index`) where it has one."""
         fmt = "superglue_jsonl" if path.endswith(".jsonl") else "glue_tsv" if path.endswith(".tsv") else None
+        field = spec.hub_text[0]
+        if fmt is None and spec.file_format == "generated":
+            raise PtuneError(
+                f"{path}: give inputs as .jsonl with a {field!r} field or .tsv with a {field!r} column "
+                f"(a 'label' is optional) for task={spec.name}"
+            )
         if fmt is None:
             raise PtuneError(
                 f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}"
             )
-        if fmt != spec.file_format:
+        if spec.file_format == "generated":  # no official files: plain text, labels by name
+            columns = (field, None, "label")
+            spec = replace(spec, file_format=fmt, file_header=True, file_columns=columns, file_labels=spec.labels)
+        elif fmt != spec.file_format:
             suffix = ".jsonl" if spec.file_format == "superglue_jsonl" else ".tsv"
             raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({suffix})")
-        return self.read_file(spec, path)
+        rows = self.read_file(spec, path)
+        odd = [
+            r["idx"] for r in rows if not isinstance(r["text_a"], str) or not isinstance(r["text_b"], (str, type(None)))
+        ]
+        if odd:
+            raise PtuneError(f"{path}: input {odd[0] + 1} has a text that is not a string (task={spec.name})")
+        lines = read_jsonl(path) if fmt == "superglue_jsonl" else read_tsv(path, spec.file_header)
+        return _own_idx(rows, [line for _, line in lines])
 
     def make_head(self, spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
         return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)

@@ -133,7 +133,7 @@ def known_keys() -> list[str]:
     """Every valid dotted key: the schemas', the tasks' own options (`task.doc_stride`), the group names."""
     from omegaconf import OmegaConf
 
-    keys = set(schema_keys()) | {"model", "task", "method", "train", "experiment"}
+    keys = set(schema_keys()) | {d for d in os.listdir(CONF) if os.path.isdir(os.path.join(CONF, d))}
     task_dir = os.path.join(CONF, "task")
     for name in sorted(os.listdir(task_dir)):
         if name.endswith(".yaml"):

@@ -58,7 +58,69 @@ def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
+    assert f"ptune-exp: 4 of 4 jobs completed; records under {tmp_path}/grid" in out.stdout
     records = [json.loads(p.read_text()) for p in (tmp_path / "grid").rglob("metrics.json")]
     assert sorted((r["method"], r["seed"], r["status"]) for r in records) == [
         (m, 1, "completed") for m in sorted(METHODS)
     ]
+
+
+def test_hydra_flags_still_work_and_a_composition_error_is_one_line(tmp_path):
+    out = cli("--cfg", "job", "method=fft", cwd=tmp_path)
+    assert out.returncode == 0 and "name: fft" in out.stdout, out.stderr
+    assert cli("--hydra-help", cwd=tmp_path).returncode == 0
+    assert "Defaults List" in cli("--info", "defaults", cwd=tmp_path).stdout
+    for args, line in [
+        (["--cfg", "job", "method.lr=abc"], "ptune-exp: error: method.lr=abc: expected a number"),
+        (["train.batch_size=abc"], "ptune-exp: error: train.batch_size=abc: expected an integer"),
+        (
+            ["method.prefix_lenght=8"],
+            "ptune-exp: error: method.prefix_lenght: no such key; did you mean method.prefix_len?",
+        ),
+        (["method=lora"], "ptune-exp: error: method=lora: no such method; choose one of fft, prefix, pt, ptv2"),
+        (["model.name=../../escape"], "ptune-exp: error: model.name=../../escape: expected a plain name"),
+    ]:
+        out = cli(*args, cwd=tmp_path)
+        assert out.returncode == 2 and out.stdout == "", (args, out.stdout, out.stderr)
+        assert out.stderr.splitlines() == [out.stderr.splitlines()[0]] and out.stderr.startswith(line), out.stderr
+    assert not (tmp_path / "outputs").exists() and not (tmp_path / "escape").exists()  # no run dir was made
+
+
+def statuses(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.rglob("job_status.json"))]
+
+
+@pytest.mark.slow
+def test_sweep_with_failed_jobs_runs_every_job_then_exits_1_naming_their_records(tmp_path):
+    out = cli("-m", "method.prefix_len=0,-1,-2,2", *SMOKE, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert sorted(s["status"] for s in statuses(tmp_path / "sweep")) == ["completed", "failed", "failed", "failed"]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("ptune-exp: error: 3 of 4 jobs failed; their records: ")
+    named = last.split("their records: ")[1].split(", ")
+    assert len(named) == 3 and all(os.path.isfile(p) and "must be a positive number" in open(p).read() for p in named)
+    assert "Traceback" not in out.stdout + out.stderr
+    assert "record:" in out.stdout  # the job that worked still ran and reported
+
+
+@pytest.mark.slow
+def test_sweep_with_a_failed_job_exits_1_with_the_local_joblib_launcher(tmp_path):
+    out = cli(
+        "-m", "hydra/launcher=local", "method.prefix_len=0,2", *SMOKE, f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path
+    )
+    assert out.returncode == 1, out.stderr[-3000:]
+    assert sorted(s["status"] for s in statuses(tmp_path / "sweep")) == ["completed", "failed"]
+    assert out.stderr.strip().splitlines()[-1].startswith("ptune-exp: error: 1 of 2 jobs failed; their records: ")
+
+
+@pytest.mark.slow
+def test_a_run_that_fails_exits_1_with_one_line_and_its_traceback_in_the_log(tmp_path):
+    diverge = ["method.lr=1e30", "train.max_grad_norm=1e30", "train.max_steps=6", "train.batch_size=4"]
+    out = cli(*SMOKE, *diverge, "train.logging_steps=1", f"hydra.run.dir={tmp_path}/run", cwd=tmp_path)
+    assert out.returncode == 1, out.stderr[-3000:]
+    errors = [line for line in out.stderr.splitlines() if "ptune-exp: error: " in line]
+    assert len(errors) == 1 and "run failed: TrainingDiverged: " in errors[0]
+    assert errors[0].endswith(f"record: {tmp_path}/run/metrics.json")
+    assert "Traceback" not in out.stdout + out.stderr
+    assert "Traceback" in (tmp_path / "run" / "ptune-exp.log").read_text()
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"

@@ -272,3 +272,66 @@ def test_console_script_and_python_m_print_the_same_table(tmp_path, capsys):
     for command in ([str(BIN / "ptune-exp-compare")], [sys.executable, "-m", "ptune_exp.compare"]):
         out = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, timeout=120)
         assert (out.returncode, out.stdout) == (0, table), out.stderr[-3000:]
+
+
+def _write(folder: Path, content) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "metrics.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def _good(tmp_path, name, **changes) -> dict:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    _record(tmp_path, name, 1, 70.0, epochs=2, method="ptv2")
+    record = json.loads((tmp_path / name / "metrics.json").read_text())
+    return {**record, **changes}
+
+
+MALFORMED = {
+    "list": ("[1, 2, 3]", "unreadable", "a JSON list, not an object"),
+    "null": ("null", "unreadable", "a JSON null, not an object"),
+    "cut": ('{"status": "completed", "mod', "unreadable", "unreadable record: "),
+    "no-model": (lambda r: {k: v for k, v in r.items() if k != "model"}, "invalid", "`model` is missing"),
+    "dev-list": (lambda r: {**r, "dev": [1, 2]}, "invalid", "`dev` is list, not a mapping"),
+    "dev-text": (lambda r: {**r, "dev": {"accuracy": "high"}}, "invalid", "`dev` scores of ['accuracy'] are not"),
+    "no-params": (lambda r: {k: v for k, v in r.items() if k != "params"}, "invalid", "`params.trainable_pct` is"),
+    "test-text": (lambda r: {**r, "test": {"accuracy": None}}, "invalid", "`test` scores of ['accuracy'] are not"),
+}
+
+
+def test_malformed_records_are_listed_and_the_table_is_built_from_the_rest(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    good = _good(runs, "good")
+    for name, (content, _, _) in MALFORMED.items():
+        _write(runs / name, content(good) if callable(content) else content)
+    assert compare_main([str(runs), "--json", str(tmp_path / "t.json")]) == 0
+    text = capsys.readouterr().out
+    assert "| ptv2 | 70.0 ± 0.0 (n=1) |" in text  # the one good record makes the table
+    failed = {Path(f["record_path"]).parent.name: f for f in json.loads((tmp_path / "t.json").read_text())["failed"]}
+    assert sorted(failed) == sorted(MALFORMED)
+    for name, (_, status, why) in MALFORMED.items():
+        assert failed[name]["status"] == status and why in failed[name]["error"], failed[name]
+        assert f"{runs / name / 'metrics.json'} |" in text
+    tables = build_tables(read_records([str(runs)]))  # the library call copes with them too
+    assert [len(t.rows) for t in tables] == [1]
+
+
+def test_plot_file_names_stay_in_the_plot_dir_whatever_the_model_name(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    for i, model in enumerate(["org/model", "../../escape", "m"]):
+        _write(runs / str(i), _good(tmp_path / "src", str(i), model=model))
+    assert compare_main([str(runs), "--plot", str(tmp_path / "plots")]) == 0
+    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert len(pngs) == 3 and "methods_m.png" in pngs, pngs
+    assert any(n.startswith("methods_org_model-") for n in pngs) and any("escape" in n for n in pngs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plots", "runs", "src"]  # nothing written elsewhere
+    assert not list(tmp_path.parent.glob("escape*"))
+
+
+def test_bad_paths_are_usage_errors(tmp_path, capsys):
+    assert compare_main([str(tmp_path / "nothing")]) == 2
+    assert f"ptune-exp-compare: error: {tmp_path / 'nothing'}: no such file or directory" in capsys.readouterr().err
+    _record(tmp_path, "a", 1, 50.0, epochs=2)
+    assert compare_main([str(tmp_path), "--csv", str(tmp_path / "no" / "t.csv")]) == 2
+    assert "ptune-exp-compare: error: --csv" in capsys.readouterr().err

@@ -47,6 +47,20 @@ def test_config_groups_are_the_registries():
         ("train.batch_size=0", "batch_size"),
         ("task.source=nope", "task.source"),
         ("model.attn_implementation=flash", "sdpa or eager"),
+        ("seed=xyz", "seed=xyz: expected an integer"),
+        ("seed=-1", "seed=-1: expected an integer from 0 to 4294967295"),
+        ("seed=4294967296", "seed=4294967296: expected an integer from 0 to 4294967295"),
+        ("overwrite=maybe", "overwrite=maybe: expected true or false"),
+        ("task.max_seq_len=abc", "task.max_seq_len=abc: expected an integer"),
+        ("task.max_seq_len=2", "task.max_seq_len=2: expected an integer > 2"),
+        ("task.max_train_samples=-5", "task.max_train_samples=-5: expected an integer >= 1, or null for all"),
+        ("task.max_train_samples=0", "task.max_train_samples=0: expected an integer >= 1, or null for all"),
+        ("task.max_eval_samples=0", "task.max_eval_samples=0: expected an integer >= 1"),
+        ("train.lr_scheduler=bogus", "train.lr_scheduler=bogus: expected one of linear, cosine"),
+        ("train.lr_scheduler=cosin", "did you mean cosine?"),
+        ("train.report_to=slack", "train.report_to=slack: expected one of none, all"),
+        ("model.name=org/model", "model.name=org/model: expected a plain name"),
+        ("model.name=../../escape", "model.name=../../escape: expected a plain name"),
     ],
 )
 def test_bad_values_fail_before_any_model_loads(override, words, tmp_path):
@@ -128,3 +142,91 @@ def test_unknown_choice_lists_the_available_options(group, bad):
     message = str(e.value)
     assert f"Could not find '{group}/{bad}'" in message and f"Available options in '{group}'" in message
     assert {"method": "ptv2", "task": "rte", "model": "minilm"}[group] in message
+
+
+def test_seed_bounds_and_null_sample_limits_are_accepted(tmp_path):
+    for override in ("seed=0", "seed=4294967295", "task.max_train_samples=null"):
+        assert plan(compose_cfg(override, f"output_dir={tmp_path}")).out_dir == str(tmp_path)
+
+
+def test_report_to_an_integration_that_is_not_installed(tmp_path):
+    import importlib.util
+
+    absent = next(n for n in ("wandb", "clearml", "neptune", "comet_ml") if not importlib.util.find_spec(n))
+    with pytest.raises(PtuneError, match=f"train.report_to={absent}: {absent} is not installed"):
+        plan(compose_cfg(f"train.report_to={absent}", f"output_dir={tmp_path}"))
+
+
+def test_unwritable_output_dir_fails_in_plan_and_a_failed_plan_creates_nothing(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(PtuneError, match=r"output dir .*/file/run: cannot write there \(Not a directory\)"):
+        plan(compose_cfg(f"output_dir={tmp_path}/file/run"))
+    with pytest.raises(PtuneError, match="seed"):
+        plan(compose_cfg("seed=-1", f"output_dir={tmp_path}/never"))
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        (["method.reparam=yes"], "method.reparam=yes: expected true or false"),
+        (["method.reparam=1"], "method.reparam=1: expected true or false"),
+        (["train.progress=maybe"], "train.progress=maybe: expected true or false"),
+        (["method.reparam=true,yes"], "method.reparam=yes: expected true or false"),  # each value of a sweep
+        (["seed=1,-2"], "seed=-2: expected an integer from 0 to 4294967295"),
+        (["seed=xyz"], "seed=xyz: expected an integer"),
+        (["train.batch_size=abc"], "train.batch_size=abc: expected an integer"),
+        (["model.name=../x"], "model.name=../x: expected a plain name"),
+        (["method.name=a/b"], "method.name=a/b: expected a plain name"),
+        (["method.lr=[1"], "method.lr=[1: cannot read this override"),
+    ],
+)
+def test_overrides_are_checked_before_composition(overrides, words):
+    from ptune_exp.usage import check_overrides
+
+    with pytest.raises(PtuneError) as e:
+        check_overrides(overrides)
+    assert words in str(e.value)
+
+
+def test_good_overrides_pass_the_check():
+    from ptune_exp.usage import check_overrides
+
+    check_overrides(
+        [
+            "method.reparam=true",
+            "seed=1,2,3",
+            "seed=range(1,4)",
+            "train.batch_size=${oc.env:BATCH,8}",
+            "model.name=bert-large",
+            "train.eval_steps=null",
+            "train.resume=true",
+            "~train.fsdp",
+            "task.doc_stride=64",
+            "hydra.run.dir=x",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    "override, line",
+    [
+        ("method.prefix_lenght=8", "method.prefix_lenght: no such key; did you mean method.prefix_len?"),
+        ("trian.epochs=3", "trian.epochs: no such key; did you mean train.epochs?"),
+        ("task.doc_strid=3", "task.doc_strid: no such key; did you mean task.doc_stride?"),
+        ("seeed=3", "seeed: no such key; did you mean seed?"),
+        ("method.zzz=3", "method.zzz: no such key; see the keys with: ptune-exp --cfg job"),
+        ("train.batch_size=abc", "train.batch_size=abc: expected an integer"),
+        ("method=lora", "method=lora: no such method; choose one of fft, prefix, pt, ptv2"),
+        ("method=ptv3", "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, prefix, pt, ptv2"),
+        ("seed=1,2", "seed=1,2: several values are a sweep: add -m"),
+        ("methods=fft", "methods: no such key; did you mean method?"),
+        ("model.tiny.layers=x", "model.tiny.layers=x: expected an integer"),
+    ],
+)
+def test_composition_errors_become_one_line_with_the_nearest_key(override, line):
+    from ptune_exp.usage import explain
+
+    with pytest.raises(Exception) as e:
+        compose_cfg("model=tiny-bert", override)
+    assert explain(e.value).startswith(line) and "\n" not in explain(e.value)

@@ -12,6 +12,9 @@ imports neither torch nor transformers, so `ptune-exp --help` and the compare to
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,14 +42,40 @@ def _typed(cls, data: dict, group: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise PtuneError(f"unknown key(s) in the {group} config: {unknown}; valid keys: {sorted(fields)}")
+        near = nearest(unknown[0], fields)
+        hint = f"did you mean {dotted(group, near)}?" if near else f"valid keys: {', '.join(sorted(fields))}"
+        raise PtuneError(f"{dotted(group, unknown[0])}: no such key in the {group or 'top-level'} config; {hint}")
     missing = sorted(n for n, f in fields.items() if n not in data and f.default is MISSING)
     if missing:
         raise PtuneError(f"the {group} config needs {missing}")
     for key, value in data.items():
-        if not _is_a(value, fields[key].type):
-            raise PtuneError(f"{group}.{key}={value!r} must be of type {fields[key].type}")
+        if not is_a(value, fields[key].type):
+            raise PtuneError(f"{dotted(group, key)}={show(value)}: expected {expected(fields[key].type)}")
     return cls(**data)
+
+
+def dotted(group: str, key: str) -> str:
+    """`train.epochs`, or `seed` for a top-level key."""
+    return f"{group}.{key}" if group else key
+
+
+def show(value) -> str:
+    """A value as it is written on the command line: `abc`, `true`, `null`, `[1, 2]`."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def nearest(word: str, candidates) -> str | None:
+    """The candidate closest to a misspelled `word` (difflib), or None when none is close."""
+    match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
+
+
+def expected(annotation) -> str:
+    """A field annotation in words: `int | None` -> `an integer or null`."""
+    return " or ".join(_WORDS.get(a.strip(), a.strip()) for a in str(annotation).split("|"))
 
 
 _CHECKS = {
@@ -57,7 +86,25 @@ _CHECKS = {
 }
 
 
-def _is_a(value, annotation: str) -> bool:
+SEED_MAX = 2**32 - 1  # the seed range of numpy (and so of the HF Trainer's set_seed)
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+NAME_KEYS = ("model.name", "task.name", "method.name")  # they name the run's folders (conf/config.yaml)
+
+
+def safe_name(value) -> bool:
+    """Whether `value` can be one folder or file name: letters, digits, `. _ + -`, no `/`, not `..`."""
+    return isinstance(value, str) and _SAFE_NAME.fullmatch(value) is not None
+
+
+def check_name(key: str, value) -> None:
+    if not safe_name(value):
+        raise PtuneError(
+            f"{key}={show(value)}: expected a plain name (letters, digits, '.', '_', '+', '-'; no '/' or '..'): "
+            "it names the run's folder; put a hub id or a path in model.name_or_path"
+        )
+
+
+def is_a(value, annotation: str) -> bool:
     """Whether `value` fits a field annotation written as text (`int`, `str | None`, `Any`, a dict, ...)."""
     options = [a.strip() for a in str(annotation).split("|")]
     if value is None:
@@ -82,7 +129,9 @@ class MethodConfig:
     @classmethod
     def from_cfg(cls, cfg) -> MethodConfig:
         """From a DictConfig or a plain dict (the benchmark runs on machines without Hydra)."""
-        return _typed(cls, _container(cfg), "method")
+        method = _typed(cls, _container(cfg), "method")
+        check_name("method.name", method.name)
+        return method
 
 
 @dataclass
@@ -114,6 +163,7 @@ class ModelConfig:
     def from_cfg(cls, cfg) -> ModelConfig:
         data = _container(cfg)
         model = _typed(cls, {**data, "tiny": None}, "model")
+        check_name("model.name", model.name)
         if data.get("tiny") is not None:
             model = dataclasses.replace(model, tiny=_typed(TinyConfig, dict(data["tiny"]), "model.tiny"))
         if model.attn_implementation not in ("sdpa", "eager"):
@@ -191,7 +241,47 @@ class DataConfig:
     @classmethod
     def from_cfg(cls, cfg) -> DataConfig:
         names = {f.name for f in dataclasses.fields(cls)}
-        return _typed(cls, {k: v for k, v in _container(cfg).items() if k in names}, "task")
+        data = _typed(cls, {k: v for k, v in _container(cfg).items() if k in names}, "task")
+        check_name("task.name", data.name)
+        if data.max_seq_len <= 2:
+            raise PtuneError(f"task.max_seq_len={data.max_seq_len}: expected an integer > 2 (tokens per example)")
+        for key in ("max_train_samples", "max_eval_samples"):
+            if getattr(data, key) is not None and getattr(data, key) < 1:
+                raise PtuneError(f"task.{key}={getattr(data, key)}: expected an integer >= 1, or null for all examples")
+        return data
+
+
+@dataclass
+class RunConfig:
+    """The top-level keys of `conf/config.yaml`."""
+
+    seed: int = 42
+    output_dir: str | None = None
+    overwrite: bool = False
+
+    @classmethod
+    def from_cfg(cls, cfg) -> RunConfig:
+        names = [f.name for f in dataclasses.fields(cls)]
+        run = _typed(cls, {k: cfg[k] for k in names if k in cfg}, "")
+        if not 0 <= run.seed <= SEED_MAX:
+            raise PtuneError(f"seed={run.seed}: expected an integer from 0 to {SEED_MAX}")
+        return run
+
+
+SCHEMAS = {"": RunConfig, "method": MethodConfig, "model": ModelConfig, "model.tiny": TinyConfig}
+SCHEMAS |= {"train": TrainConfig, "task": DataConfig}
+
+
+def field_type(key: str) -> str | None:
+    """The declared type of a dotted key (`train.batch_size` -> `int`), or None when no schema declares it."""
+    group, _, name = key.rpartition(".")
+    fields = {f.name: f.type for f in dataclasses.fields(SCHEMAS[group])} if group in SCHEMAS else {}
+    return str(fields[name]) if name in fields else None
+
+
+def schema_keys() -> list[str]:
+    """Every key the schemas declare, dotted: `seed`, `method.prefix_len`, `model.tiny.layers`, ..."""
+    return sorted(dotted(g, f.name) for g, cls in SCHEMAS.items() for f in dataclasses.fields(cls))
 
 
 def non_splitting_keys() -> set[str]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import tempfile
 from dataclasses import dataclass
 
 from omegaconf import DictConfig, OmegaConf
 
-from ptune_exp.config import DataConfig, MethodConfig, ModelConfig, TrainConfig
+from ptune_exp.config import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
 from ptune_exp.distributed import agree_on
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
@@ -41,31 +42,75 @@ class Plan:
 
 
 def plan(cfg: DictConfig) -> Plan:
+    run = RunConfig.from_cfg(cfg)
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
+    model = ModelConfig.from_cfg(cfg.model)
     spec = get_task(cfg.task.name, cfg.task.get("source"))
     task = family_of(spec).configure(spec, cfg.task)
     data = DataConfig.from_cfg(cfg.task)
-    if data.max_seq_len <= 2:
-        raise PtuneError(f"task.max_seq_len={data.max_seq_len} is too short")
     if data.data_dir and not os.path.isdir(data.data_dir):
         raise PtuneError(f"task.data_dir={data.data_dir} is not a directory")
-    return Plan(
+    p = Plan(
         method=method,
         method_cfg=method_cfg,
         task=task,
         data=data,
-        model=ModelConfig.from_cfg(cfg.model),
+        model=model,
         train=TrainConfig.from_cfg(cfg.train),
-        seed=cfg.seed,
-        out_dir=agree_on(_output_dir(cfg)),  # under torchrun every rank uses rank 0's directory
-        overwrite=bool(cfg.get("overwrite", False)),
+        seed=run.seed,
+        out_dir=agree_on(output_dir(cfg)),  # under torchrun every rank uses rank 0's directory
+        overwrite=run.overwrite,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+    check_trainer_settings(p.train)
+    check_writable(p.out_dir)  # last: a plan that fails earlier creates no folder
+    return p
 
 
-def _output_dir(cfg: DictConfig) -> str:
+def check_trainer_settings(train: TrainConfig) -> None:
+    """The names the HF Trainer would reject only once the model is loaded: scheduler, reporting integration."""
+    from transformers.trainer_utils import SchedulerType
+
+    _one_of("train.lr_scheduler", train.lr_scheduler, [s.value for s in SchedulerType])
+    if train.report_to in ("none", "all"):
+        return
+    from transformers.integrations.integration_utils import (
+        INTEGRATION_TO_CALLBACK,
+        get_available_reporting_integrations,
+    )
+
+    _one_of("train.report_to", train.report_to, ["none", "all", *INTEGRATION_TO_CALLBACK])
+    if train.report_to not in get_available_reporting_integrations():
+        raise PtuneError(
+            f"train.report_to={train.report_to}: {train.report_to} is not installed here; "
+            f"install it (pip install {train.report_to}) or pass train.report_to=none"
+        )
+
+
+def _one_of(key: str, value: str, choices: list[str]) -> None:
+    if value not in choices:
+        near = nearest(value, choices)
+        hint = f"did you mean {near}? " if near else ""
+        raise PtuneError(f"{key}={value}: {hint}expected one of {', '.join(choices)}")
+
+
+def check_writable(out_dir: str) -> None:
+    """Create the run's output dir and write a scratch file there, before any data or model loads."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as e:
+        raise PtuneError(
+            f"output dir {out_dir}: cannot write there ({e.strerror or e}); pass output_dir=DIR "
+            "(or hydra.run.dir=DIR / hydra.sweep.dir=DIR) naming a writable folder"
+        ) from None
+
+
+def output_dir(cfg: DictConfig) -> str:
+    """Where the run writes its record: the resumed run's dir, `output_dir`, or Hydra's run dir."""
     resume = cfg.train.get("resume")
     if isinstance(resume, str) and resume:  # continue a run in its own directory
         path = os.path.normpath(resume)

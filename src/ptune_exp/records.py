@@ -45,7 +45,8 @@ def read_record(out_dir: str) -> tuple[dict | None, str | None]:
 
 
 def read_records(roots: Iterable[str]) -> list[dict]:
-    """Every `metrics.json` under the given files/directories; unreadable ones come back as failed."""
+    """Every `metrics.json` under the given files/directories. One that cannot be read, or is not a JSON
+    object, comes back as `{"status": "unreadable", "error": <why>}`, so that the others still count."""
     records = []
     for root in roots:
         paths = (
@@ -57,8 +58,11 @@ def read_records(roots: Iterable[str]) -> list[dict]:
             try:
                 with open(path, encoding="utf-8") as f:
                     record = json.load(f)
-            except (OSError, json.JSONDecodeError) as e:
-                record = {"status": "failed", "error": f"unreadable record: {e}"}
+            except (OSError, ValueError, RecursionError) as e:  # ValueError: bad JSON or bad UTF-8
+                record = {"status": "unreadable", "error": f"unreadable record: {e}"}
+            if not isinstance(record, dict):
+                kind = "null" if record is None else type(record).__name__
+                record = {"status": "unreadable", "error": f"unreadable record: a JSON {kind}, not an object"}
             record["record_path"] = path
             records.append(record)
     return records

@@ -11,10 +11,13 @@ task families covered. Failed or unfinished runs are listed separately, never av
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from ptune_exp.compare.check import screen
 from ptune_exp.compare.formats import markdown, write_csv, write_json, write_latex
 from ptune_exp.compare.table import Table, build_tables, is_completed, select
+from ptune_exp.errors import PtuneError, command
 from ptune_exp.records import read_records
 
 
@@ -58,12 +61,27 @@ def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict
     return written
 
 
+def check_paths(args: argparse.Namespace) -> None:
+    """Before any work: the inputs exist, and every output file can be written where it is asked for."""
+    for path in args.paths:
+        if not os.path.exists(path):
+            raise PtuneError(f"{path}: no such file or directory; pass run dirs or metrics.json files")
+    for flag in ("csv", "json", "latex"):
+        path = getattr(args, flag)
+        if path and (os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path)))):
+            raise PtuneError(f"--{flag} {path}: not a file in an existing folder; create the folder first")
+    if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
+        raise PtuneError(f"--plot {args.plot}: exists and is not a folder")
+
+
+@command("ptune-exp-compare")
 def main(argv=None) -> int:
     args = parse_args(argv)
-    records = select(read_records(args.paths), args.model, args.task, args.method)
+    check_paths(args)
+    records = select(screen(read_records(args.paths)), args.model, args.task, args.method)
     if not records:
         print(
-            f"ptune-exp-compare: no metrics.json under {' '.join(args.paths)} (after filters). "
+            f"ptune-exp-compare: error: no metrics.json under {' '.join(args.paths)} (after filters). "
             "Run `ptune-exp` first, or pass the directories that hold its runs.",
             file=sys.stderr,
         )
@@ -71,6 +89,10 @@ def main(argv=None) -> int:
     failed = [r for r in records if not is_completed(r)]
     tables = build_tables(records, args.split, args.paper)
     sys.stdout.write(markdown(tables, failed, args.delta))
-    for path in write_files(args, tables, failed):
+    try:
+        written = write_files(args, tables, failed)
+    except OSError as e:
+        raise PtuneError(f"cannot write {e.filename or ''}: {e.strerror or e}") from None
+    for path in written:
         print(f"wrote {path}")
     return 0

@@ -119,7 +119,7 @@ def _failed_lines(failed: list[dict]) -> list[str]:
     out.append("|---|---|---|---|---|---|---|")
     for r in failed:
         error = r.get("error") or ("still running, or killed without a trace" if r.get("status") == "running" else "")
-        error = error.replace("|", "\\|").replace("\n", " ")[:160]
+        error = str(error).replace("|", "\\|").replace("\n", " ")[:160]
         out.append(
             f"| {r.get('status', '?')} | {r.get('method', '?')} | {r.get('task', '?')} | {r.get('model', '?')} "
             f"| {r.get('seed', '?')} | {error} | {r['record_path']} |"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 
 import matplotlib
 
@@ -79,15 +81,24 @@ def methods_plot(table: Table, path: str) -> bool:
     return n > 0
 
 
+def file_name(stem: str) -> str:
+    """`stem`.png as one safe file name: a model or task name from a record may hold `/`, `..` or spaces
+    (records can come from anywhere); such a name is spelled with `_` and a short hash keeps it unique."""
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", stem).lstrip(".")[:150] or "_"
+    if safe != stem:
+        safe += "-" + hashlib.sha1(stem.encode("utf-8", "replace")).hexdigest()[:8]
+    return f"{safe}.png"
+
+
 def plot_all(tables: list[Table], out_dir: str) -> list[str]:
     os.makedirs(out_dir, exist_ok=True)
     written = []
     for table in tables:
-        path = os.path.join(out_dir, f"methods_{table.model}.png")
+        path = os.path.join(out_dir, file_name(f"methods_{table.model}"))
         if methods_plot(table, path):
             written.append(path)
         for task in table.tasks:
-            path = os.path.join(out_dir, f"prefix_len_{table.model}_{task}.png")
+            path = os.path.join(out_dir, file_name(f"prefix_len_{table.model}_{task}"))
             if prefix_length_plot(table, task, path):
                 written.append(path)
     return written

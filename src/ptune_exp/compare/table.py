@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from ptune_exp.compare.check import problem
 from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
 from ptune_exp.reference import reference_rows
 
@@ -78,7 +79,8 @@ class Table:
 
 
 def is_completed(record: dict) -> bool:
-    return record.get("status") == "completed" and isinstance(record.get("dev"), dict)
+    """A completed run whose record holds what the table reads (`check.problem`)."""
+    return record.get("status") == "completed" and problem(record) is None
 
 
 def select(records: list[dict], models=None, tasks=None, methods=None) -> list[dict]:
@@ -140,10 +142,15 @@ def _scores(record: dict, split: str) -> dict | None:
 def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
     cells = {}
     for t in table.tasks:
-        split = table.splits[t]
-        runs = [_scores(r, split) for r in records if r["task"] == table.task_of.get(t, t) and _scores(r, split)]
+        split, main = table.splits[t], table.main[t]
+        found = [_scores(r, split) for r in records if r["task"] == table.task_of.get(t, t)]
+        runs = [scores for scores in found if scores and main in scores]
         if runs:
-            cells[t] = {m: Stat.of([scores[m] for scores in runs]) for m in table.metrics[t] if m in runs[0]}
+            cells[t] = {
+                m: Stat.of([scores[m] for scores in runs if m in scores])
+                for m in table.metrics[t]
+                if any(m in scores for scores in runs)
+            }
     return cells
 
 

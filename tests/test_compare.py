@@ -1,6 +1,7 @@
 """ptune-exp-compare on records of real tiny runs: right aggregates, failures listed, outputs parse."""
 
 import csv
+import hashlib
 import json
 import struct
 import subprocess
@@ -228,7 +229,7 @@ def test_no_records_is_a_clear_error(tmp_path, capsys):
     assert "no metrics.json" in capsys.readouterr().err
 
 
-def _record(tmp_path, name, seed, acc, epochs, prefix_len=0, method="fft"):
+def _record(tmp_path, name, seed, acc, epochs, prefix_len=0, method="fft", **extra):
     record = {
         "status": "completed",
         "model": "m",
@@ -247,6 +248,7 @@ def _record(tmp_path, name, seed, acc, epochs, prefix_len=0, method="fft"):
         "method_config": {"name": method, "lr": 0.01, "prefix_len": prefix_len, "reparam": False},
         "config": {"train": {"epochs": epochs, "progress": True}, "task": {"name": "rte", "data_dir": f"/d/{name}"}},
         "finished_at": name,
+        **extra,
     }
     (tmp_path / name).mkdir()
     (tmp_path / name / "metrics.json").write_text(json.dumps(record))
@@ -261,6 +263,30 @@ def test_runs_with_different_budgets_are_never_averaged(tmp_path):
     assert (rows["fft [train.epochs=2]"].mean, rows["fft [train.epochs=2]"].n) == (55.0, 2)
     assert rows["fft [train.epochs=2]"].std == pytest.approx(np.std([50.0, 60.0], ddof=1))
     assert (rows["fft [train.epochs=30]"].mean, rows["fft [train.epochs=30]"].n) == (90.0, 1)
+
+
+def test_runs_on_different_data_or_weights_are_never_averaged(tmp_path):
+    files = {"train": "a" * 64, "dev": "b" * 64}
+    other = {**files, "train": "c" * 64}
+    weights = lambda digest: {"provenance": {"model": {"source": "local", "weights_sha256": digest}}}
+    _record(tmp_path, "a", 1, 50.0, epochs=2, data_sha256=files, **weights("d" * 64))
+    _record(tmp_path, "b", 2, 60.0, epochs=2, data_sha256=files, **weights("d" * 64))
+    _record(tmp_path, "c", 3, 70.0, epochs=2, data_sha256=other, **weights("d" * 64))  # another train file
+    _record(tmp_path, "d", 4, 80.0, epochs=2, data_sha256=files, **weights("e" * 64))  # other backbone weights
+    rows = {r.label: r.cells["rte"]["accuracy"] for r in build_tables(read_records([str(tmp_path)]))[0].rows}
+    short = lambda d: hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
+    same, changed = short(files), short(other)
+    assert sorted(rows) == sorted(
+        [
+            f"fft [data={same}, weights=dddddddd]",
+            f"fft [data={changed}, weights=dddddddd]",
+            f"fft [data={same}, weights=eeeeeeee]",
+        ]
+    )
+    assert (rows[f"fft [data={same}, weights=dddddddd]"].mean, rows[f"fft [data={same}, weights=dddddddd]"].n) == (
+        55.0,
+        2,
+    )
 
 
 def test_console_script_and_python_m_print_the_same_table(tmp_path, capsys):

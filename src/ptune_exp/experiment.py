@@ -11,6 +11,7 @@ from transformers import set_seed
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.model import PromptedModel
 from ptune_exp.plan import Plan
+from ptune_exp.provenance import data_source, model_source
 from ptune_exp.tasks import family_of
 from ptune_exp.training import frozen_dtype
 
@@ -29,9 +30,12 @@ class Experiment:
     family: object
 
     def facts(self) -> dict:
-        """What the record says about the built run: parameter counts, split sizes, labels."""
+        """What the record says about the built run: parameter counts, split sizes, labels, and where its
+        data and backbone weights came from (called before training: the weights as loaded)."""
         counts = self.model.parameter_counts()
+        p = self.plan
         return {
+            "provenance": {"data": data_source(p), "model": model_source(p.model, self.model.backbone)},
             "params": {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)},
             "data": {role: len(split) for role, split in self.data.items()},
             "labels": list(getattr(self.plan.task, "labels", ()) or ()) or None,

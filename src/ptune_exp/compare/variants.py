@@ -3,6 +3,7 @@ together (their rows split); a re-run of the same settings and seed supersedes t
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from ptune_exp.config import non_splitting_keys
@@ -22,6 +23,18 @@ def settings(record: dict) -> dict[str, object]:
             name = f"{group}.{key}"
             if name not in IGNORED:
                 out[name] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+    return {**out, **provenance(record)}
+
+
+def provenance(record: dict) -> dict[str, str]:
+    """Short digests of the data files and backbone weights a run saw (when its record has them): runs
+    on different data or weights are different experiments, and the row label says which."""
+    out = {}
+    if record.get("data_sha256"):
+        out["data"] = hashlib.sha256(json.dumps(record["data_sha256"], sort_keys=True).encode()).hexdigest()[:8]
+    weights = ((record.get("provenance") or {}).get("model") or {}).get("weights_sha256")
+    if isinstance(weights, str):
+        out["weights"] = weights[:8]
     return out
 
 

@@ -17,6 +17,7 @@ from conftest import SMOKE, compose_cfg
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import build
 from ptune_exp.run import Interrupted, run
+from ptune_exp.training import GracefulStop, Signalled
 
 SHORT = [
     "method=ptv2",
@@ -138,6 +139,29 @@ def test_resume_falls_back_to_the_newest_complete_checkpoint(stopped_run, stoppe
     full = stopped_run[1]
     assert resumed["dev"] == full["dev"] and resumed["curve"] == full["curve"]
     assert [s["steps"] for s in resumed["segments"]] == [[0, 4], [2, 6]]  # steps 3-4 ran twice: both count in time
+
+
+def test_resume_from_a_named_earlier_checkpoint_supersedes_the_newer(stopped_run, stopped):
+    resumed = resume(stopped / "checkpoint-2")
+    assert resumed["resumed_from"] == str(stopped / "checkpoint-2")
+    assert resumed["skipped_checkpoints"] == {
+        str(stopped / "checkpoint-4"): "superseded: train.resume named the earlier checkpoint-2"
+    }
+    assert resumed["dev"] == stopped_run[1]["dev"] and resumed["train"]["loss"] == stopped_run[1]["train"]["loss"]
+
+
+def test_signals_stop_at_once_outside_the_training_loop():
+    with GracefulStop() as stop:
+        with pytest.raises(Signalled):
+            signal.raise_signal(signal.SIGTERM)  # loading data, building the model, evaluating
+        stop.signal, stop.training = None, True
+        signal.raise_signal(signal.SIGTERM)  # in the loop: noted, the step finishes and is saved
+        assert stop.signal == signal.SIGTERM
+        with pytest.raises(Signalled):
+            signal.raise_signal(signal.SIGINT)  # a second one: at once
+        stop.training, stop.holding = False, True
+        signal.raise_signal(signal.SIGTERM)  # while the final record is written: noted only
+        assert stop.signal == signal.SIGTERM
 
 
 @pytest.mark.parametrize("missing", ["scheduler.pt", "optimizer.pt", "rng_state.pth", "selection.json", "run.json"])

@@ -15,6 +15,7 @@ from ptune_exp.errors import PtuneError
 from ptune_exp.plan import plan
 from ptune_exp.records import write_record
 from ptune_exp.run import _claim, run
+from ptune_exp.training import GracefulStop
 
 BIN = Path(sys.executable).parent
 
@@ -97,7 +98,7 @@ def test_of_two_claims_at_once_one_wins(cfg_factory):
     def claim():
         start.wait()
         try:
-            outcomes.append(_claim(p).record["status"])
+            outcomes.append(_claim(p, GracefulStop()).record["status"])
         except PtuneError as e:
             outcomes.append(str(e))
 

@@ -9,7 +9,6 @@ the method, task and model, and the digests of the data files it read.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +20,7 @@ from ptune_exp.errors import PtuneError
 from ptune_exp.records import loss_curve
 from ptune_exp.rundir import checkpoints_in
 from ptune_exp.training import RUN_FILE
+from ptune_exp.weights import sha256_file
 
 log = logging.getLogger("ptune_exp")
 
@@ -54,11 +54,7 @@ def data_digests(p) -> dict:
     for role, split in sorted(p.task.splits.items()):
         path = os.path.join(p.data.data_dir, split.file) if p.data.data_dir and split.file else None
         if path and os.path.isfile(path):
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    h.update(block)
-            out[role] = h.hexdigest()
+            out[role] = sha256_file(path)
     return out
 
 
@@ -172,7 +168,11 @@ def _choose(p) -> tuple[str, dict]:
                 f"train.resume: {target} cannot be resumed from: {why}; pass train.resume={p.out_dir} to continue "
                 "from the run's newest complete checkpoint"
             )
-        return target, {}
+        step = int(target.rsplit("-", 1)[1])
+        newer = [f for f in checkpoints_in(p.out_dir) if int(f.rsplit("-", 1)[1]) > step]
+        for folder in newer:
+            log.warning("train.resume: %s continues from an earlier step; %s is superseded", target, folder)
+        return target, dict.fromkeys(newer, f"superseded: train.resume named the earlier {os.path.basename(target)}")
     folders = checkpoints_in(p.out_dir)
     if not folders:
         raise PtuneError(

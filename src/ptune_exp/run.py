@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from ptune_exp.checkpoints import Resume, data_digests, problem, resume_point, settings_of
+from ptune_exp.checkpoints import Resume, data_digests, resume_point, settings_of
 from ptune_exp.distributed import agree_on, is_main
 from ptune_exp.engine import WEIGHTS, Interrupted, selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
@@ -48,24 +48,23 @@ def run(cfg: DictConfig, callbacks=()) -> dict:
     p = plan(cfg)
     with GracefulStop() as stop:  # from here on, SIGINT/SIGTERM end in an interrupted record
         try:
-            start = _claim(p)
+            start = _claim(p, stop)
         except Signalled as e:
             raise Interrupted(f"stopped by signal {e.signum} before the run started; nothing was written") from None
-        rec = Recorder(p.out_dir, start.record, is_main())
-        with rec.beating():
-            record = _run(p, rec, start, stop, callbacks)
+        record = _run(p, start, stop, callbacks)
         if not p.train.keep_checkpoints and is_main():
             for folder in checkpoints_in(p.out_dir):
                 shutil.rmtree(folder, ignore_errors=True)
     return record
 
 
-def _claim(p: Plan) -> Start:
-    """The main process claims p.out_dir (or refuses it); every process gets the same answer."""
+def _claim(p: Plan, stop: GracefulStop) -> Start:
+    """The main process claims p.out_dir (or refuses it); every process gets the same answer. From the
+    running record on, `stop` holds signals until `_run` takes them (and records them)."""
     outcome = None
     if is_main():
         try:
-            outcome = _claim_here(p)
+            outcome = _claim_here(p, stop)
         except PtuneError as e:
             outcome = e
     outcome = agree_on(outcome)
@@ -74,7 +73,7 @@ def _claim(p: Plan) -> Start:
     return outcome
 
 
-def _claim_here(p: Plan) -> Start:
+def _claim_here(p: Plan, stop: GracefulStop) -> Start:
     resuming = bool(p.train.resume)
     if resuming and not os.path.isdir(p.out_dir):
         raise PtuneError(f"train.resume: no checkpoint-* in {p.out_dir} (no such directory)")
@@ -87,7 +86,7 @@ def _claim_here(p: Plan) -> Start:
         if resume is None:
             clear(p.out_dir, old, WEIGHTS)
         for folder in resume.skipped if resume else ():
-            shutil.rmtree(folder, ignore_errors=True)  # incomplete, and newer than where the run continues
+            shutil.rmtree(folder, ignore_errors=True)  # incomplete or superseded: newer than where it continues
         earlier = _earlier_segments(old, resume)
         record = {**new_record(p), "owner": identity(), "data_sha256": digests, "segments": earlier}
         if resume is not None:
@@ -95,7 +94,11 @@ def _claim_here(p: Plan) -> Start:
             record.update(resume.facts(), curve=resume.curve, loss_curve=resume.loss_curve)
         else:
             record.update(resumed_from=None, curve=[], loss_curve=[])
-        write_record(p.out_dir, record)
+        stop.holding = True
+        try:
+            write_record(p.out_dir, record)
+        except OSError as e:
+            raise PtuneError(f"cannot write the record into {p.out_dir} ({type(e).__name__}: {e})") from None
     return Start(record, resume, settings, earlier)
 
 
@@ -108,19 +111,23 @@ def _earlier_segments(old: dict | None, resume: Resume | None) -> list:
     return resume.segments
 
 
-def _run(p: Plan, rec: Recorder, start: Start, stop: GracefulStop, callbacks) -> dict:
-    started = time.time()
+def _run(p: Plan, start: Start, stop: GracefulStop, callbacks) -> dict:
+    rec, started = Recorder(p.out_dir, start.record, is_main()), time.time()
     checkpoint = start.resume.checkpoint if start.resume else None
     first = start.resume.step if start.resume else 0
     segment = {"resumed_from": checkpoint, "started_at": now(), "steps": [first, first]}
     runlog = RunLog({"settings": start.settings, "segments": start.segments}, segment, started)
     selector, status, error, phase = None, "failed", None, "loading the data and building the model"
     try:
-        exp = build(p)
-        rec.update(exp.facts())
-        selector = selector_for(exp, checkpoint)
-        phase = "training and evaluating"
-        rec.update(train_and_evaluate(exp, selector, checkpoint, [runlog, *callbacks], stop))
+        with rec.beating():
+            stop.holding = False
+            if stop.signal is not None:  # it came while the running record was being written
+                raise Signalled(stop.signal)
+            exp = build(p)
+            rec.update(exp.facts())
+            selector = selector_for(exp, checkpoint)
+            phase = "training and evaluating"
+            rec.update(train_and_evaluate(exp, selector, checkpoint, [runlog, *callbacks], stop))
         status = "completed"
     except Signalled as e:
         status, error = "interrupted", Interrupted(_stopped(p, e.signum, phase))
@@ -143,6 +150,9 @@ def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector
     segment.update(status=status, finished_at=now(), steps=[first, step], loss=mean_loss(losses, first, step))
     segment.update(runtime_s=runlog.runtime_s(), wall_time_s=round(time.time() - started, 2))
     segments = [*start.segments, segment]
+    summary = totals(segments, losses, step)
+    if runlog.state is None and not start.segments:
+        del summary["train"]  # refused or failed before any training: no training to report
     rec.update(
         {
             "status": status,
@@ -150,7 +160,7 @@ def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector
             "curve": curve,  # a failure mid-run still records the curves so far
             "loss_curve": losses,
             "segments": segments,
-            **totals(segments, losses, step),
+            **summary,
             "finished_at": now(),
         }
     )
@@ -159,8 +169,7 @@ def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector
 
 def _stopped(p: Plan, signum: int, phase: str) -> str:
     """What an interrupted run says: where it stopped, and whether and how it can continue."""
-    odd = bool(p.train.fsdp or p.train.deepspeed)
-    newest = next((f for f in checkpoints_in(p.out_dir) if problem(f, odd) is None), None)
+    newest = next(iter(checkpoints_in(p.out_dir)), None)  # named, not verified: a pre-empted job has seconds
     if newest is None:
         return (
             f"stopped by signal {signum} while {phase}, before any checkpoint was saved; nothing to resume: "

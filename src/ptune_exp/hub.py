@@ -13,7 +13,8 @@ from ptune_exp.errors import PtuneError
 
 
 def push_to_hub(folder: str, repo_id: str, private: bool = False, token: str | None = None) -> str:
-    """Upload `folder` to the model repository `repo_id`; returns the repository's URL."""
+    """Upload `folder` to the model repository `repo_id`; returns the repository's URL. `private` makes a
+    new repository private (otherwise the namespace's default applies); an existing one keeps its own."""
     from huggingface_hub import HfApi, get_token
 
     token = token or get_token()
@@ -24,7 +25,7 @@ def push_to_hub(folder: str, repo_id: str, private: bool = False, token: str | N
         )
     api = HfApi(token=token)
     try:
-        url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        url = api.create_repo(repo_id, private=private or None, exist_ok=True, repo_type="model")
         api.upload_folder(
             repo_id=url.repo_id or repo_id,  # as the Hub resolved it (a bare name lands in the token's namespace)
             folder_path=folder,

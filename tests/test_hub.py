@@ -120,7 +120,9 @@ def test_push_to_hub_uploads_the_card_the_export_and_the_weights(run_dir, hub, t
     out = tmp_path / "export"
     assert export_main([str(run_dir), str(out), "--push-to-hub", REPO, "--private"]) == 0
     assert f"pushed {out} -> {hub['endpoint']}/{REPO}" in capsys.readouterr().out
-    assert hub["created"] == [{"name": "tiny-ptv2", "organization": "someone", "visibility": "private", "type": "model"}]
+    assert hub["created"] == [
+        {"name": "tiny-ptv2", "organization": "someone", "visibility": "private", "type": "model"}
+    ]
     assert sorted(hub["files"]) == sorted(FILES)
     for name in FILES:
         assert hub["files"][name] == (out / name).read_bytes(), name

@@ -40,6 +40,8 @@ class FakeHub(BaseHTTPRequestHandler):
             return self._answer(200, {"url": f"{hub['endpoint']}/{payload['organization']}/{payload['name']}"})
         if path == "/api/validate-yaml":
             hub["validated"].append(json.loads(body)["content"])
+            if hub.get("reject_card"):
+                return self._answer(400, {"errors": [{"message": "tags must be a list of strings"}]})
             return self._answer(200, {"errors": [], "warnings": []})
         if path == f"/api/models/{REPO}/preupload/main":
             files = json.loads(body)["files"]
@@ -152,6 +154,13 @@ def test_a_refused_token_is_one_line(run_dir, hub, tmp_path, monkeypatch, capsys
     monkeypatch.setenv("HF_TOKEN", "hf_wrong")
     assert export_main([str(run_dir), str(tmp_path / "export"), "--push-to-hub", REPO]) == 2
     assert "the Hub answered 401 (is the token valid" in error_line(capsys)
+
+
+def test_a_card_the_hub_refuses_is_one_line_and_nothing_is_committed(run_dir, hub, tmp_path, capsys):
+    hub["reject_card"] = True
+    assert export_main([str(run_dir), str(tmp_path / "export"), "--push-to-hub", REPO]) == 2
+    assert "Invalid metadata in README.md. - tags must be a list of strings" in error_line(capsys)
+    assert not hub["files"]
 
 
 def test_an_unreachable_hub_is_one_line(run_dir, tmp_path, monkeypatch, capsys):

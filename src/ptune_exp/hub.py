@@ -49,4 +49,6 @@ def _why(error: Exception, endpoint: str) -> str:
         status = error.response.status_code if error.response is not None else "no"
         hint = " (is the token valid, with write access to that namespace?)" if status in (401, 403) else ""
         return f"the Hub answered {status}{hint}: {text}"
+    if isinstance(error, ValueError):  # e.g. the Hub found the model card's metadata invalid
+        return text
     return f"{endpoint} could not be reached or did not answer as the Hub does ({type(error).__name__}: {text})"

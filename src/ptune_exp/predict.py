@@ -9,8 +9,10 @@ the scores and writes `eval.json` next to the record, or to `--out` (never touch
 `ptune-exp-predict` rebuilds the model from an export (`ptune-exp-export`) and reads INPUT in the task
 family's local format (e.g. SuperGLUE jsonl or GLUE tsv for classification; for `synth_sentiment`, a
 .jsonl with a `sentence` field or a .tsv with a `sentence` column), labels optional; it writes one
-prediction per input, with the input's own `idx` where it has one. Neither runs code shipped with a
-model (`trust_remote_code`) unless the command line says `--trust-remote-code`.
+prediction per input, with the input's own `idx` where it has one. Its core, `predict_raw` (raw inputs
+-> tokenize -> forward -> per-example predictions), is also the Python API's (`api.Predictor.predict`).
+Neither runs code shipped with a model (`trust_remote_code`) unless the command line says
+`--trust-remote-code`.
 """
 
 from __future__ import annotations

@@ -2,13 +2,15 @@
 everything needed to rebuild the model (backbone, method, prefix length, labels, tokenizer limits).
 
     ptune-exp-export RUN_DIR [OUT_DIR]      # default OUT_DIR: RUN_DIR/export
+    ptune-exp-export RUN_DIR [OUT_DIR] --push-to-hub OWNER/NAME [--private]
 
-An export is `weights.safetensors` + `export.json`; for prompt methods it is a few MB at most (the
-backbone is referenced, not copied). `export.json` holds the sha256 of `weights.safetensors`, and the
-run's `trainable.safetensors` is checked against its record's before it is exported. `load_export`
-rebuilds the model for `ptune-exp-predict`; an export is input like any other file, so every field it
-reads is checked first, and a model that needs its own code (`trust_remote_code`) loads only when the
-command line says `--trust-remote-code`.
+An export is `weights.safetensors` + `export.json` + a model card `README.md` (modelcard.py), laid out
+like a Hub model repository (`--push-to-hub` uploads the folder: hub.py); for prompt methods it is a
+few MB at most (the backbone is referenced, not copied). `export.json` holds the sha256 of
+`weights.safetensors`, and the run's `trainable.safetensors` is checked against its record's before
+it is exported. `load_export` rebuilds the model for `ptune-exp-predict` and the Python API (api.py);
+an export is input like any other file, so every field it reads is checked first, and a model that
+needs its own code (`trust_remote_code`) loads only when the command line says `--trust-remote-code`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ptune_exp.errors import PtuneError, check_fields, command, read_json_file
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model import PromptedModel
+from ptune_exp.modelcard import CARD, model_card, write_card
 from ptune_exp.records import RECORD
 from ptune_exp.tasks import TaskSpec, family_of, get_task
 from ptune_exp.tasks.families import Family
@@ -74,7 +77,9 @@ def trusted_model(model: dict, where: str, trust_remote_code: bool) -> dict:
     return {**model, "trust_remote_code": trust_remote_code}
 
 
-def export_run(run_dir: str, out_dir: str | None = None) -> str:
+def export_run(run_dir: str, out_dir: str | None = None, repo_id: str | None = None) -> str:
+    """Export a completed run into `out_dir` (default RUN_DIR/export): weights.safetensors, export.json
+    and the model card README.md (`repo_id`: the Hub repository the card's download line names)."""
     record = read_record(run_dir)
     weights = run_weights(run_dir, record)
     try:
@@ -84,7 +89,9 @@ def export_run(run_dir: str, out_dir: str | None = None) -> str:
     out_dir = out_dir or os.path.join(run_dir, "export")
     try:
         os.makedirs(out_dir, exist_ok=True)
-        _write_export(out_dir, state, _export_meta(run_dir, record, state))
+        meta = _export_meta(run_dir, record, state)
+        _write_export(out_dir, state, meta)
+        write_card(out_dir, model_card(meta, record, repo_id))
     except OSError as e:
         raise PtuneError(f"could not write the export to {out_dir} ({e.strerror or e})") from None
     return out_dir
@@ -223,10 +230,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="ptune-exp-export", description="Export a run's trained prompt + head.")
     ap.add_argument("run_dir", help="output directory of a completed ptune-exp run")
     ap.add_argument("out_dir", nargs="?", help="where to write the export (default: RUN_DIR/export)")
+    ap.add_argument("--push-to-hub", metavar="REPO_ID", help="then upload the export folder to this Hub model repo")
+    ap.add_argument("--private", action="store_true", help="with --push-to-hub: create the repository private")
     args = ap.parse_args(argv)
-    out = export_run(args.run_dir, args.out_dir)
-    size = sum(os.path.getsize(os.path.join(out, f)) for f in (EXPORT_JSON, EXPORT_WEIGHTS))
+    if args.private and not args.push_to_hub:
+        raise PtuneError("--private only applies with --push-to-hub REPO_ID")
+    out = export_run(args.run_dir, args.out_dir, args.push_to_hub)
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in (EXPORT_JSON, EXPORT_WEIGHTS, CARD))
     print(f"exported {args.run_dir} -> {out} ({size / 1e6:.2f} MB)")
+    if args.push_to_hub:
+        from ptune_exp.hub import push_to_hub
+
+        print(f"pushed {out} -> {push_to_hub(out, args.push_to_hub, args.private)}")
     return 0
 
 

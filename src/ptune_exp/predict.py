@@ -9,8 +9,10 @@ the scores and writes `eval.json` next to the record, or to `--out` (never touch
 `ptune-exp-predict` rebuilds the model from an export (`ptune-exp-export`) and reads INPUT in the task
 family's local format (e.g. SuperGLUE jsonl or GLUE tsv for classification; for `synth_sentiment`, a
 .jsonl with a `sentence` field or a .tsv with a `sentence` column), labels optional; it writes one
-prediction per input, with the input's own `idx` where it has one. Neither runs code shipped with a
-model (`trust_remote_code`) unless the command line says `--trust-remote-code`.
+prediction per input, with the input's own `idx` where it has one. Its core, `predict_raw` (raw inputs
+-> tokenize -> forward -> per-example predictions), is also the Python API's (`api.Predictor.predict`).
+Neither runs code shipped with a model (`trust_remote_code`) unless the command line says
+`--trust-remote-code`.
 """
 
 from __future__ import annotations
@@ -26,8 +28,17 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ptune_exp.errors import PtuneError, check_fields, command
-from ptune_exp.export import TRUST_FLAG, build_export, read_export, read_record, run_weights, trusted_model
+from ptune_exp.export import (
+    TRUST_FLAG,
+    Export,
+    build_export,
+    read_export,
+    read_record,
+    run_weights,
+    trusted_model,
+)
 from ptune_exp.records import RECORD, library_versions
+from ptune_exp.tasks import family_of
 from ptune_exp.weights import load_into, load_tensors
 
 EVAL = "eval.json"
@@ -107,15 +118,28 @@ def writable_folder(path: str, what: str) -> None:
 
 
 def predict_file(export_dir: str, input_path: str, out_base: str, trust_remote_code: bool = False) -> str:
-    from ptune_exp.training import PromptTrainer, inference_arguments
-
+    """Predictions for a file of inputs in the task's local format, written to `out_base` + the family's
+    extension; returns the written path."""
     if not os.path.isfile(input_path):  # inputs, output and export are checked before the model loads
         raise PtuneError(f"input file {input_path} does not exist")
     writable_folder(out_base, "output")
     parts = read_export(export_dir, trust_remote_code)
-    task, family = parts.task, parts.family
-    raw = _read_inputs(family, task, input_path)
-    loaded = build_export(parts)
+    raw = read_inputs(parts.task, input_path)
+    predictions = predict_raw(build_export(parts), raw)
+    try:
+        return parts.family.write_predictions(parts.task, predictions, out_base)
+    except OSError as e:
+        raise PtuneError(f"could not write the predictions to {out_base} ({e.strerror or e})") from None
+
+
+def predict_raw(loaded: Export, raw) -> list | dict:
+    """The core that `ptune-exp-predict` and the Python API share: raw inputs (as the family reads them)
+    -> tokenize -> forward -> per-example predictions, as the family's Scorer makes them (and
+    `write_predictions` writes them)."""
+    from ptune_exp.training import PromptTrainer, inference_arguments
+
+    task = loaded.task
+    family = family_of(task)
     features = family.tokenize(raw, task, loaded.tokenizer, loaded.data.max_seq_len, False)
     scorer = family.Scorer(task, raw, features)
     with tempfile.TemporaryDirectory() as scratch:
@@ -126,15 +150,13 @@ def predict_file(export_dir: str, input_path: str, out_base: str, trust_remote_c
             compute_metrics=scorer,
         )
         trainer.predict(features)
-    try:
-        return family.write_predictions(task, scorer.predictions, out_base)
-    except OSError as e:
-        raise PtuneError(f"could not write the predictions to {out_base} ({e.strerror or e})") from None
+    return scorer.predictions
 
 
-def _read_inputs(family, task, path: str):
+def read_inputs(task, path: str):
+    """The inputs of a file in the task family's local format (labels optional), as raw rows."""
     try:
-        return family.read_inputs(task, path)
+        return family_of(task).read_inputs(task, path)
     except UnicodeDecodeError:
         raise PtuneError(f"{path} is not UTF-8 text; give inputs in the task's local format") from None
     except (OSError, csv.Error) as e:

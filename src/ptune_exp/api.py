@@ -1,0 +1,133 @@
+"""The Python API: what the commands do, from a script or a notebook.
+
+    from ptune_exp import api
+
+    record = api.run_experiment("method=ptv2", "task=rte", "model=minilm", output_dir="outputs/rte")
+    folder = api.export(record["output_dir"])          # weights.safetensors, export.json, README.md
+    predictor = api.load_export(folder)
+    predictor.predict([{"premise": "...", "hypothesis": "..."}])   # one dict per input
+
+`run_experiment` composes the package's own Hydra configs with Hydra's compose API (overrides exactly as
+on the `ptune-exp` command line, one run: no `-m` sweeps) and runs `run(cfg)`; a bad override raises
+PtuneError with Hydra's message, the one the command prints. Without an output directory (argument or
+`output_dir=` override) the run goes where the command would put it (`hydra.run.dir`: outputs/runs/...).
+
+`Predictor.predict(inputs)` shares its core with `ptune-exp-predict` (`predict.predict_raw`: read ->
+tokenize -> forward -> per-example predictions). The list is written to a temporary file in the
+task family's input format (inputs.py) and read back by the family's own reader, so a list and a file
+with the same inputs give the same predictions and the same input checks; an error names `inputs[i]`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+
+from ptune_exp.errors import PtuneError
+from ptune_exp.export import Export, export_run
+from ptune_exp.export import load_export as _load
+from ptune_exp.hub import push_to_hub
+from ptune_exp.inputs import named, results, write_inputs
+from ptune_exp.predict import predict_raw, read_inputs
+
+__all__ = ["Predictor", "compose", "export", "load_export", "push_to_hub", "run_experiment"]
+
+
+def compose(*overrides: str, output_dir: str | None = None):
+    """The run's config (a DictConfig) as `ptune-exp OVERRIDES` composes it, its output directory set."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf import open_dict
+    from omegaconf.errors import OmegaConfBaseException
+
+    if not all(isinstance(o, str) for o in overrides):
+        raise PtuneError(f"overrides are strings as on the command line (key=value), not {overrides!r:.80}")
+    try:
+        with initialize_config_module("ptune_exp.conf", version_base="1.3"):
+            cfg = hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
+        default_dir = cfg.hydra.run.dir  # where the command would run: outputs/runs/<task>/<model>/<method>/<time>
+        with open_dict(cfg):
+            del cfg["hydra"]
+            cfg.output_dir = output_dir or cfg.output_dir or default_dir
+    except (HydraException, OmegaConfBaseException) as e:
+        raise PtuneError(hydra_message(e)) from None
+    return cfg
+
+
+def hydra_message(error: Exception) -> str:
+    """What the command prints for a composition error: Hydra's message, then the OmegaConf error under it."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause = error.__cause__
+    under = f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else ""
+    return f"{error}{under}".strip()
+
+
+def run_experiment(*overrides: str, output_dir: str | None = None, callbacks=()) -> dict:
+    """Compose the configs with `overrides` (as on the command line), run, and return the run's record
+    (what metrics.json holds: scores, parameters, settings; `record["output_dir"]` is the run folder).
+    `callbacks`: extra transformers TrainerCallbacks."""
+    from ptune_exp.run import run
+
+    return run(compose(*overrides, output_dir=output_dir), callbacks)
+
+
+def export(
+    run_dir: str, out_dir: str | None = None, push_to: str | None = None, private: bool = False, token=None
+) -> str:
+    """`ptune-exp-export`: export a completed run (default folder RUN_DIR/export); with `push_to`
+    (owner/name), upload the folder to that Hub model repository. Returns the export folder."""
+    folder = export_run(run_dir, out_dir, push_to)
+    if push_to:
+        push_to_hub(folder, push_to, private=private, token=token)
+    return folder
+
+
+def load_export(path: str, trust_remote_code: bool = False) -> Predictor:
+    """An export (a folder written by `ptune-exp-export`, or downloaded from the Hub) ready to predict.
+    Its fields are checked and its weights verified; a backbone that needs its own code loads only with
+    `trust_remote_code=True`."""
+    return Predictor(_load(os.fspath(path), trust_remote_code))
+
+
+class Predictor:
+    """A loaded export: `predict(inputs)`; `task`, `labels` and `meta` (export.json) describe it."""
+
+    def __init__(self, loaded: Export):
+        self.export = loaded
+
+    @property
+    def task(self):
+        return self.export.task
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self.export.meta.get("labels")
+
+    @property
+    def meta(self) -> dict:
+        return self.export.meta
+
+    def predict(self, inputs: Iterable) -> list[dict]:
+        """One prediction per input, in order: for classification `{"idx", "prediction": label, "scores":
+        {label: probability}}`, for tagging `{"idx", "tokens", "tags"}`, for QA `{"id", "answer"}`: what
+        `ptune-exp-predict` writes for the same inputs (module docstring of inputs.py: the fields)."""
+        if isinstance(inputs, (str, dict)):
+            raise PtuneError("predict takes a list of inputs; wrap a single input in a list")
+        inputs = list(inputs)
+        if not inputs:
+            return []
+        with tempfile.TemporaryDirectory(prefix="ptune-exp-inputs-") as folder:
+            written = write_inputs(self.task, inputs, folder)
+            try:
+                raw = read_inputs(self.task, written.path)
+            except PtuneError as e:
+                raise named(e, written) from None
+            predictions = predict_raw(self.export, raw)
+        return results(self.task, inputs, predictions, written)
+
+    def __repr__(self) -> str:
+        meta = self.meta
+        return f"Predictor({meta.get('method')} on {self.task.name}, {meta.get('model', {}).get('name')})"

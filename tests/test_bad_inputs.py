@@ -28,9 +28,10 @@ def trained(tmp_path_factory) -> Paths:
     return Paths(root, root / "run", Path(export))
 
 
-def test_case_ids_are_unique():
+def test_the_corpus_is_large_and_ids_are_unique():
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids)), [i for i in ids if ids.count(i) > 1]
+    assert len(CASES) >= 80, f"{len(CASES)} cases"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

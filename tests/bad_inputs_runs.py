@@ -87,7 +87,7 @@ CASES = [
     cli("running-elsewhere-beating", "output_dir={run}", setup=owner(True, "node-17"), message="in use .* on node-17"),
     cli("record-garbled", "output_dir={run}", setup=write("metrics.json", "{not json"), message=r"unreadable \(JSON"),
     cli("record-not-a-record", "output_dir={run}", setup=write("metrics.json", "[1, 2]"), message="not a ptune-exp"),
-    cli("output-dir-is-a-file", "output_dir={run}/metrics.json", message="cannot use .* as the output dir"),
+    cli("output-dir-is-a-file", "output_dir={run}/metrics.json", message="metrics.json: cannot write there"),
     cli("checkpoints-no-record", "output_dir={run}", setup=remove("metrics.json"), message="holds checkpoints"),
     cli(
         "interrupted-fresh", "output_dir={run}", setup=lambda p: edit(p, status="interrupted"), message="train.resume="

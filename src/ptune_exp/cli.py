@@ -139,7 +139,8 @@ def _failed(cfg: DictConfig, error: Exception, multirun: bool) -> None:
     from ptune_exp.engine import Interrupted
 
     usage = isinstance(error, PtuneError) and not isinstance(error, (TrainingDiverged, Interrupted))
-    text = str(error) if usage else f"run failed: {type(error).__name__}: {error}; record: {sweep.record_of(cfg)}"
+    plain = usage or isinstance(error, Interrupted)  # an interruption says itself what to do next
+    text = str(error) if plain else f"run failed: {type(error).__name__}: {error}; record: {sweep.record_of(cfg)}"
     line = _one_line(text)
     if multirun:  # one bad run must not end the sweep; its record and status say why it failed
         log.error("%s", line)  # the console and the job's log

@@ -1,6 +1,7 @@
 """Local official formats (GLUE tsv, SuperGLUE jsonl) parse from fixture files the tests write."""
 
 import json
+import re
 
 import pytest
 from omegaconf import OmegaConf
@@ -94,10 +95,134 @@ def test_superglue_jsonl_labels_and_wic_word(tmp_path):
     assert row["text_a"] == "bank: A river bank." and row["text_b"] == "A bank loan." and row["label"] == 0
 
 
-def test_superglue_test_split_without_labels_is_unlabelled(tmp_path):
+def test_a_dev_file_without_labels_is_an_error_but_inputs_to_predict_may_go_without(tmp_path):
     jsonl(tmp_path / "val.jsonl", [{"premise": "P", "hypothesis": "H", "idx": 0}])
-    split = CLASSIFICATION.load_split(get_task("cb"), "dev", str(tmp_path))
+    with pytest.raises(PtuneError, match=r"val\.jsonl:1: no label \(field 'label'\)"):
+        CLASSIFICATION.load_split(get_task("cb"), "dev", str(tmp_path))
+    split = CLASSIFICATION.read_inputs(get_task("cb"), str(tmp_path / "val.jsonl"))
     assert split["label"] == [UNLABELLED] and not CLASSIFICATION.is_labelled(split)
+    jsonl(
+        tmp_path / "val.jsonl",
+        [{"premise": "P", "hypothesis": "H", "label": "neutral"}, {"premise": "P", "hypothesis": "H"}],
+    )
+    with pytest.raises(PtuneError, match=r"val\.jsonl:2: no label"):  # one unlabelled row is enough
+        CLASSIFICATION.load_split(get_task("cb"), "dev", str(tmp_path))
+
+
+MRPC_HEADER = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n"
+
+
+def test_official_mrpc_files_with_a_byte_order_mark_load_their_labels(tmp_path):
+    """The official MRPC train.tsv/dev.tsv start with a UTF-8 BOM: the header must still name `Quality`."""
+    body = '1\t702876\t702977\tAmrozi accused his brother .\tReferring to him as "the witness" .\n0\t2108705\t2108831\tA b .\tC d .\n'
+    for name in ("train.tsv", "dev.tsv"):
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + (MRPC_HEADER + body).encode("utf-8"))
+    for role in ("train", "dev"):
+        rows = CLASSIFICATION.load_split(get_task("mrpc"), role, str(tmp_path)).to_list()
+        assert [(r["text_a"], r["text_b"], r["label"]) for r in rows] == [
+            ("Amrozi accused his brother .", 'Referring to him as "the witness" .', 1),
+            ("A b .", "C d .", 0),
+        ]
+
+
+def test_every_reader_drops_a_byte_order_mark(tmp_path):
+    bom = b"\xef\xbb\xbf"
+    (tmp_path / "train.tsv").write_bytes(bom + b"sentence\tlabel\nit is good .\t1\n")
+    assert CLASSIFICATION.load_split(get_task("sst2"), "train", str(tmp_path))["label"] == [1]
+    (tmp_path / "train.jsonl").write_bytes(bom + b'{"premise": "a", "hypothesis": "b", "label": "neutral"}\n')
+    assert CLASSIFICATION.load_split(get_task("cb"), "train", str(tmp_path))["label"] == [2]
+
+
+def test_a_label_column_missing_from_the_header_names_the_file_and_the_column(tmp_path):
+    write(tmp_path / "dev.tsv", "#1 ID\t#2 ID\t#1 String\t#2 String\n1\t2\tA.\tB.\n")
+    with pytest.raises(PtuneError, match=r"dev\.tsv:1: the header has no column 'Quality'"):
+        CLASSIFICATION.load_split(get_task("mrpc"), "dev", str(tmp_path))
+    inputs = CLASSIFICATION.read_inputs(get_task("mrpc"), str(tmp_path / "dev.tsv"))  # a test file predicts
+    assert inputs["label"] == [UNLABELLED]
+
+
+@pytest.mark.parametrize(
+    "task, name, content, error",
+    [
+        (
+            "cb",
+            "train.jsonl",
+            '{"premise": null, "hypothesis": "b", "label": "neutral"}\n',
+            r":1: field 'premise' should be a string, got null",
+        ),
+        (
+            "cb",
+            "train.jsonl",
+            '{"premise": 3, "hypothesis": "b", "label": "neutral"}\n',
+            r":1: field 'premise' should be a string, got a number",
+        ),
+        (
+            "cb",
+            "train.jsonl",
+            '{"premise": "\\ud800", "hypothesis": "b", "label": "neutral"}\n',
+            r":1: field 'premise' holds .*surrogate",
+        ),
+        ("cb", "train.jsonl", "[1, 2]\n", r":1: expected a JSON object \{...\}, got an array"),
+        ("cb", "train.jsonl", '"text"\n', r":1: expected a JSON object \{...\}, got a string"),
+        ("cb", "train.jsonl", "[" * 100000 + "\n", r":1: not valid JSON \(nested too deeply\)"),
+        ("cb", "train.jsonl", '{"premise": "a", "hypothesis": "b", "label": 1.5}\n', r":1: label 1\.5 is not one of"),
+        (
+            "boolq",
+            "train.jsonl",
+            '{"question": "a", "passage": "b", "label": 1}\n',
+            r":1: label 1 is not one of \[False, True\] \(1 is a number; a label here is a boolean\)",
+        ),
+        (
+            "cb",
+            "train.jsonl",
+            '{"premise": "a", "hypothesis": "b", "label": true}\n',
+            r":1: label True is not one of .* \(True is a boolean; a label here is a string\)",
+        ),
+        (
+            "stsb",
+            "train.tsv",
+            "index\tsentence1\tsentence2\tscore\n0\ta\tb\tnan\n",
+            r":2: score 'nan' is not a finite number",
+        ),
+        (
+            "stsb",
+            "train.tsv",
+            "index\tsentence1\tsentence2\tscore\n0\ta\tb\thigh\n",
+            r":2: score 'high' is not a number",
+        ),
+        ("sst2", "train.tsv", "sentence\tlabel\na\t1\tb\n", r":2: 3 tab-separated fields, but the header has 2"),
+        ("sst2", "train.tsv", "sentence\tsentence\tlabel\na\tb\t1\n", r":1: the header names a column twice"),
+        (
+            "cola",
+            "train.tsv",
+            "gj04\t1\t\tA.\ngj04\t1\tB.\n",
+            r":2: 3 tab-separated fields, but the file's first line has 4",
+        ),
+        ("cola", "train.tsv", "gj04\t1\n", r":1: 2 tab-separated fields, but the layout needs 4"),
+        (
+            "sst2",
+            "train.tsv",
+            b"sentence\tlabel\ncaf\xe9\t1\n",
+            r":2: not UTF-8 text \(byte 0xe9 at byte offset 18\); save the file as UTF-8",
+        ),
+        ("sst2", "train.tsv", "sentence\tlabel\n".encode("utf-16"), r":1: the file is UTF-16 text; save it as UTF-8"),
+        ("sst2", "train.tsv", "", r": task=sst2: the train split is empty"),
+        ("sst2", "train.tsv", "sentence\tlabel\n", r": task=sst2: the train split is empty"),
+    ],
+)
+def test_bad_files_are_one_located_error(tmp_path, task, name, content, error):
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(PtuneError, match=re.escape(str(tmp_path / name)) + error):
+        CLASSIFICATION.load_split(get_task(task), "train", str(tmp_path))
+
+
+def test_a_directory_where_a_file_belongs_is_named(tmp_path):
+    (tmp_path / "train.tsv").mkdir()
+    with pytest.raises(PtuneError, match=r"train\.tsv is a directory"):
+        CLASSIFICATION.load_split(get_task("sst2"), "train", str(tmp_path))
+    with pytest.raises(PtuneError, match=r"train\.tsv is a directory"):
+        CLASSIFICATION.read_inputs(get_task("sst2"), str(tmp_path / "train.tsv"))
 
 
 def test_missing_file_names_what_is_there(tmp_path):

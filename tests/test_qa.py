@@ -347,6 +347,149 @@ def test_official_json_reads_and_malformed_files_are_located(tmp_path):
     assert QA.read_inputs(get_task("squad"), str(bad))["answer_texts"] == [[]]
 
 
+def test_an_answer_start_outside_the_context_is_an_error_not_no_answer(tmp_path):
+    """-598 slices (from the end) to the right text in Python: it must not train as "no answer"."""
+    c = "Mary won in Paris." + "z" * 592
+    start = c.index("Paris") - len(c)
+    assert start == -598 and c[start : start + 5] == "Paris"
+    path = squad_file(tmp_path / "train-v1.1.json", [(c, [question("q1", [(start, "Paris")])])])
+    with pytest.raises(
+        PtuneError, match=r"train-v1\.1\.json: .*qas\[0\] \(id q1\)\.answers\[0\]: answer_start=-598 is outside"
+    ):
+        QA.load_split(get_task("squad"), "train", str(tmp_path))
+    squad_file(tmp_path / "train-v1.1.json", [(c, [question("q1", [(len(c) - 3, "Paris")])])])
+    with pytest.raises(
+        PtuneError, match=r"\(id q1\)\.answers\[0\]: answer_start=607 is outside the context \(610 characters\)"
+    ):
+        read_squad_json(path, "1.1")
+
+
+def official(data) -> str:
+    return json.dumps({"version": "1.1", "data": data})
+
+
+GOOD_QA = {"id": "q1", "question": "who?", "answers": [{"text": "Mary", "answer_start": 0}]}
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("", r"f\.json is empty"),
+        ("[]", r'f\.json: expected the official SQuAD layout \{"version": \.\.\., "data": \[articles\]\}'),
+        ('{"version": "1.1"}', r"f\.json: expected the official SQuAD layout"),
+        (
+            official([{"title": "t", "paragraphs": {}}]),
+            r"f\.json: data\[0\]: field 'paragraphs' should be an array, got an object",
+        ),
+        (official(["t"]), r"f\.json: data\[0\]: the record should be an object, got a string"),
+        (
+            official([{"paragraphs": [{"context": None, "qas": []}]}]),
+            r"paragraphs\[0\]: field 'context' should be a string, got null",
+        ),
+        (
+            official([{"paragraphs": [{"context": "Mary", "qas": [{"question": "who?", "answers": []}]}]}]),
+            r"qas\[0\]: missing field 'id'",
+        ),
+        (
+            official([{"paragraphs": [{"context": "Mary", "qas": [{**GOOD_QA, "id": 7}]}]}]),
+            r"qas\[0\]: field 'id' should be a string, got a number",
+        ),
+        (
+            official([{"paragraphs": [{"context": "Mary", "qas": [GOOD_QA, GOOD_QA]}]}]),
+            r"qas\[1\]: question id 'q1' appears twice \(first at .*qas\[0\]\)",
+        ),
+        (
+            official(
+                [
+                    {
+                        "paragraphs": [
+                            {
+                                "context": "Mary",
+                                "qas": [{**GOOD_QA, "answers": [{"text": "Mary", "answer_start": True}]}],
+                            }
+                        ]
+                    }
+                ]
+            ),
+            r"\(id q1\): field 'answers\[0\]\.answer_start' should be a whole number, got a boolean",
+        ),
+        (
+            official(
+                [
+                    {
+                        "paragraphs": [
+                            {
+                                "context": "Mary",
+                                "qas": [{**GOOD_QA, "answers": [{"text": "Mary", "answer_start": 0.0}]}],
+                            }
+                        ]
+                    }
+                ]
+            ),
+            r"field 'answers\[0\]\.answer_start' should be a whole number, got a number \(0\.0\)",
+        ),
+        (
+            official([{"paragraphs": [{"context": "Mary", "qas": [{**GOOD_QA, "answers": []}]}]}]),
+            r"\(id q1\): no answers; a training or evaluation file needs them",
+        ),
+        (
+            official(
+                [
+                    {
+                        "paragraphs": [
+                            {"context": "Mary", "qas": [{**GOOD_QA, "answers": [{"text": "", "answer_start": 0}]}]}
+                        ]
+                    }
+                ]
+            ),
+            r"answers\[0\]: the answer text is empty",
+        ),
+        ('{"data": [\n' + "[" * 100000, r"f\.json: not valid JSON \(nested too deeply\)"),
+        (
+            '{"data": [\n{"title": oops}]}',
+            r"f\.json:2:11: not valid JSON \(Expecting value\); expected an official SQuAD json file",
+        ),
+    ],
+)
+def test_squad_files_not_in_the_official_layout_are_one_located_error(tmp_path, text, error):
+    (tmp_path / "f.json").write_text(text, encoding="utf-8")
+    with pytest.raises(PtuneError, match=error):
+        read_squad_json(str(tmp_path / "f.json"), "1.1", labelled=True)
+
+
+def test_squad_v2_labelled_questions_need_answers_or_is_impossible(tmp_path):
+    path = squad_file(tmp_path / "dev-v2.0.json", [("Mary", [{"id": "q", "question": "who?", "answers": []}])], "2.0")
+    with pytest.raises(PtuneError, match=r"\(id q\): no answers; .*\(or, if it has none, is_impossible: true\)"):
+        QA.load_split(get_task("squad_v2"), "dev", str(tmp_path))
+    assert QA.read_inputs(get_task("squad_v2"), path)["answer_texts"] == [[]]  # inputs to predict need none
+
+
+def test_squad_json_encodings(tmp_path):
+    data = json.dumps(
+        {
+            "data": [
+                {
+                    "title": "t",
+                    "paragraphs": [
+                        {
+                            "context": "Müller won.",
+                            "qas": [GOOD_QA | {"answers": [{"text": "Müller", "answer_start": 0}]}],
+                        }
+                    ],
+                }
+            ]
+        },
+        ensure_ascii=False,
+    )
+    (tmp_path / "dev-v1.1.json").write_bytes(b"\xef\xbb\xbf" + data.encode("utf-8"))
+    assert QA.load_split(get_task("squad"), "dev", str(tmp_path))["answer_texts"] == [["Müller"]]
+    (tmp_path / "dev-v1.1.json").write_bytes(("{\n" + data[1:]).encode("latin-1"))
+    with pytest.raises(
+        PtuneError, match=r"dev-v1\.1\.json:2: not UTF-8 text \(byte 0xfc at byte offset \d+\); save the file as UTF-8"
+    ):
+        QA.load_split(get_task("squad"), "dev", str(tmp_path))
+
+
 # ---------------------------------------------------------------- end to end
 
 

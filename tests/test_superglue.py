@@ -214,7 +214,7 @@ def test_multirc_bad_answer_label_is_located(tmp_path):
         load("multirc", tmp_path)
     del lines[1]["passage"]["questions"]
     jsonl(tmp_path / "val.jsonl", lines)
-    with pytest.raises(PtuneError, match=r"val\.jsonl:2: missing field 'questions'"):
+    with pytest.raises(PtuneError, match=r"val\.jsonl:2: missing field 'passage\.questions'"):
         load("multirc", tmp_path)
 
 
@@ -242,7 +242,7 @@ def test_record_bad_span_and_missing_placeholder_are_located(tmp_path):
         load("record", tmp_path)
 
 
-def test_test_files_without_labels_are_unlabelled(tmp_path):
+def test_test_files_without_labels_predict_but_never_train_or_evaluate(tmp_path):
     copa = copa_rows(2)
     wsc = wsc_rows(2)
     for row in copa + wsc:
@@ -257,8 +257,11 @@ def test_test_files_without_labels_are_unlabelled(tmp_path):
     for task, rows in (("copa", copa), ("wsc", wsc), ("multirc", multirc), ("record", record)):
         (tmp_path / task).mkdir()
         jsonl(tmp_path / task / "val.jsonl", rows)
-        spec, split = load(task, tmp_path / task)
+        spec = get_task(task)
+        split = family_of(spec).read_inputs(spec, str(tmp_path / task / "val.jsonl"))  # ptune-exp-predict
         assert not family_of(spec).is_labelled(split), task
+        with pytest.raises(PtuneError, match=r"val\.jsonl:1: no label"):  # a dev split without labels
+            load(task, tmp_path / task)
     logits = torch.randn(4, 3)
     assert labelled_cross_entropy(logits, torch.full((4,), UNLABELLED)).item() == 0.0  # a test file predicts
     assert labelled_cross_entropy(logits, torch.tensor([0, UNLABELLED, 2, 1])).isfinite()
@@ -446,3 +449,66 @@ def test_tiny_roberta_trains_on_each_task(task, tmp_path, cfg_factory):  # byte-
     assert record["status"] == "completed" and main in record["dev"]
     by_hand = main_metric_by_hand(task, read_jsonl_predictions(cfg, record), folder)
     assert record["dev"][main] == pytest.approx(by_hand, abs=1e-3)
+
+
+# ---------------------------------------------------------------- damaged files: one located error each
+
+
+def _damaged(task, damage):
+    line = FIXTURES[task](2)[0]
+    damage(line)
+    return line
+
+
+@pytest.mark.parametrize(
+    "task, damage, error",
+    [
+        ("copa", lambda r: r.update(premise=None), r":1: field 'premise' should be a string, got null"),
+        ("copa", lambda r: r.update(choice2=["x"]), r":1: field 'choice2' should be a string, got an array"),
+        ("copa", lambda r: r.update(label=True), r":1: label True is not a choice index"),
+        ("copa", lambda r: r.update(label=1.0), r":1: label 1\.0 is not a choice index"),
+        ("copa", lambda r: r.update(idx="a"), r":1: field 'idx' should be a whole number, got a string"),
+        ("copa", lambda r: r.update(idx=2**70), r":1: field 'idx' should be a whole number"),
+        ("wsc", lambda r: r.update(text=None), r":1: field 'text' should be a string, got null"),
+        ("wsc", lambda r: r.update(target="x"), r":1: field 'target' should be an object, got a string"),
+        ("wsc", lambda r: r["target"].pop("span1_text"), r":1: missing field 'target\.span1_text'"),
+        ("multirc", lambda r: r["passage"].update(text=7), r":1: field 'passage\.text' should be a string"),
+        ("multirc", lambda r: r["passage"].update(questions={}), r":1: field 'passage\.questions' should be an array"),
+        (
+            "multirc",
+            lambda r: r["passage"]["questions"][1]["answers"][0].update(text=None),
+            r":1: field 'passage\.questions\[1\]\.answers\[0\]\.text' should be a string, got null",
+        ),
+        (
+            "multirc",
+            lambda r: r["passage"]["questions"][0]["answers"][0].update(label=0.5),
+            r":1: answer label 0\.5 is not 0 or 1",
+        ),
+        ("multirc", lambda r: r["passage"]["questions"][0]["answers"][0].pop("label"), r":1: no label \(question"),
+        ("record", lambda r: r["qas"][0].pop("answers"), r":1: no label \(question"),
+        (
+            "record",
+            lambda r: r["qas"][0]["answers"][0].update(text=None),
+            r":1: field 'qas\[0\]\.answers\[0\]\.text' should be a string",
+        ),
+        (
+            "record",
+            lambda r: r["passage"]["entities"][0].update(start="0"),
+            r":1: field 'entity\.start' should be a whole number",
+        ),
+        ("record", lambda r: r.update(qas=None), r":1: missing field 'qas'|'qas' should be an array"),
+    ],
+)
+def test_damaged_lines_are_one_located_error(tmp_path, task, damage, error):
+    jsonl(tmp_path / "val.jsonl", [_damaged(task, damage)])
+    with pytest.raises(PtuneError, match=r"val\.jsonl" + error):
+        load(task, tmp_path)
+
+
+@pytest.mark.parametrize("task", sorted(FIXTURES))
+def test_official_jsonl_with_a_byte_order_mark_loads(tmp_path, task):
+    text = "".join(json.dumps(r) + "\n" for r in FIXTURES[task](2))
+    (tmp_path / "val.jsonl").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    jsonl(tmp_path / "plain.jsonl", FIXTURES[task](2))
+    spec, split = load(task, tmp_path)
+    assert split.to_list() == family_of(spec).read_inputs(spec, str(tmp_path / "plain.jsonl")).to_list()

@@ -277,12 +277,37 @@ def test_labels_from_the_data_when_not_fixed(tmp_path):
         ("John\nsays\n", r"train\.txt:1: one column"),
         ("John NNP B-NP B-PER\nFoo NNP I-NP B-FOO\n", r"train\.txt:2: tag 'B-FOO' has entity type 'FOO'"),
         ("John NNP B-NP S-PER\n", r"train\.txt:1: tag 'S-PER' is not an IOB tag"),
-        ("-DOCSTART- -X- -X- O\n\n\n", r"the train split is empty"),
+        ("-DOCSTART- -X- -X- O\n\n\n", r"train\.txt: task=conll03: the train split is empty"),
+        ("", r"train\.txt: task=conll03: the train split is empty"),
+        (
+            "John NNP B-NP B-PER\n\tNNP B-NP O\n",
+            r"train\.txt:2: 3 columns .* after a space or tab \(a tag without its word\?\)",
+        ),
+        (" B-PER\nJohn B-PER\n", r"train\.txt:1: one column \('B-PER'\) after a space or tab"),
+        ("John NNP B-NP b-per\n", r"train\.txt:1: tag 'b-per' is not an IOB tag"),
+        ("John NNP B-NP PER\n", r"train\.txt:1: tag 'PER' is not an IOB tag"),
+        (
+            b"John B-PER\nM\xfcller I-PER\n",
+            r"train\.txt:2: not UTF-8 text \(byte 0xfc at byte offset 12\); save the file as UTF-8",
+        ),
     ],
 )
 def test_malformed_files_are_located(tmp_path, text, error):
-    (tmp_path / "train.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "train.txt").write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     with pytest.raises(PtuneError, match=error):
+        TAGGING.load_split(CONLL03, "train", str(tmp_path))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path):
+    (tmp_path / "train.txt").write_bytes(b"\xef\xbb\xbfJohn B-PER\nlives O\n")
+    assert TAGGING.load_split(CONLL03, "train", str(tmp_path))["tokens"] == [["John", "lives"]]
+    (tmp_path / "in.txt").write_bytes(b"\xef\xbb\xbf-DOCSTART-\n\nJohn\nlives\n")  # words only: the BOM must go too
+    assert TAGGING.read_inputs(CONLL03, str(tmp_path / "in.txt"))["tokens"] == [["John", "lives"]]
+
+
+def test_a_directory_where_the_file_belongs(tmp_path):
+    (tmp_path / "train.txt").mkdir()
+    with pytest.raises(PtuneError, match=r"train\.txt is a directory"):
         TAGGING.load_split(CONLL03, "train", str(tmp_path))
 
 

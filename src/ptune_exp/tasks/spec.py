@@ -3,7 +3,9 @@
 Task families (classification, ...) know how to tokenize, which head to put on the encoder and how
 to score predictions; dataset specs only say where the data is and what it means. Roles of splits:
 `train`, `dev` (model selection), `test` (reported when labelled), plus any extra evaluation sets
-(e.g. MNLI's `dev_mismatched`).
+(e.g. MNLI's `dev_mismatched`). Every split of a spec must carry labels unless its `Split` says
+`labelled=False` (an official test file without labels; none is registered today): a labelled split
+whose file lacks labels is an error, never a split read as unlabelled.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ptune_exp.errors import PtuneError
 class Split:
     hub: str | None = None  # split name on the dataset hub
     file: str | None = None  # file name inside task.data_dir
+    labelled: bool = True  # whether its examples must carry labels (False: e.g. an official test file without them)
 
 
 @dataclass(frozen=True)

@@ -10,62 +10,74 @@ file by article into train/dev files (e.g. the dev set, for an offline check), s
 
 from __future__ import annotations
 
-import json
-
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.qa import QASpec
+from ptune_exp.tasks.files import parse_json, read_text
 from ptune_exp.tasks.spec import Split, register
+from ptune_exp.tasks.values import field, where
+
+LAYOUT = "the official SQuAD layout"
 
 
-def read_squad_json(path: str, version: str) -> list[dict]:
+def read_squad_json(path: str, version: str, labelled: bool = False) -> list[dict]:
     """Rows of the qa family from one official SQuAD json file: {"version", "data": [articles]},
-    article = {"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers", "is_impossible"?}]}]}."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise PtuneError(
-                f"{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}); expected an official SQuAD json file"
-            ) from None
+    article = {"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers", "is_impossible"?}]}]}.
+    With `labelled`, every question needs its answers (or, SQuAD 2.0, `is_impossible: true`)."""
+    data = parse_json(read_text(path), path, "an official SQuAD json file")
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         raise PtuneError(f'{path}: expected the official SQuAD layout {{"version": ..., "data": [articles]}}')
-    rows = []
+    rows, seen = [], {}
     for a, article in enumerate(articles):
-        where = f"{path}: data[{a}]"
-        title = _field(article, "title", str, where, default="")
-        for p, paragraph in enumerate(_field(article, "paragraphs", list, where)):
-            context = _field(paragraph, "context", str, f"{where}.paragraphs[{p}]")
-            for q, qa in enumerate(_field(paragraph, "qas", list, f"{where}.paragraphs[{p}]")):
-                rows.append(_row(qa, title, context, version, f"{where}.paragraphs[{p}].qas[{q}]"))
+        where_ = f"{path}: data[{a}]"
+        with where(where_, LAYOUT):
+            title = field(article, "title", str, default="")
+            paragraphs = field(article, "paragraphs", list)
+        for p, paragraph in enumerate(paragraphs):
+            rows += _paragraph(paragraph, title, (version, labelled), f"{where_}.paragraphs[{p}]", seen)
     return rows
 
 
-def _row(qa, title: str, context: str, version: str, where: str) -> dict:
-    id_ = _field(qa, "id", str, where)
-    where = f"{where} (id {id_})"
-    impossible = _field(qa, "is_impossible", bool, where, default=False)
+def _paragraph(paragraph, title: str, mode: tuple[str, bool], where_: str, seen: dict) -> list[dict]:
+    """The rows of one paragraph's questions; `seen` maps the ids read so far to where they were."""
+    with where(where_, LAYOUT):
+        context = field(paragraph, "context", str)
+        qas = field(paragraph, "qas", list)
+    rows = []
+    for q, qa in enumerate(qas):
+        row = _row(qa, title, context, mode, f"{where_}.qas[{q}]")
+        if row["id"] in seen:
+            raise PtuneError(
+                f"{where_}.qas[{q}]: question id {row['id']!r} appears twice (first at {seen[row['id']]}); "
+                "every question needs its own id"
+            )
+        seen[row["id"]] = f"{where_}.qas[{q}]"
+        rows.append(row)
+    return rows
+
+
+def _row(qa, title: str, context: str, mode: tuple[str, bool], where_: str) -> dict:
+    version, labelled = mode
+    with where(where_, LAYOUT):
+        id_ = field(qa, "id", str)
+    where_ = f"{where_} (id {id_})"
+    with where(where_, LAYOUT):
+        impossible = field(qa, "is_impossible", bool, default=False)
+        question = field(qa, "question", str)
+        texts, starts = _answers(field(qa, "answers", list, default=[]), context, where_)
     if impossible and version != "2.0":
         raise PtuneError(
-            f"{where}: an unanswerable (is_impossible) question: this is a SQuAD 2.0 file, use task=squad_v2"
+            f"{where_}: an unanswerable (is_impossible) question: this is a SQuAD 2.0 file, use task=squad_v2"
         )
-    texts, starts = [], []
-    for n, answer in enumerate(_field(qa, "answers", list, where, default=[])):
-        text = _field(answer, "text", str, f"{where}.answers[{n}]")
-        start = _field(answer, "answer_start", int, f"{where}.answers[{n}]")
-        if not text or context[start : start + len(text)] != text:
-            raise PtuneError(
-                f"{where}.answers[{n}]: answer_start={start} does not point at the answer text {text!r} "
-                f"in the context (it reads {context[start : start + len(text)]!r})"
-            )
-        texts.append(text)
-        starts.append(start)
     if impossible and texts:
-        raise PtuneError(f"{where}: is_impossible is true but the question has answers")
+        raise PtuneError(f"{where_}: is_impossible is true but the question has answers")
+    if labelled and not texts and not impossible:
+        unanswerable = " (or, if it has none, is_impossible: true)" if version == "2.0" else ""
+        raise PtuneError(f"{where_}: no answers; a training or evaluation file needs them{unanswerable}")
     return {
         "id": id_,
         "title": title,
-        "question": _field(qa, "question", str, where),
+        "question": question,
         "context": context,
         "answer_texts": texts,
         "answer_starts": starts,
@@ -73,18 +85,34 @@ def _row(qa, title: str, context: str, version: str, where: str) -> dict:
     }
 
 
-_MISSING = object()
+def _answers(answers: list, context: str, where_: str) -> tuple[list[str], list[int]]:
+    """Texts and start characters of a question's answers, each checked against the context."""
+    texts, starts = [], []
+    for n, answer in enumerate(answers):
+        at = f"answers[{n}]."
+        text, start = field(answer, "text", str, at=at), field(answer, "answer_start", int, at=at)
+        _check_answer(text, start, context, f"{where_}.answers[{n}]")
+        texts.append(text)
+        starts.append(start)
+    return texts, starts
 
 
-def _field(obj, key: str, kind: type, where: str, default=_MISSING):
-    if not isinstance(obj, dict):
-        raise PtuneError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-    value = obj.get(key, default)
-    if value is _MISSING:
-        raise PtuneError(f"{where}: missing field {key!r} (official SQuAD layout expected)")
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise PtuneError(f"{where}: field {key!r} should be {kind.__name__}, got {type(value).__name__}")
-    return value
+def _check_answer(text: str, start: int, context: str, where_: str) -> None:
+    """The answer's text must be in the context at answer_start, its character offset. The official
+    scorer compares texts only, but training labels (and the dev loss) come from the offset: a wrong one
+    would teach, or score, another span, so it is an error (the official files' offsets all match)."""
+    if not text:
+        raise PtuneError(f"{where_}: the answer text is empty")
+    if start < 0 or start + len(text) > len(context):
+        raise PtuneError(
+            f"{where_}: answer_start={start} is outside the context ({len(context)} characters) for the answer "
+            f"{text!r}; it must be the answer's character offset in the context"
+        )
+    if context[start : start + len(text)] != text:
+        raise PtuneError(
+            f"{where_}: answer_start={start} does not point at the answer text {text!r} "
+            f"in the context (it reads {context[start : start + len(text)]!r})"
+        )
 
 
 def squad(name: str, version: str, hub: str, metrics: tuple[str, ...]) -> QASpec:

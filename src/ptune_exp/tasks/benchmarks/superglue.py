@@ -31,6 +31,7 @@ from ptune_exp.tasks.families.candidates import CandidatesSpec, question_row
 from ptune_exp.tasks.families.classification import ClassificationSpec
 from ptune_exp.tasks.families.multiple_choice import MultipleChoiceSpec
 from ptune_exp.tasks.spec import Split, register
+from ptune_exp.tasks.values import field, index
 
 HUB = "aps/super_glue"
 TRAIN_DEV = {"train": Split("train", "train.jsonl"), "dev": Split("validation", "val.jsonl")}
@@ -38,7 +39,7 @@ TRAIN_DEV = {"train": Split("train", "train.jsonl"), "dev": Split("validation", 
 
 def wic_texts(row: dict) -> tuple[str, str]:
     """WiC: the target word must reach the model; it leads the first sentence ("word: sentence1")."""
-    return f"{row['word']}: {row['sentence1']}", row["sentence2"]
+    return f"{field(row, 'word', str)}: {field(row, 'sentence1', str)}", field(row, "sentence2", str)
 
 
 def task(spec_class: type, family: str, name: str, metrics: tuple[str, ...], hub_name: str | None = None, **fields):
@@ -96,14 +97,16 @@ def wsc_texts(row: dict) -> tuple[str, str]:
     """WSC: the text with the candidate noun phrase (span1) in *...* and the pronoun (span2) in #...#,
     paired with the claim "<pronoun> refers to <noun phrase>". The official jsonl nests the spans under
     `target`; the hub has them flat."""
-    target = row.get("target", row)
-    words = row["text"].split()
-    noun = span_words(words, target["span1_index"], target["span1_text"], "span1")
-    pronoun = span_words(words, target["span2_index"], target["span2_text"], "span2")
+    target = field(row, "target", dict, default=row)
+    at = "target." if target is not row else ""
+    words = field(row, "text", str).split()
+    noun_text, pronoun_text = field(target, "span1_text", str, at=at), field(target, "span2_text", str, at=at)
+    noun = span_words(words, target.get("span1_index"), noun_text, "span1")
+    pronoun = span_words(words, target.get("span2_index"), pronoun_text, "span2")
     if noun[0] < pronoun[1] and pronoun[0] < noun[1]:
-        raise ValueError(f"span1 {target['span1_text']!r} and span2 {target['span2_text']!r} overlap")
+        raise ValueError(f"span1 {noun_text!r} and span2 {pronoun_text!r} overlap")
     marked = mark(mark(words, noun, "*"), pronoun, "#")
-    return " ".join(marked), f"{target['span2_text']} refers to {target['span1_text']}"
+    return " ".join(marked), f"{pronoun_text} refers to {noun_text}"
 
 
 def _norm(word: str) -> str:
@@ -157,11 +160,11 @@ CONNECTIVES = {"cause": "because", "effect": "so"}
 
 def copa_choices(row: dict) -> list[tuple[str, str]]:
     """COPA: per choice the pair ("<premise without its final period> because|so", "<choice>")."""
-    question = row["question"]
+    question = field(row, "question", str)
     if question not in CONNECTIVES:
         raise ValueError(f"question {question!r} is not 'cause' or 'effect'")
-    stem = f"{row['premise'].rstrip().rstrip('.!')} {CONNECTIVES[question]}"
-    return [(stem, row["choice1"]), (stem, row["choice2"])]
+    stem = f"{field(row, 'premise', str).rstrip().rstrip('.!')} {CONNECTIVES[question]}"
+    return [(stem, field(row, "choice1", str)), (stem, field(row, "choice2", str))]
 
 
 # ---------------------------------------------------------------- MultiRC, ReCoRD (candidates)
@@ -175,30 +178,30 @@ def multirc_passage(text: str) -> str:
 
 def binary_label(value) -> int:
     """An answer option's 0/1 (or false/true) label; -1 when absent (test files, hub test split)."""
-    if value is None or value == UNLABELLED:
+    if value is None:
         return UNLABELLED
-    if value in (0, 1):
+    if isinstance(value, int) and value in (0, 1, UNLABELLED):  # bool is an int: false/true are 0/1
         return int(value)
     raise ValueError(f"answer label {value!r} is not 0 or 1")
 
 
 def multirc_questions(line: dict) -> list[dict]:
     """One line of the official MultiRC jsonl (a paragraph with its questions) -> one row per question."""
-    passage = multirc_passage(line["passage"]["text"])
+    paragraph = field(line, "passage", dict)
+    passage = multirc_passage(field(paragraph, "text", str, at="passage."))
     rows = []
-    for q in line["passage"]["questions"]:
-        answers = q["answers"]
-        rows.append(
-            question_row(
-                {"paragraph": line["idx"], "question": q["idx"]},
-                passage,
-                q["question"],
-                [a["text"] for a in answers],
-                [a["idx"] for a in answers],
-                [binary_label(a.get("label")) for a in answers],
-            )
-        )
+    for i, q in enumerate(field(paragraph, "questions", list, at="passage.")):
+        at = f"passage.questions[{i}]."
+        idx = {"paragraph": index(line, "idx"), "question": index(q, "idx", at=at)}
+        answers = [_multirc_answer(a, f"{at}answers[{j}].") for j, a in enumerate(field(q, "answers", list, at=at))]
+        texts, ids, labels = zip(*answers) if answers else ((), (), ())
+        rows.append(question_row(idx, passage, field(q, "question", str, at=at), texts, ids, labels))
     return rows
+
+
+def _multirc_answer(answer: dict, at: str) -> tuple[str, int, int]:
+    """(text, idx, label) of one official answer option."""
+    return field(answer, "text", str, at=at), index(answer, "idx", at=at), binary_label(answer.get("label"))
 
 
 def multirc_hub(data) -> list[dict]:
@@ -222,8 +225,8 @@ def multirc_pair(question: str, answer: str) -> str:
 
 def entity_text(passage: str, span: dict) -> str:
     """The text of an official ReCoRD entity span (`end` is inclusive)."""
-    start, end = span["start"], span["end"]
-    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(passage)):
+    start, end = field(span, "start", int, at="entity."), field(span, "end", int, at="entity.")
+    if not 0 <= start <= end < len(passage):
         raise ValueError(f"entity span {start}..{end} is not inside the passage ({len(passage)} characters)")
     return passage[start : end + 1]
 
@@ -238,19 +241,18 @@ def record_row(idx: dict, passage: str, query: str, entities: list[str], answers
 def record_queries(line: dict) -> list[dict]:
     """One line of the official ReCoRD jsonl (a passage with its queries) -> one row per query. The
     candidates are the passage's distinct entity texts (sorted); "@highlight" lines become "- " lines."""
-    text = line["passage"]["text"]
-    entities = sorted({entity_text(text, span) for span in line["passage"]["entities"]})
+    paragraph = field(line, "passage", dict)
+    text = field(paragraph, "text", str, at="passage.")
+    entities = sorted({entity_text(text, span) for span in field(paragraph, "entities", list, at="passage.")})
     passage = text.replace("@highlight\n", "- ")
-    return [
-        record_row(
-            {"passage": line["idx"], "query": qa["idx"]},
-            passage,
-            qa["query"],
-            entities,
-            list(dict.fromkeys(a["text"] for a in qa.get("answers") or [])),
-        )
-        for qa in line["qas"]
-    ]
+    rows = []
+    for i, qa in enumerate(field(line, "qas", list)):
+        at = f"qas[{i}]."
+        answers = field(qa, "answers", list, default=[], at=at)
+        texts = [field(a, "text", str, at=f"{at}answers[{j}].") for j, a in enumerate(answers)]
+        idx = {"passage": index(line, "idx"), "query": index(qa, "idx", at=at)}
+        rows.append(record_row(idx, passage, field(qa, "query", str, at=at), entities, list(dict.fromkeys(texts))))
+    return rows
 
 
 def record_hub(data) -> list[dict]:

@@ -4,7 +4,8 @@ A family knows how to read its rows (from the dataset hub or the official local 
 to put on the encoder, how to tokenize, how to batch, and how to score and write predictions. The
 rest of the code reaches a family only through `Family` (`family_of(spec)` in `families/__init__.py`):
 
-  load_split(spec, role, data_dir) -> Dataset        raw examples of one split (hub or task.data_dir)
+  load_split(spec, role, data_dir) -> Dataset        raw examples of one split (hub or task.data_dir);
+                                                    labelled, unless the spec's split says it may not be
   is_labelled(split) -> bool                        whether the split can be scored
   make_head(spec, hidden_size, dropout) -> Module   head(hidden, labels=None, attention_mask, batch_shape)
   tokenize(split, spec, tokenizer, max_len, train) -> Dataset   features (may hold extra columns)
@@ -16,17 +17,20 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
   fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
 
-A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_file`, `read_hub`,
-`make_head`, `tokenize` and `collator`; the rest has defaults here that families override where they
-differ: loading (`split_rows`: the official file in task.data_dir, else the hub split), the label
-check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, no options, no
-fitting. `Scorer` unwraps the logits and scores with the spec's metrics; `LinearHead` is the heads'
+A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_file` (with
+`labelled=True` a row without a label is an error at its file and line; predict inputs may go
+without), `read_hub`, `make_head`, `tokenize` and `collator`; the rest has defaults here that
+families override where they differ: loading (`split_rows`: the official file in task.data_dir, else
+the hub split; `load_split` refuses an empty split and an unlabelled one that must have labels), the
+label check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, no
+options, no fitting. `Scorer` unwraps the logits and scores with the spec's metrics; `LinearHead` is the heads'
 dropout + initialised linear layer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -102,8 +106,23 @@ def located(spec: TaskSpec, where: str) -> Iterator[None]:
         yield
     except KeyError as e:
         raise PtuneError(f"{where}: missing field {e} (expected the official layout of task={spec.name})") from None
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError) as e:  # TypeError: a value no check foresaw, still named by its row
         raise PtuneError(f"{where}: {e} (task={spec.name})") from None
+
+
+def source_of(spec: TaskSpec, role: str, data_dir: str | None) -> str:
+    """Where one split's rows come from, for messages: its file, its hub split, or the task."""
+    split = spec.splits[role]
+    if data_dir and split.file:
+        return os.path.join(data_dir, split.file)
+    if spec.hub and split.hub:
+        return f"{spec.hub[0]} split {split.hub!r}"
+    return f"task={spec.name}"
+
+
+def unlabelled_row(what: str) -> ValueError:
+    """The error for a row without its label in a file that must have labels (`what`: the missing part)."""
+    return ValueError(f"no label ({what}); a training or evaluation file needs one on every example")
 
 
 def official_jsonl(spec: TaskSpec, path: str) -> None:
@@ -123,18 +142,27 @@ class Family(ABC):
     # ---------------------------------------------------------------- rows
 
     def load_split(self, spec: TaskSpec, role: str, data_dir: str | None) -> Dataset:
-        return as_split(self.split_rows(spec, role, data_dir), spec, role, self.row_features)
+        """One split's rows; an empty split, and one without labels that must have them, are errors."""
+        where = source_of(spec, role, data_dir)
+        split = as_split(self.split_rows(spec, role, data_dir), spec, role, self.row_features, where)
+        if spec.splits[role].labelled and not self.is_labelled(split):
+            raise PtuneError(
+                f"{where}: the {role} split of task={spec.name} has no labels; training and evaluation need "
+                "labelled files (unlabelled inputs go to ptune-exp-predict)"
+            )
+        return split
 
     def split_rows(self, spec: TaskSpec, role: str, data_dir: str | None) -> list[dict]:
         """Rows of one split: its official file in `data_dir`, or else its split on the hub."""
         split = spec.splits[role]
         if data_dir:
-            return self.read_file(spec, require_file(data_dir, split.file, f"task={spec.name} {role} split"))
+            path = require_file(data_dir, split.file, f"task={spec.name} {role} split")
+            return self.read_file(spec, path, labelled=split.labelled)
         return self.read_hub(spec, split.hub)
 
     @abstractmethod
-    def read_file(self, spec: TaskSpec, path: str) -> list[dict]:
-        """Rows of a local file in the task's official layout."""
+    def read_file(self, spec: TaskSpec, path: str, labelled: bool = False) -> list[dict]:
+        """Rows of a local file in the task's official layout; with `labelled`, every row must have its label."""
 
     @abstractmethod
     def read_hub(self, spec: TaskSpec, split: str) -> list[dict]:

@@ -53,6 +53,7 @@ from ptune_exp.tasks.families.base import (
     located,
     official_jsonl,
     tokenize_rows,
+    unlabelled_row,
 )
 from ptune_exp.tasks.families.classification import ClassificationHead
 from ptune_exp.tasks.files import hub_split, read_jsonl
@@ -96,12 +97,15 @@ def question_row(
 # ---------------------------------------------------------------- loading
 
 
-def read_rows(spec: CandidatesSpec, path: str) -> list[dict]:
-    """Rows from an official jsonl file; a bad line is named by file:line."""
+def read_rows(spec: CandidatesSpec, path: str, labelled: bool = False) -> list[dict]:
+    """Rows from an official jsonl file; a bad line is named by file:line, and so is, with `labelled`,
+    a question with a candidate that has no label."""
     rows = []
     for n, line in read_jsonl(path):
         with located(spec, f"{path}:{n}"):
             for row in spec.read_line(line):
+                if labelled and UNLABELLED in row["labels"]:
+                    raise unlabelled_row(f"question {row['idx']}: answer labels, or answers")
                 rows.append(_check(row))
     return rows
 
@@ -270,8 +274,8 @@ class Candidates(Family):
     key = "candidates"
     Scorer = CandidatesScorer
 
-    def read_file(self, spec: CandidatesSpec, path: str) -> list[dict]:
-        return read_rows(spec, path)
+    def read_file(self, spec: CandidatesSpec, path: str, labelled: bool = False) -> list[dict]:
+        return read_rows(spec, path, labelled)
 
     def read_hub(self, spec: CandidatesSpec, split: str) -> list[dict]:
         rows = spec.read_hub(hub_split(spec, split))

@@ -3,7 +3,8 @@
 Head: dropout + linear on the [CLS] hidden state. Loading: the dataset hub, or the official local
 files (GLUE tsv, SuperGLUE jsonl) from `task.data_dir`. Every dataset becomes rows of
 `{idx, text_a, text_b, label}`; `label` is the class index, a float score for regression, or -1
-when the split has no labels (GLUE/SuperGLUE test sets).
+when an input to predict has none (GLUE/SuperGLUE test files). Texts must be strings and labels
+spelled (and typed) as the official files do; a training or evaluation file must label every row.
 """
 
 from __future__ import annotations
@@ -19,9 +20,19 @@ from transformers import DataCollatorWithPadding
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families.base import UNLABELLED, Family, LinearHead, Scorer, probabilities, tokenize_rows
-from ptune_exp.tasks.files import hub_split, read_jsonl, read_tsv
+from ptune_exp.tasks.families.base import (
+    UNLABELLED,
+    Family,
+    LinearHead,
+    Scorer,
+    located,
+    probabilities,
+    tokenize_rows,
+    unlabelled_row,
+)
+from ptune_exp.tasks.files import hub_split, json_type, read_jsonl, read_tsv
 from ptune_exp.tasks.spec import TASKS, TaskSpec
+from ptune_exp.tasks.values import INT64, field, number
 
 
 @dataclass(frozen=True)
@@ -66,55 +77,80 @@ def _check_layout(spec: ClassificationSpec, role: str, data_dir: str) -> None:
             )
 
 
-def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:
+def _texts(spec: ClassificationSpec, row: dict | list, fields: tuple) -> tuple[str, str | None]:
     if spec.compose is not None:
         return spec.compose(row)
     a, b = fields
-    return row[a], (row[b] if b is not None else None)
+    return _text(row, a), (_text(row, b) if b is not None else None)
 
 
-def _read_local(spec: ClassificationSpec, path: str) -> list[dict]:
+def _text(row: dict | list, column) -> str:
+    if isinstance(row, list):  # a tsv line without a header: read_tsv checked that the column is there
+        return row[column]
+    return field(row, column, str)
+
+
+def _read_local(spec: ClassificationSpec, path: str, labelled: bool) -> list[dict]:
+    a_col, b_col, label_col = spec.file_columns
     if spec.file_format == "superglue_jsonl":
         lines = read_jsonl(path)
     else:
-        lines = read_tsv(path, spec.file_header)
-    a_col, b_col, label_col = spec.file_columns
+        needed = (a_col, b_col, label_col if labelled else None)
+        lines = read_tsv(path, spec.file_header, tuple(c for c in needed if c is not None))
     rows = []
     for n, row in lines:
-        try:
+        with located(spec, f"{path}:{n}"):
             a, b = _texts(spec, row, (a_col, b_col))
-        except (KeyError, IndexError) as e:
-            raise PtuneError(
-                f"{path}:{n}: missing field {e} (expected {spec.file_format} layout of task={spec.name})"
-            ) from None
-        except ValueError as e:  # a compose function refused the row (e.g. WSC spans that are not in the text)
-            raise PtuneError(f"{path}:{n}: {e} (task={spec.name})") from None
-        has_label = (
-            (label_col in row) if isinstance(row, dict) else (isinstance(label_col, int) and label_col < len(row))
-        )
-        label = _label(spec, row[label_col], path, n) if has_label else UNLABELLED
+            label = _row_label(spec, row, label_col, labelled)
         rows.append({"idx": len(rows), "text_a": a, "text_b": b, "label": label})
     return rows
 
 
-def _label(spec: ClassificationSpec, value, path: str, line: int):
+def _row_label(spec: ClassificationSpec, row: dict | list, column, labelled: bool):
+    """The row's label (index, or score); UNLABELLED when it has none (absent, or null) and may go without."""
+    if isinstance(row, list):
+        value = row[column] if column < len(row) else None
+    else:
+        value = row.get(column)
+    if value is None:
+        if labelled:
+            raise unlabelled_row(f"field {column!r}")
+        return UNLABELLED
+    return _label(spec, value)
+
+
+def _label(spec: ClassificationSpec, value):
+    """A label as the file spells it -> its index (a finite score, for regression). JSON types must match:
+    1 is not true."""
     if spec.is_regression:
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise PtuneError(f"{path}:{line}: score {value!r} is not a number") from None
-    if value not in spec.file_labels:
-        raise PtuneError(f"{path}:{line}: label {value!r} is not one of {list(spec.file_labels)} (task={spec.name})")
-    return spec.file_labels.index(value)
+        return number(value, "score")
+    for i, label in enumerate(spec.file_labels):
+        if type(label) is type(value) and label == value:
+            return i
+    kind = json_type(spec.file_labels[0])
+    why = f" ({value!r} is {json_type(value)}; a label here is {kind})" if kind != json_type(value) else ""
+    raise ValueError(f"label {value!r} is not one of {list(spec.file_labels)}{why}")
 
 
 def _own_idx(rows: list[dict], lines: list) -> list[dict]:
     """The rows with each input line's own `idx` (or GLUE's `index`) where it has one, its position where
     not; digit strings (tsv) become numbers, and a mix of kinds becomes strings (one column type)."""
     own = [line.get("idx", line.get("index")) if isinstance(line, dict) else None for line in lines]
-    own = [r["idx"] if i is None else int(i) if isinstance(i, str) and i.isdigit() else i for r, i in zip(rows, own)]
-    same = len({type(i) for i in own}) <= 1 and all(isinstance(i, (int, str)) for i in own)
-    return [{**row, "idx": i if same else str(i)} for row, i in zip(rows, own)]
+    own = [r["idx"] if i is None else int(i) if isinstance(i, str) and _whole(i) else i for r, i in zip(rows, own)]
+    same = len({type(i) for i in own}) <= 1 and all(
+        isinstance(i, str) or (type(i) is int and abs(i) < INT64) for i in own
+    )
+    return [{**row, "idx": _text_idx(i) if isinstance(i, str) or not same else i} for row, i in zip(rows, own)]
+
+
+def _whole(text: str) -> bool:
+    """Whether a tsv `index` is a whole number that a 64-bit column holds."""
+    return text.isascii() and text.isdecimal() and len(text) < 19
+
+
+def _text_idx(idx) -> str:
+    """An idx as text a Dataset can store (half a surrogate pair from a JSON escape written as the escape)."""
+    return str(idx).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # ---------------------------------------------------------------- head and scoring
@@ -178,8 +214,8 @@ class Classification(Family):
             _check_layout(spec, role, data_dir)
         return super().split_rows(spec, role, data_dir)
 
-    def read_file(self, spec: ClassificationSpec, path: str) -> list[dict]:
-        return _read_local(spec, path)
+    def read_file(self, spec: ClassificationSpec, path: str, labelled: bool = False) -> list[dict]:
+        return _read_local(spec, path, labelled)
 
     def read_hub(self, spec: ClassificationSpec, split: str) -> list[dict]:
         rows = []

@@ -38,10 +38,12 @@ from ptune_exp.tasks.families.base import (
     official_jsonl,
     probabilities,
     tokenize_rows,
+    unlabelled_row,
 )
 from ptune_exp.tasks.families.classification import labelled_cross_entropy
 from ptune_exp.tasks.files import hub_split, read_jsonl
 from ptune_exp.tasks.spec import TaskSpec
+from ptune_exp.tasks.values import index
 
 
 @dataclass(frozen=True)
@@ -53,29 +55,34 @@ class MultipleChoiceSpec(TaskSpec):
 # ---------------------------------------------------------------- loading
 
 
-def read_rows(spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where: Callable[[int], str]) -> list[dict]:
-    """Rows from (position, dataset row) pairs; `where(position)` names a bad row in errors."""
+def read_rows(
+    spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where: Callable[[int], str], labelled: bool = False
+) -> list[dict]:
+    """Rows from (position, dataset row) pairs; `where(position)` names a bad row in errors; with
+    `labelled`, a row without a label is one."""
     rows = []
     for n, row in lines:
         with located(spec, where(n)):
-            rows.append(_example(spec, row, len(rows)))
+            rows.append(_example(spec, row, len(rows), labelled))
     return rows
 
 
-def _example(spec: MultipleChoiceSpec, row: dict, position: int) -> dict:
+def _example(spec: MultipleChoiceSpec, row: dict, position: int, labelled: bool) -> dict:
     pairs = spec.compose(row)
     if len(pairs) != spec.num_choices:
         raise ValueError(f"{len(pairs)} choices, but task={spec.name} has {spec.num_choices}")
-    label = row.get("label", UNLABELLED)
-    if label is None:
+    label = row.get("label")
+    if label is None or label == UNLABELLED:
+        if labelled:
+            raise unlabelled_row("field 'label'")
         label = UNLABELLED
-    if label != UNLABELLED and (isinstance(label, bool) or label not in range(spec.num_choices)):
+    elif isinstance(label, bool) or not isinstance(label, int) or label not in range(spec.num_choices):
         raise ValueError(f"label {label!r} is not a choice index 0..{spec.num_choices - 1}")
     return {
-        "idx": row.get("idx", position),
+        "idx": index(row, "idx", default=position),
         "first": [a for a, _ in pairs],
         "second": [b for _, b in pairs],
-        "label": int(label),
+        "label": label,
     }
 
 
@@ -139,8 +146,8 @@ class MultipleChoice(Family):
     key = "multiple_choice"
     Scorer = ChoiceScorer
 
-    def read_file(self, spec: MultipleChoiceSpec, path: str) -> list[dict]:
-        return read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}")
+    def read_file(self, spec: MultipleChoiceSpec, path: str, labelled: bool = False) -> list[dict]:
+        return read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}", labelled)
 
     def read_hub(self, spec: MultipleChoiceSpec, split: str) -> list[dict]:
         data = hub_split(spec, split)

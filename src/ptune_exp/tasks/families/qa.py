@@ -50,7 +50,7 @@ SCALAR_KEYS = ("start_positions", "end_positions", "labels")
 @dataclass(frozen=True)
 class QASpec(TaskSpec):
     version: str = "1.1"  # SQuAD 1.1 | 2.0 (unanswerable questions)
-    read_file: Callable[[str, str], list[dict]] | None = None  # (path, version) -> rows, for task.data_dir
+    read_file: Callable[..., list[dict]] | None = None  # (path, version, labelled) -> rows, for task.data_dir
     doc_stride: int = 128  # context tokens shared by consecutive windows
     n_best: int = 20  # start and end candidates kept per window
     max_answer_len: int = 30  # longest answer, in tokens
@@ -181,8 +181,8 @@ class QA(Family):
             raise PtuneError(f"task.null_threshold={spec.null_threshold!r} must be a number")
         return spec
 
-    def read_file(self, spec: QASpec, path: str) -> list[dict]:
-        return spec.read_file(path, spec.version)
+    def read_file(self, spec: QASpec, path: str, labelled: bool = False) -> list[dict]:
+        return spec.read_file(path, spec.version, labelled)
 
     def read_hub(self, spec: QASpec, split: str) -> list[dict]:
         return [

@@ -89,7 +89,8 @@ class SRL(Tagging):
     Scorer = SRLScorer
     inputs_noun = "propositions"
 
-    def read_file(self, spec: SRLSpec, path: str) -> list[dict]:
+    def read_file(self, spec: SRLSpec, path: str, labelled: bool = False) -> list[dict]:
+        """Rows of a props or BIO file; argument columns are always required (inputs without: `input_rows`)."""
         return read_srl(path)
 
     def read_hub(self, spec: SRLSpec, split: str) -> list[dict]:

@@ -28,6 +28,7 @@ import re
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.tagging_files import check_tag, to_iob2
+from ptune_exp.tasks.files import text_lines
 
 VERB = "V"
 _FIELDS = re.compile(r"[ \t]+")
@@ -39,23 +40,19 @@ def blocks(path: str) -> list[list[tuple[int, list[str]]]]:
     """Blank-line separated blocks of a column file: [(line number, fields)]; within a block every
     line has the same number of columns (blocks may differ: one argument column per predicate)."""
     out = [[]]
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            for n, line in enumerate(f, 1):
-                text, block = line.strip(), out[-1]
-                if not text:
-                    if block:
-                        out.append([])  # a blank line ends the sentence
-                    continue
-                fields = _FIELDS.split(text)
-                if block and len(fields) != len(block[0][1]):
-                    raise PtuneError(
-                        f"{path}:{n}: {len(fields)} columns ({text!r}), but line {block[0][0]} of the same "
-                        f"sentence has {len(block[0][1])}; every line of a sentence needs the same columns"
-                    )
-                block.append((n, fields))
-    except UnicodeDecodeError as e:
-        raise PtuneError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); re-encode it as UTF-8") from None
+    for n, line in text_lines(path):
+        text, block = line.strip(), out[-1]
+        if not text:
+            if block:
+                out.append([])  # a blank line ends the sentence
+            continue
+        fields = _FIELDS.split(text)
+        if block and len(fields) != len(block[0][1]):
+            raise PtuneError(
+                f"{path}:{n}: {len(fields)} columns ({text[:60]!r}), but line {block[0][0]} of the same "
+                f"sentence has {len(block[0][1])}; every line of a sentence needs the same columns"
+            )
+        block.append((n, fields))
     return [block for block in out if block]
 
 

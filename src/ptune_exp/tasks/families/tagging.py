@@ -203,7 +203,8 @@ class Tagging(Family):
             )
         return rows
 
-    def read_file(self, spec: TaggingSpec, path: str) -> list[dict]:
+    def read_file(self, spec: TaggingSpec, path: str, labelled: bool = False) -> list[dict]:
+        """Sentences of a column file; a tag column is always required (inputs without one: `input_rows`)."""
         return read_columns(path, spec.labels, f"task={spec.name}")
 
     def read_hub(self, spec: TaggingSpec, split: str) -> list[dict]:

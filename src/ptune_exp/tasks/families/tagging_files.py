@@ -1,11 +1,12 @@
 """IOB tags and the files of the tagging family: CoNLL column files (data, inputs to tag) and the
 prediction files it writes.
 
-Column files: one word per line with the tag in the LAST column (any number of columns in between:
-`word POS chunk NER`, `word NER`, CoNLL-X's ten columns...), a blank line between sentences,
-`-DOCSTART-` lines skipped. Tags are IOB: IOB2 files are read as they are, IOB1 files (the original
-CoNLL-2003 layout, where an entity starts with I- unless it directly follows one of the same type)
-are converted to IOB2. Other schemes (BIOES, BILOU) are refused with the line that shows them.
+Column files (UTF-8, with or without a byte-order mark): one word per line with the tag in the LAST
+column (any number of columns in between: `word POS chunk NER`, `word NER`, CoNLL-X's ten
+columns...), a blank line between sentences, `-DOCSTART-` lines skipped. Tags are IOB: IOB2 files are
+read as they are, IOB1 files (the original CoNLL-2003 layout, where an entity starts with I- unless it
+directly follows one of the same type) are converted to IOB2. Other schemes (BIOES, BILOU) are
+refused with the line that shows them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from collections.abc import Iterator
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.tasks.files import text_lines
 
 log = logging.getLogger("ptune_exp")
 
@@ -93,35 +95,34 @@ def column_sentences(path: str, min_columns: int = 2) -> Iterator[list[tuple[int
     columns (at least `min_columns`) as the first one; a line that does not is reported with its number.
     """
     columns, sentence = None, []
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            for n, line in enumerate(f, 1):
-                text = line.rstrip("\r\n").strip(" \t")
-                fields = _FIELDS.split(text) if text else []
-                if not fields or fields[0] == DOCSTART:
-                    if sentence:
-                        yield sentence
-                    sentence = []
-                    continue
-                if columns is None:
-                    columns = len(fields)
-                    if columns < min_columns:
-                        raise PtuneError(
-                            f"{path}:{n}: one column ({text!r}); expected `word ... tag` "
-                            "columns separated by spaces or tabs, with the tag last"
-                        )
-                elif len(fields) != columns:
-                    raise PtuneError(
-                        f"{path}:{n}: {len(fields)} columns ({text!r}), but the file's first "
-                        f"word line has {columns}; every word line needs the same columns, tag last"
-                    )
-                sentence.append((n, fields))
-    except UnicodeDecodeError as e:
-        raise PtuneError(
-            f"{path}: not UTF-8 text ({e.reason} at byte {e.start}); re-encode the file as UTF-8"
-        ) from None
+    for n, line in text_lines(path):
+        text = line.strip(" \t")
+        fields = _FIELDS.split(text) if text else []
+        if not fields or fields[0] == DOCSTART:
+            if sentence:
+                yield sentence
+            sentence = []
+            continue
+        if columns is None:
+            columns = len(fields)
+            if columns < min_columns:
+                raise PtuneError(
+                    f"{path}:{n}: one column ({text!r}){_no_word(line)}; expected `word ... tag` "
+                    "columns separated by spaces or tabs, with the tag last"
+                )
+        elif len(fields) != columns:
+            raise PtuneError(
+                f"{path}:{n}: {len(fields)} columns ({text!r}){_no_word(line)}, but the file's first "
+                f"word line has {columns}; every word line needs the same columns, tag last"
+            )
+        sentence.append((n, fields))
     if sentence:
         yield sentence
+
+
+def _no_word(line: str) -> str:
+    """A hint for a line that starts with a space or tab: its first column (the word) is empty."""
+    return " after a space or tab (a tag without its word?)" if line[:1] in (" ", "\t") else ""
 
 
 def read_columns(path: str, labels: tuple[str, ...], what: str, words_only: bool = False) -> list[dict]:

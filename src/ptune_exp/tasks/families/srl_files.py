@@ -41,7 +41,7 @@ def blocks(path: str) -> list[list[tuple[int, list[str]]]]:
     line has the same number of columns (blocks may differ: one argument column per predicate)."""
     out = [[]]
     for n, line in text_lines(path):
-        text, block = line.strip(), out[-1]
+        text, block = line.strip(" \t"), out[-1]  # only spaces and tabs separate: any other character is text
         if not text:
             if block:
                 out.append([])  # a blank line ends the sentence

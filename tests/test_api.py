@@ -62,7 +62,7 @@ def test_predict_takes_a_list_and_names_the_bad_input(sentiment):
         predictor.predict([{"sentence": "fine"}, {"text": "no such field"}])
     with pytest.raises(PtuneError, match=r"inputs\[0\] is int: give a dict with the task's fields or a string"):
         predictor.predict([3])
-    with pytest.raises(PtuneError, match="not a string"):
+    with pytest.raises(PtuneError, match="should be a string"):
         predictor.predict([{"sentence": ["a", "list"]}])
 
 

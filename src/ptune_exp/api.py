@@ -30,6 +30,7 @@ from ptune_exp.export import load_export as _load
 from ptune_exp.hub import push_to_hub
 from ptune_exp.inputs import named, results, write_inputs
 from ptune_exp.predict import predict_raw, read_inputs
+from ptune_exp.usage import check_overrides, explain
 
 __all__ = ["Predictor", "compose", "export", "load_export", "push_to_hub", "run_experiment"]
 
@@ -44,6 +45,7 @@ def compose(*overrides: str, output_dir: str | None = None):
 
     if not all(isinstance(o, str) for o in overrides):
         raise PtuneError(f"overrides are strings as on the command line (key=value), not {overrides!r:.80}")
+    check_overrides(list(overrides))  # the command's own checks, so the API raises the lines it prints
     try:
         with initialize_config_module("ptune_exp.conf", version_base="1.3"):
             cfg = hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
@@ -52,17 +54,8 @@ def compose(*overrides: str, output_dir: str | None = None):
             del cfg["hydra"]
             cfg.output_dir = output_dir or cfg.output_dir or default_dir
     except (HydraException, OmegaConfBaseException) as e:
-        raise PtuneError(hydra_message(e)) from None
+        raise PtuneError(explain(e)) from None
     return cfg
-
-
-def hydra_message(error: Exception) -> str:
-    """What the command prints for a composition error: Hydra's message, then the OmegaConf error under it."""
-    from omegaconf.errors import OmegaConfBaseException
-
-    cause = error.__cause__
-    under = f"\n{cause}" if isinstance(cause, OmegaConfBaseException) else ""
-    return f"{error}{under}".strip()
 
 
 def run_experiment(*overrides: str, output_dir: str | None = None, callbacks=()) -> dict:

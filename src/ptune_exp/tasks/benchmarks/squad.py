@@ -6,6 +6,13 @@ Hub: `rajpurkar/squad`, `rajpurkar/squad_v2` (parquet, load with current `datase
 `squad_v2`. The official test sets are hidden, so dev metrics are the result. To split one official
 file by article into train/dev files (e.g. the dev set, for an offline check), see
 `scripts/split_squad.py`.
+
+Checked as read (one error naming the file, the question's place and id): the official layout, unique
+question ids, and every answer's `answer_start` (a character offset: 0 <= start, start + len(text) <=
+len(context), and the context reads the answer's text there). The official scorer compares texts only,
+but training labels and the dev loss come from the offset, so a wrong one (e.g. -598, which Python would
+slice from the end) is refused rather than trained as another span or as "no answer". In a training or
+evaluation file every question needs answers (SQuAD 2.0: or `is_impossible: true`).
 """
 
 from __future__ import annotations

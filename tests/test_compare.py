@@ -171,7 +171,7 @@ def test_every_output_format_parses(runs, tmp_path):
     assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1 and "\\pm" in tex
     lines = [line for line in tex.splitlines() if line.endswith(" \\\\")]
     assert len(lines) == 1 + ROWS  # header + rows
-    assert all(line.count(" & ") == 1 + 5 for line in lines)  # 1 task + 5 concept columns after the method
+    assert all(line.count(" & ") == 1 + 6 for line in lines)  # 1 task + 6 concept columns after the method
     assert tex.count("\\textbf{") == best_rows(cells)
     pngs = sorted((tmp_path / "plots").glob("*.png"))
     assert {p.name for p in pngs} == {"methods_tiny-bert.png", f"prefix_len_tiny-bert_{TASK}.png"}
@@ -361,3 +361,47 @@ def test_bad_paths_are_usage_errors(tmp_path, capsys):
     _record(tmp_path, "a", 1, 50.0, epochs=2)
     assert compare_main([str(tmp_path), "--csv", str(tmp_path / "no" / "t.csv")]) == 2
     assert "ptune-exp-compare: error: --csv" in capsys.readouterr().err
+
+
+def test_best_of_search_selects_on_dev_and_reports_the_selected_settings_test_scores(tmp_path, capsys):
+    # three learning rates x two seeds; the best on dev (lr 0.03) is the worst on test: test is not peeked at
+    scores = {0.01: [(60, 70), (62, 72)], 0.03: [(80, 40), (82, 44)], 0.1: [(50, 90), (52, 94)]}
+    for lr, runs in scores.items():
+        for seed, (dev, test) in enumerate(runs, 1):
+            _record(tmp_path, f"lr{lr}-s{seed}", seed, dev, epochs=10, method="ptv2", test={"accuracy": test})
+            record = json.loads((tmp_path / f"lr{lr}-s{seed}" / "metrics.json").read_text())
+            record["method_config"]["lr"] = lr
+            (tmp_path / f"lr{lr}-s{seed}" / "metrics.json").write_text(json.dumps(record))
+    assert compare_main([str(tmp_path), "--best-of-search", "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| ptv2")]
+    assert len(rows) == 1 and "ptv2 (best of 3 on dev)" in rows[0] and "42.0 ± 2.8 (n=2)" in rows[0]
+    assert "- ptv2, rte: lr=0.03" in out
+    plain = build_tables(read_records([str(tmp_path)]), split="test")[0]
+    assert len(plain.rows) == 3  # without the flag every setting is its own row
+
+
+def test_the_table_shows_each_rows_training_budget(tmp_path, capsys):
+    _record(tmp_path, "a", 1, 50.0, epochs=3, budget={"epochs": 3, "max_steps": -1, "from": "method.epochs"})
+    _record(tmp_path, "b", 1, 60.0, epochs=10, method="ptv2")  # an older record: its config's epochs
+    assert compare_main([str(tmp_path)]) == 0
+    lines = {line.split(" |")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert "| budget |" in lines["| method"] and "| 3 ep |" in lines["| fft"] and "| 10 ep |" in lines["| ptv2"]
+
+
+def test_learning_curves_average_the_dev_score_per_step_over_seeds(tmp_path):
+    from ptune_exp.compare.plots import _dev_curve, plot_all
+
+    curves = {1: [50.0, 60.0, 70.0], 2: [54.0, 58.0, 76.0]}
+    for seed, values in curves.items():
+        curve = [{"step": 10 * (i + 1), "epoch": i + 1, "dev": {"accuracy": v}} for i, v in enumerate(values)]
+        _record(tmp_path, f"s{seed}", seed, values[-1], epochs=3, method="ptv2", curve=curve)
+    (table,) = build_tables(read_records([str(tmp_path)]))
+    got = _dev_curve(table.rows[0], "rte", "accuracy")
+    assert [step for step, _, _ in got] == [10, 20, 30]
+    assert [m for _, m, _ in got] == pytest.approx([52.0, 59.0, 73.0])
+    assert [s for _, _, s in got] == pytest.approx(
+        [np.std([50, 54], ddof=1), np.std([60, 58], ddof=1), np.std([70, 76], ddof=1)]
+    )
+    written = plot_all([table], str(tmp_path / "plots"))
+    assert str(tmp_path / "plots" / "learning_curve_m_rte.png") in written

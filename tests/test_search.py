@@ -26,3 +26,8 @@ def test_a_three_trial_search_writes_a_record_per_trial_and_the_best(tmp_path):
     assert all(1e-3 <= lr <= 6e-2 and n in (4, 8, 16, 32, 64, 128) for lr, n in tried)
     best = yaml.safe_load((tmp_path / "search" / "optimization_results.yaml").read_text())
     assert best["best_value"] == max(r["dev"]["accuracy"] for r in records)
+    from ptune_exp.compare import build_tables
+    from ptune_exp.compare.search import best_of_search
+
+    (row,) = best_of_search(build_tables(records, split="dev")[0]).rows
+    assert row.note == "best of 3 on dev" and row.cells["synth_sentiment"]["accuracy"].mean == best["best_value"]

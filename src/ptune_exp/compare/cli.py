@@ -16,6 +16,7 @@ import sys
 
 from ptune_exp.compare.check import screen
 from ptune_exp.compare.formats import markdown, write_csv, write_json, write_latex
+from ptune_exp.compare.search import best_of_search
 from ptune_exp.compare.table import Table, build_tables, is_completed, select
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.records import read_records
@@ -35,6 +36,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     ap.add_argument("--delta", action="store_true", help="add each cell's difference to fine-tuning (Δ vs FT)")
     ap.add_argument("--paper", action="store_true", help="add the paper's / official repo's numbers as reference rows")
+    ap.add_argument(
+        "--best-of-search",
+        action="store_true",
+        help="one row per method: on each task, the setting with the best mean dev score (as the paper reports)",
+    )
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
     ap.add_argument("--latex", help="write the tables as LaTeX tabulars to this file")
@@ -88,6 +94,8 @@ def main(argv=None) -> int:
         return 1
     failed = [r for r in records if not is_completed(r)]
     tables = build_tables(records, args.split, args.paper)
+    if args.best_of_search:
+        tables = [best_of_search(t) for t in tables]
     sys.stdout.write(markdown(tables, failed, args.delta))
     try:
         written = write_files(args, tables, failed)

@@ -19,7 +19,7 @@ SHORT = {
     "macro_f1": "macro-F1",
     "f1a": "F1a",
 }
-CONCEPTS = ["trainable %", "deep", "reparam", "no verbalizer", "families"]
+CONCEPTS = ["trainable %", "budget", "deep", "reparam", "no verbalizer", "families"]
 FAILED_FIELDS = ("status", "method", "task", "model", "seed", "error", "record_path")
 CSV_FIELDS = [
     "model",
@@ -72,8 +72,20 @@ def trainable_pct_text(row: Row) -> str:
     return f"{lo:.3g}" if abs(hi - lo) <= 0.01 * max(hi, 1e-9) else f"{lo:.3g}–{hi:.3g}"
 
 
+def budget_text(row: Row) -> str:
+    """The training budgets of the row's runs: `10 ep`, `500 steps`, or several joined by `/`."""
+    return "/".join(f"{n:g} steps" if unit == "steps" else f"{n:g} ep" for n, unit in row.budgets)
+
+
 def concept_cells(row: Row) -> list[str]:
-    return [trainable_pct_text(row), _yes(row.deep), _yes(row.reparam), "yes", ", ".join(row.families)]
+    return [
+        trainable_pct_text(row),
+        budget_text(row),
+        _yes(row.deep),
+        _yes(row.reparam),
+        "yes",
+        ", ".join(row.families),
+    ]
 
 
 def _reference_cells(table: Table, cells: dict) -> list[str]:
@@ -110,7 +122,18 @@ def _md_line(cells: list[str]) -> str:
 def _markdown_table(table: Table, delta: bool) -> list[str]:
     header = _header(table)
     body = _body(table, lambda row, t: format_cell(table, row, t, delta), str, "_ref: {method} ({source})_")
-    return [f"### {table.model}\n", _md_line(header), "|" + "---|" * len(header), *map(_md_line, body), ""]
+    lines = [f"### {table.model}\n", _md_line(header), "|" + "---|" * len(header), *map(_md_line, body), ""]
+    return lines + _chosen_lines(table)
+
+
+def _chosen_lines(table: Table) -> list[str]:
+    """Under a best-of-search table: the setting each row's cell was selected with, per task."""
+    out = [
+        f"- {row.method_label}, {task}: " + (", ".join(f"{k}={v}" for k, v in variant.items()) or "one setting")
+        for row in table.rows
+        for task, variant in row.chosen.items()
+    ]
+    return (["Selected on dev (best mean dev main metric over seeds):", *out, ""]) if out else []
 
 
 def _failed_lines(failed: list[dict]) -> list[str]:
@@ -151,7 +174,7 @@ def long_rows(tables: list[Table]) -> list[dict]:
                             "row": row.label,
                             "method": row.method,
                             "reparam": row.reparam,
-                            "variant": dict(row.variant),
+                            "variant": row.chosen.get(task, dict(row.variant)),
                             "task": task,
                             "split": table.splits[task],
                             "metric": metric,

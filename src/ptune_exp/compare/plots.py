@@ -7,6 +7,7 @@ import os
 import re
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -81,6 +82,40 @@ def methods_plot(table: Table, path: str) -> bool:
     return n > 0
 
 
+def _dev_curve(row: Row, task: str, metric: str) -> list[tuple[int, float, float]]:
+    """[(step, mean, std)] of the dev main metric at each evaluation, over the row's seeds on `task`."""
+    at: dict[int, list[float]] = {}
+    for record in (r for r in row.records if r["task"] == task):
+        for point in record.get("curve") or []:
+            if metric in (point.get("dev") or {}):
+                at.setdefault(point["step"], []).append(point["dev"][metric])
+    return [
+        (step, float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for step, v in sorted(at.items())
+    ]
+
+
+def learning_curve_plot(table: Table, task: str, path: str) -> bool:
+    """Dev main metric against training steps, one line per row (mean over seeds, ± std band)."""
+    metric = table.main[task]
+    curves = {row.label: c for row in table.rows if len(c := _dev_curve(row, task, metric)) > 1}
+    if not curves:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, points in curves.items():
+        xs, ys, es = (np.array(v) for v in zip(*points))
+        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+        ax.fill_between(xs, ys - es, ys + es, alpha=0.15)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel(f"{task} dev {SHORT.get(metric, metric)}, mean ± std over seeds")
+    ax.set_title(f"{table.model}: {task}, dev score while training")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
 def file_name(stem: str) -> str:
     """`stem`.png as one safe file name: a model or task name from a record may hold `/`, `..` or spaces
     (records can come from anywhere); such a name is spelled with `_` and a short hash keeps it unique."""
@@ -100,5 +135,8 @@ def plot_all(tables: list[Table], out_dir: str) -> list[str]:
         for task in table.tasks:
             path = os.path.join(out_dir, file_name(f"prefix_len_{table.model}_{task}"))
             if prefix_length_plot(table, task, path):
+                written.append(path)
+            path = os.path.join(out_dir, file_name(f"learning_curve_{table.model}_{task}"))
+            if task not in table.task_of and learning_curve_plot(table, task, path):
                 written.append(path)
     return written

@@ -32,6 +32,8 @@ class Row:
     variant: tuple[tuple[str, object], ...]
     records: list[dict] = field(default_factory=list)
     cells: dict[str, dict[str, Stat]] = field(default_factory=dict)  # task -> metric -> Stat
+    note: str = ""  # e.g. "best of 12 on dev" (--best-of-search)
+    chosen: dict[str, dict] = field(default_factory=dict)  # task -> the variant selected on dev
 
     @property
     def method_label(self) -> str:
@@ -40,7 +42,7 @@ class Row:
 
     @property
     def label(self) -> str:
-        text = self.method_label
+        text = self.method_label + (f" ({self.note})" if self.note else "")
         if self.variant:
             text += " [" + ", ".join(f"{k}={v}" for k, v in self.variant) + "]"
         return text
@@ -51,12 +53,24 @@ class Row:
         return min(values), max(values)
 
     @property
+    def budgets(self) -> list[tuple[float, str]]:
+        """The distinct training budgets of the row's runs, as (number, "steps" or "epochs")."""
+        return sorted({budget_of(r) for r in self.records})
+
+    @property
     def families(self) -> list[str]:
         return sorted({r["family"] for r in self.records})
 
     @property
     def deep(self) -> bool:
         return any(r["table1"]["deep"] for r in self.records)
+
+
+def budget_of(record: dict) -> tuple[float, str]:
+    """A run's training budget: max_steps when set, else epochs (records before `budget` existed: the config's)."""
+    budget = record.get("budget") or record.get("config", {}).get("train", {})
+    steps = budget.get("max_steps") or -1
+    return (steps, "steps") if steps > 0 else (budget.get("epochs") or 0, "epochs")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 
 from ptune_exp.config import ModelConfig
 from ptune_exp.errors import PtuneError
+from ptune_exp.hidden_dropout import set_hidden_dropout
 from ptune_exp.tiny import tiny_archs, tiny_backbone
 from ptune_exp.weights import sha256_file
 
@@ -107,7 +108,13 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
         if t.arch not in tiny_archs():
             raise PtuneError(f"model.tiny.arch={t.arch!r} is not one of {tiny_archs()}")
         model, tokenizer = tiny_backbone(
-            t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, attn_implementation
+            t.arch,
+            t.hidden_size,
+            t.layers,
+            t.heads,
+            t.intermediate_size,
+            attn_implementation,
+            hidden_dropout=model_cfg.hidden_dropout,
         )
         return Backbone(model, tokenizer)
 
@@ -115,7 +122,10 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
     common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **common)
-        model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, use_safetensors=True, **common)
+        config = set_hidden_dropout(AutoConfig.from_pretrained(path, **common), model_cfg.hidden_dropout)
+        model = AutoModel.from_pretrained(
+            path, config=config, attn_implementation=attn_implementation, use_safetensors=True, **common
+        )
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
     if getattr(model, "pooler", None) is not None:

@@ -120,6 +120,9 @@ class MethodConfig:
 
     name: str = _same()
     lr: float = MISSING
+    # The method's own training budget (its recipe): prompts train for many more epochs than a fine-tune.
+    # `train.epochs`, when set, wins for every method. Never splits rows: the budget used is `train.epochs`.
+    epochs: float = _same(3)
     prefix_len: int = 0
     prefix_dropout: float = 0.0
     reparam: bool = False
@@ -158,6 +161,7 @@ class ModelConfig:
     revision: str | None = None
     trust_remote_code: bool = False
     attn_implementation: str = "sdpa"  # sdpa | eager
+    hidden_dropout: float | None = None  # null = the checkpoint's own (e.g. hidden_dropout_prob 0.1)
 
     @classmethod
     def from_cfg(cls, cfg) -> ModelConfig:
@@ -168,6 +172,8 @@ class ModelConfig:
             model = dataclasses.replace(model, tiny=_typed(TinyConfig, dict(data["tiny"]), "model.tiny"))
         if model.attn_implementation not in ("sdpa", "eager"):
             raise PtuneError(f"model.attn_implementation={model.attn_implementation!r}: choose sdpa or eager")
+        if model.hidden_dropout is not None and not 0 <= model.hidden_dropout < 1:
+            raise PtuneError(f"model.hidden_dropout={model.hidden_dropout}: expected a probability in [0, 1), or null")
         return model
 
 
@@ -175,12 +181,13 @@ class ModelConfig:
 class TrainConfig:
     """`conf/train/<name>.yaml` (`train.*`): the HF Trainer's settings. The learning rate lives in `method/`."""
 
-    epochs: float = 3
+    epochs: float | None = None  # null = the method's recipe (`method.epochs`); a number applies to every method
     max_steps: int = -1  # > 0 overrides epochs
     batch_size: int = 32
     eval_batch_size: int = _same(64)
     grad_accum: int = 1
-    lr_scheduler: str = "linear"  # paper scripts: linear decay, no warmup
+    lr_scheduler: str = "linear"  # paper scripts: linear decay, no warmup; or any HF scheduler, or exponential
+    lr_gamma: float = 0.95  # lr_scheduler=exponential: the lr is multiplied by this after every epoch
     warmup: float = 0.0  # steps, or a fraction of all steps when < 1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
@@ -213,7 +220,8 @@ class TrainConfig:
         t = self
         return [
             (t.batch_size > 0 and t.eval_batch_size > 0, "train.batch_size and train.eval_batch_size must be > 0"),
-            (t.max_steps > 0 or t.epochs > 0, "set train.epochs > 0 or train.max_steps > 0"),
+            (t.max_steps > 0 or t.epochs is None or t.epochs > 0, "set train.epochs > 0 or train.max_steps > 0"),
+            (0 < t.lr_gamma <= 1, "train.lr_gamma must be in (0, 1]: the lr's factor per epoch"),
             (t.grad_accum >= 1, "train.grad_accum must be >= 1"),
             (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision must be auto, fp32, bf16 or fp16"),
             (t.select in ("best", "last"), "train.select must be best (best dev evaluation) or last"),

@@ -11,7 +11,15 @@ from safetensors.torch import save_file
 from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import Experiment
-from ptune_exp.training import GracefulStop, NanGuard, PromptTrainer, SelectOnDev, arguments, strip_prefix
+from ptune_exp.training import (
+    GracefulStop,
+    NanGuard,
+    PromptTrainer,
+    SelectOnDev,
+    arguments,
+    epoch_decay,
+    strip_prefix,
+)
 from ptune_exp.weights import sha256_file
 
 WEIGHTS = "trainable.safetensors"
@@ -33,6 +41,7 @@ def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
         data_collator=exp.family.collator(exp.tokenizer),
         compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
         callbacks=list(callbacks),
+        lr_decay=epoch_decay(p.train, n_train),
     )
 
 

@@ -31,6 +31,7 @@ class Plan:
     seed: int
     out_dir: str
     overwrite: bool = False
+    epochs_from: str = "train.epochs"  # or method.epochs: the method's recipe set the budget
     config: dict = dataclasses.field(default_factory=dict, compare=False)  # as composed: recorded, never read
 
     @property
@@ -58,22 +59,35 @@ def plan(cfg: DictConfig) -> Plan:
         task=task,
         data=data,
         model=model,
-        train=TrainConfig.from_cfg(cfg.train),
+        train=budget(TrainConfig.from_cfg(cfg.train), method_cfg),
+        epochs_from="method.epochs" if cfg.train.get("epochs") is None else "train.epochs",
         seed=run.seed,
         out_dir=agree_on(output_dir(cfg)),  # under torchrun every rank uses rank 0's directory
         overwrite=run.overwrite,
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config=recorded(OmegaConf.to_container(cfg, resolve=True), method_cfg),
     )
     check_trainer_settings(p.train)
     check_writable(p.out_dir)  # last: a plan that fails earlier creates no folder
     return p
 
 
+def budget(train: TrainConfig, method_cfg: MethodConfig) -> TrainConfig:
+    """The run's epochs: `train.epochs` when set (it applies to every method), else the method's recipe."""
+    return train if train.epochs is not None else dataclasses.replace(train, epochs=method_cfg.epochs)
+
+
+def recorded(config: dict, method_cfg: MethodConfig) -> dict:
+    """The composed config as recorded: `train.epochs` holds the epochs the run trained for."""
+    if config.get("train", {}).get("epochs") is None:
+        config["train"] = {**config.get("train", {}), "epochs": method_cfg.epochs}
+    return config
+
+
 def check_trainer_settings(train: TrainConfig) -> None:
     """The names the HF Trainer would reject only once the model is loaded: scheduler, reporting integration."""
     from transformers.trainer_utils import SchedulerType
 
-    _one_of("train.lr_scheduler", train.lr_scheduler, [s.value for s in SchedulerType])
+    _one_of("train.lr_scheduler", train.lr_scheduler, [*(s.value for s in SchedulerType), "exponential"])
     if train.report_to in ("none", "all"):
         return
     from transformers.integrations.integration_utils import (

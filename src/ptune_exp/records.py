@@ -156,6 +156,7 @@ def new_record(p) -> dict:
         "main_metric": p.task.main_metric,
         "model": p.model.name,
         "seed": p.seed,
+        "budget": {"epochs": p.train.epochs, "max_steps": p.train.max_steps, "from": p.epochs_from},
         "output_dir": os.path.abspath(p.out_dir),
         "started_at": now(),
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",

@@ -66,7 +66,7 @@ def arguments(train: TrainConfig, out_dir: str, lr: float, seed: int, n_train: i
         num_train_epochs=train.epochs,
         max_steps=train.max_steps,
         gradient_accumulation_steps=train.grad_accum,
-        lr_scheduler_type=train.lr_scheduler,
+        lr_scheduler_type="constant" if train.lr_scheduler == "exponential" else train.lr_scheduler,
         warmup_steps=train.warmup,
         weight_decay=train.weight_decay,
         max_grad_norm=train.max_grad_norm,
@@ -184,10 +184,43 @@ class NanGuard(TrainerCallback):
             )
 
 
+class EpochDecay:
+    """`train.lr_scheduler=exponential`: the lr times gamma^(completed epochs), after the Trainer's linear
+    warmup when one is set; the official NER/QA/SRL scripts decay by 0.95 per epoch. A class, not a
+    lambda, so the scheduler's state (saved in checkpoints) can hold it."""
+
+    def __init__(self, gamma: float, steps_per_epoch: int, warmup_steps: int = 0):
+        self.gamma, self.steps_per_epoch, self.warmup_steps = gamma, steps_per_epoch, warmup_steps
+
+    def __call__(self, step: int) -> float:
+        ramp = step / self.warmup_steps if step < self.warmup_steps else 1.0
+        return ramp * self.gamma ** (step // self.steps_per_epoch)
+
+
+def epoch_decay(train: TrainConfig, n_train: int) -> EpochDecay | None:
+    """The exponential schedule of a run, or None for the Trainer's own schedulers."""
+    if train.lr_scheduler != "exponential":
+        return None
+    return EpochDecay(train.lr_gamma, steps_per_epoch(train, n_train))
+
+
 class PromptTrainer(Trainer):
     """The HF Trainer, checkpointing only what trains: `model.safetensors` in a checkpoint holds the
     prompt/prefix (and MLP) and head, never a copy of a frozen backbone. Optimizer, scheduler, RNG and
-    step are the Trainer's own files (loaded with `weights_only=True`)."""
+    step are the Trainer's own files (loaded with `weights_only=True`). `lr_decay`: an `EpochDecay`
+    schedule instead of the Trainer's `lr_scheduler_type`."""
+
+    def __init__(self, *args, lr_decay: EpochDecay | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lr_decay = lr_decay
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.lr_decay is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        self.lr_decay.warmup_steps = self.args.get_warmup_steps(num_training_steps)
+        self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer or self.optimizer, self.lr_decay)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
 
     def _save(self, output_dir: str | None = None, state_dict: dict | None = None) -> None:
         if not self.args.should_save:

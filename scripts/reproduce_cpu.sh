@@ -28,4 +28,8 @@ for seed in 1 2 3; do
     run "rte/$method/s$seed" $RTE method=$method ${RTE_RECIPE[$method]} seed=$seed
   done
 done
+# the budget question: P-Tuning v2 on CoNLL-2003 with twice its epochs (12)
+for seed in 1 2 3; do
+  run "conll03/ptv2_12ep/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=12 seed=$seed
+done
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

@@ -3,7 +3,7 @@
 The compiled-vs-eager checks use torch.compile's `aot_eager` backend: the same Dynamo graphs (graph
 breaks, guards, recompiles, the autograd graph AOTAutograd builds) as the real flag's `inductor`, without
 inductor's C++ build, which takes minutes per model on a 2-core CPU. inductor itself is exercised by
-`ptune-exp-bench --compile` (and its smoke test in test_bench_matrix.py).
+`ptune-exp-bench --compile` and `make bench-gpu` (whose tests in test_bench.py use aot_eager too).
 """
 
 import pytest

@@ -204,10 +204,10 @@ def floor_ms(args, device) -> float:
     """The least any frozen-backbone method can cost: the stock backbone frozen, a gradient sink on
     its input embeddings, no prompt machinery at all (forward + input-gradient backward)."""
     backbone, _ = load(args.model, args.attn)
-    backbone.to(device).train().requires_grad_(False)
+    frozen = torch.bfloat16 if args.frozen_dtype == "bf16" else torch.float32  # as the methods hold it
+    backbone.to(device, frozen).train().requires_grad_(False)
     ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
     amp = autocast(args, device)
-
     _compile(args, backbone)
 
     def step():

@@ -298,7 +298,7 @@ def main(argv=None) -> int:
     if len(args.settings) > 1 or args.compile:
         print("\n" + best_table(results, floors))
     if args.json:
-        write_json(args, results, {"device": where, "plain_forward_ms": plain, "floor_ms": floors})
+        write_json(args, results, {"device": where, "plain_forward_ms": plain, "floor_ms": floor, "floors_ms": floors})
     return 0
 
 

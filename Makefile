@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: demo test test-fast lint venv bench clean
+.PHONY: demo test test-fast lint venv bench bench-gpu clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,12 @@ demo: $(STAMP)
 ## Speed/memory of every method side by side (CPU: all-MiniLM-L6-v2, 16 x 128 tokens); see README "Performance".
 bench: $(STAMP)
 	mkdir -p outputs && $(OFFLINE) $(BIN)/ptune-exp-bench --model minilm --batch 16 --seq 128 --prefix 16 --steps 10 --warmup 3 --json outputs/bench_cpu.json
+
+## The GPU matrix (roberta-large's shape, random weights; 32x128 and 64x256; prefix 16 and 128; fft, pt,
+## prefix, ptv2 and the floor, eager and compiled) -> outputs/bench_gpu/bench_gpu.{json,md}. Needs only
+## torch and transformers (no venv, no download): run it on a bare GPU box with its python3.
+bench-gpu:
+	$(OFFLINE) PYTHONPATH=src $(PYTHON) -m ptune_exp.bench_gpu --out outputs/bench_gpu
 
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest

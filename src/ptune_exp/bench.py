@@ -14,11 +14,9 @@ case (Linux, reset between cases via /proc/self/clear_refs), which includes the 
 from __future__ import annotations
 
 import argparse
-import gc
+import copy
 import json
-import os
 import platform
-import statistics
 import sys
 import time
 from contextlib import nullcontext
@@ -27,7 +25,10 @@ import torch
 from torch import nn
 
 from ptune_exp.backbones import Backbone, package_model_dir
+from ptune_exp.bench_settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
+from ptune_exp.bench_timing import first_call_s, peak_gib, reset_peak, timed
 from ptune_exp.builder import BuildOptions, assemble
+from ptune_exp.compile import compile_layers
 from ptune_exp.methods import MethodConfig, get_method
 from ptune_exp.model import PromptedModel
 
@@ -57,6 +58,20 @@ class _Head(nn.Module):
 
 
 def load(model: str, attn: str):
+    """The model; a named shape is built once per attention implementation and copied (random init of a
+    large shape takes seconds; the cached copy stays in CPU memory, so a CPU's peak-RSS column includes it)."""
+    if model not in SHAPES:
+        return _load(model, attn)
+    if (model, attn) not in _LOADED:
+        _LOADED[(model, attn)] = _load(model, attn)
+    built, path = _LOADED[(model, attn)]
+    return copy.deepcopy(built), path
+
+
+_LOADED: dict[tuple[str, str], tuple] = {}
+
+
+def _load(model: str, attn: str):
     from transformers import AutoConfig, AutoModel
 
     if model in SHAPES:
@@ -104,45 +119,6 @@ def build(args, method: str, prefix_len: int, device) -> PromptedModel:
     return model.to(device)
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _reset_peak(device):
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    elif os.path.exists("/proc/self/clear_refs"):
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM, the peak resident set size
-
-
-def _peak_gib(device) -> float | None:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**30
-    try:
-        with open("/proc/self/status") as f:
-            kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-        return kb / 2**20
-    except (OSError, StopIteration):
-        return None
-
-
-def _timed(fn, steps: int, warmup: int, device) -> float:
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
 def random_batch(args, vocab: int, device) -> dict:
     """A fixed random batch of token ids and labels; with `--pad-fraction`, half of it ends early."""
     gen = torch.Generator().manual_seed(0)
@@ -158,13 +134,14 @@ def random_batch(args, vocab: int, device) -> dict:
 
 
 def measure(args, method: str, prefix_len: int, device) -> dict:
-    _reset_peak(device)
+    reset_peak(device)
     model = build(args, method, prefix_len, device)
     batch = random_batch(args, model.backbone.config.vocab_size, device)
     params = [p for p in model.parameters() if p.requires_grad]
     fused = {"fused": True} if device.type == "cuda" else {}
     opt = torch.optim.AdamW(params, lr=1e-5, **fused)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+    amp = autocast(args, device)
+    compile_s = _compile(args, model.backbone)
 
     def step():
         with amp:
@@ -178,19 +155,34 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
             model(**{k: v for k, v in batch.items() if k != "labels"})
 
     model.train()
-    train_ms = _timed(step, args.steps, args.warmup, device)
-    peak = _peak_gib(device)
+    compile_s += first_call_s(step, device) if args.compile else 0.0
+    train_ms = timed(step, args.steps, args.warmup, device)
+    peak = peak_gib(device)
     model.eval()
-    eval_ms = _timed(forward, args.steps, args.warmup, device)
-    counts = model.parameter_counts()
+    eval_ms = timed(forward, args.steps, args.warmup, device) if args.eval else None
     return {
         "method": method,
         "prefix_len": prefix_len if method != "fft" else 0,
+        "setting": setting_name(args),
         "train_ms": train_ms,
         "eval_ms": eval_ms,
         "peak_gib": peak,
-        **counts,
+        "compile_s": compile_s if args.compile else None,
+        "loss_gap": loss_gap(model, batch, amp) if args.compile else None,
+        **model.parameter_counts(),
     }
+
+
+def autocast(args, device):
+    """bf16 autocast on the benchmark's device (CPU autocast too), or nothing in fp32."""
+    return torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+
+
+def _compile(args, backbone) -> float:
+    start = time.perf_counter()
+    if args.compile:
+        compile_layers(backbone)
+    return time.perf_counter() - start
 
 
 def plain_forward_ms(args, device) -> float:
@@ -199,22 +191,24 @@ def plain_forward_ms(args, device) -> float:
     backbone.to(device).eval()
     ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
     mask = torch.ones_like(ids)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+    amp = autocast(args, device)
 
     def forward():
         with torch.inference_mode(), amp:
             backbone(input_ids=ids, attention_mask=mask)
 
-    return _timed(forward, args.steps, args.warmup, device)
+    return timed(forward, args.steps, args.warmup, device)
 
 
 def floor_ms(args, device) -> float:
     """The least any frozen-backbone method can cost: the stock backbone frozen, a gradient sink on
     its input embeddings, no prompt machinery at all (forward + input-gradient backward)."""
     backbone, _ = load(args.model, args.attn)
-    backbone.to(device).train().requires_grad_(False)
+    frozen = torch.bfloat16 if args.frozen_dtype == "bf16" else torch.float32  # as the methods hold it
+    backbone.to(device, frozen).train().requires_grad_(False)
     ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16) if args.precision == "bf16" else nullcontext()
+    amp = autocast(args, device)
+    _compile(args, backbone)
 
     def step():
         sink = backbone.get_input_embeddings()(ids).detach().requires_grad_(True)
@@ -222,25 +216,7 @@ def floor_ms(args, device) -> float:
             out = backbone(inputs_embeds=sink).last_hidden_state
         out[:, 0].float().sum().backward()
 
-    return _timed(step, args.steps, args.warmup, device)
-
-
-def table(results: list[dict], plain_ms: float) -> str:
-    fft = next((r for r in results if r["method"] == "fft"), None)
-    lines = [
-        "| method | prefix | train ms/step | × fft | peak GiB | × fft | eval ms | × plain fwd | trainable "
-        "| % of total |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        ratio = lambda key, r=r: f"{r[key] / fft[key]:.2f}" if fft and fft[key] and r[key] is not None else "–"
-        peak = f"{r['peak_gib']:.2f}" if r["peak_gib"] is not None else "–"
-        lines.append(
-            f"| {r['method']} | {r['prefix_len'] or '–'} | {r['train_ms']:.1f} | {ratio('train_ms')} | {peak} | "
-            f"{ratio('peak_gib')} | {r['eval_ms']:.1f} | {r['eval_ms'] / plain_ms:.2f} | {r['trainable']:,} | "
-            f"{100 * r['trainable'] / r['total']:.3f} |"
-        )
-    return "\n".join(lines)
+    return timed(step, args.steps, args.warmup, device)
 
 
 def parse_args(argv=None):
@@ -264,11 +240,31 @@ def parse_args(argv=None):
     ap.add_argument("--gradient-checkpointing", action="store_true")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--compile", action="store_true", help="torch.compile each encoder layer (train.compile)")
+    ap.add_argument(
+        "--settings",
+        default=None,
+        help=f"comma-separated, from {','.join(SETTINGS)}: every case at each; the first is the reference "
+        "whose rows the main table shows, then each method at its best setting (default: --precision/--compile)",
+    )
+    ap.add_argument("--no-eval", dest="eval", action="store_false", help="skip the eval-forward timing")
     args = ap.parse_args(argv)
     cuda = torch.cuda.is_available()
     args.precision = args.precision or ("bf16" if cuda else "fp32")
+    args.frozen_dtype_given = args.frozen_dtype is not None
     args.frozen_dtype = args.frozen_dtype or ("bf16" if args.precision == "bf16" else "fp32")
+    args.settings = (args.settings or setting_name(args)).split(",")
     return args
+
+
+def run_setting(args, cases, device) -> tuple[list[dict], float]:
+    """Every case at one setting, then that setting's frozen-backbone floor."""
+    results = []
+    for method, n in cases:
+        results.append(measure(args, method, n, device))
+        r = results[-1]
+        print(f"  {r['setting']:13} {method:6} prefix {n:4}: {r['train_ms']:.1f} ms/step", file=sys.stderr, flush=True)
+    return results, floor_ms(args, device)
 
 
 def main(argv=None) -> int:
@@ -280,37 +276,37 @@ def main(argv=None) -> int:
     cases = [
         (m, 0) if m == "fft" else (m, n) for m in args.methods.split(",") for n in ([0] if m == "fft" else lengths)
     ]
-    results = []
-    for method, n in cases:
-        results.append(measure(args, method, n, device))
-        print(f"  {method:6} prefix {n:4}: {results[-1]['train_ms']:.1f} ms/step", file=sys.stderr, flush=True)
-    plain = plain_forward_ms(args, device)
-    floor = floor_ms(args, device)
+    results, floors = [], {}
+    for name in args.settings:
+        rows, floors[name] = run_setting(for_setting(args, name), cases, device)
+        results += rows
+    reference = for_setting(args, args.settings[0])
+    plain = plain_forward_ms(reference, device) if args.eval else None
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(
-        f"{args.model}, batch {args.batch} x {args.seq} tokens, {args.precision}, "
-        f"frozen backbone in {args.frozen_dtype}, "
-        f"{where}; median of {args.steps} steps after {args.warmup} warm-up; plain eval forward {plain:.1f} ms\n"
+        f"{args.model}, batch {args.batch} x {args.seq} tokens, reference setting {args.settings[0]}, "
+        f"frozen backbone in {reference.frozen_dtype}, {where}; median of {args.steps} steps after "
+        f"{args.warmup} warm-up" + (f"; plain eval forward {plain:.1f} ms\n" if plain else "\n")
     )
-    print(table(results, plain))
+    print(table([r for r in results if r["setting"] == args.settings[0]], plain))
     fft = next((r["train_ms"] for r in results if r["method"] == "fft"), None)
+    floor = floors[args.settings[0]]
     print(
         f"\nfrozen-backbone floor (stock backbone, input-gradient sink, no prompt): {floor:.1f} ms/step"
         + (f" = {floor / fft:.2f} x fft" if fft else "")
     )
+    if len(args.settings) > 1 or args.compile:
+        print("\n" + best_table(results, floors))
     if args.json:
-        meta = {
-            "args": vars(args),
-            "device": where,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "plain_forward_ms": plain,
-            "floor_ms": floor,
-        }
-        with open(args.json, "w") as f:
-            json.dump({"meta": meta, "results": results}, f, indent=2)
-        print(f"\nwrote {args.json}")
+        write_json(args, results, {"device": where, "plain_forward_ms": plain, "floor_ms": floor, "floors_ms": floors})
     return 0
+
+
+def write_json(args, results: list[dict], meta: dict) -> None:
+    meta = {"args": vars(args), "torch": torch.__version__, "python": platform.python_version(), **meta}
+    with open(args.json, "w") as f:
+        json.dump({"meta": meta, "results": results}, f, indent=2)
+    print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":

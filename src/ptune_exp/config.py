@@ -18,9 +18,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from omegaconf import MISSING
-
 from ptune_exp.errors import PtuneError
+
+MISSING = "???"  # omegaconf.MISSING's value, written here so the benchmark runs where omegaconf is not installed
 
 
 def _same(default=MISSING, **kw):
@@ -191,10 +191,11 @@ class TrainConfig:
     warmup: float = 0.0  # steps, or a fraction of all steps when < 1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    precision: str = "auto"  # auto = bf16/fp16 on a GPU, fp32 on CPU | fp32 | bf16 | fp16
+    precision: str = "auto"  # auto = bf16/fp16 on a GPU, fp32 on CPU | fp32 | bf16 (GPU or CPU) | fp16 (GPU)
     gradient_checkpointing: bool = False
-    # pt/prefix/ptv2: hold the frozen encoder in bf16 when training in bf16 (GPU); fp32 | bf16
+    # pt/prefix/ptv2: hold the frozen encoder in bf16 when training in bf16 (GPU or CPU); auto | fp32 | bf16
     frozen_backbone_dtype: str = "auto"
+    compile: bool = _same(False)  # torch.compile each encoder layer (ptune_exp/compile.py); pads to multiples of 32
     eval_steps: int | None = None  # null = once per epoch; the last step is always evaluated
     select: str = "best"  # which dev evaluation's weights are the result: best | last
     logging_steps: int = _same(20)

@@ -8,6 +8,7 @@ import os
 
 from safetensors.torch import save_file
 
+from ptune_exp.compile import bucket_collator
 from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import Experiment
@@ -33,12 +34,13 @@ def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
     p = exp.plan
     n_train = len(exp.data["train"]) if "train" in exp.data else 1
     dev = "dev" in exp.data
+    collator = exp.family.collator(exp.tokenizer)
     return PromptTrainer(
         model=exp.model,
         args=arguments(p.train, p.out_dir, p.method_cfg.lr, p.seed, n_train, p.run_name),
         train_dataset=exp.data.get("train"),
         eval_dataset=exp.data.get("dev"),
-        data_collator=exp.family.collator(exp.tokenizer),
+        data_collator=bucket_collator(collator) if p.train.compile else collator,
         compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
         callbacks=list(callbacks),
         lr_decay=epoch_decay(p.train, n_train),

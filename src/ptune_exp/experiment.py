@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from transformers import set_seed
 
 from ptune_exp.builder import BuildOptions, build_model
+from ptune_exp.compile import compile_layers
 from ptune_exp.model import PromptedModel
 from ptune_exp.plan import Plan
 from ptune_exp.provenance import data_source, model_source
@@ -55,7 +56,10 @@ def model_for(p: Plan) -> tuple[PromptedModel, object]:
     """The plan's backbone + prompt + head (the head's size may depend on labels fitted from the data)."""
     head = lambda hidden: family_of(p.task).make_head(p.task, hidden, p.method_cfg.head_dropout)
     options = BuildOptions(p.data.max_seq_len, frozen_dtype(p.train), p.train.gradient_checkpointing, p.model.name)
-    return build_model(p.model, p.method, p.method_cfg, head, options)
+    model, tokenizer = build_model(p.model, p.method, p.method_cfg, head, options)
+    if p.train.compile:
+        log.info("train.compile: compiled %d encoder layers", compile_layers(model.backbone))
+    return model, tokenizer
 
 
 def build(p: Plan) -> Experiment:

@@ -23,10 +23,11 @@ RUN_FILE = "run.json"  # in each checkpoint, written last: what a resume must ma
 
 
 def mixed_precision(train: TrainConfig) -> tuple[bool, bool]:
-    """(bf16, fp16) for this machine: auto = bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU."""
+    """(bf16, fp16) for this machine: auto = bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU.
+    bf16 on a CPU is CPU autocast (fast where the CPU has AVX-512 BF16 or AMX)."""
     cuda = torch.cuda.is_available()
-    if train.precision in ("bf16", "fp16") and not cuda:
-        raise PtuneError(f"train.precision={train.precision} needs a GPU; use train.precision=auto on a CPU")
+    if train.precision == "fp16" and not cuda:
+        raise PtuneError("train.precision=fp16 needs a GPU; use train.precision=bf16 or fp32 on a CPU")
     if train.precision == "auto":
         if not cuda:
             return False, False
@@ -39,7 +40,7 @@ def frozen_dtype(train: TrainConfig) -> torch.dtype:
     bf16 = mixed_precision(train)[0]
     if train.frozen_backbone_dtype == "bf16" and not bf16:
         raise PtuneError(
-            "train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16 or auto on a "
+            "train.frozen_backbone_dtype=bf16 needs bf16 training (train.precision=bf16, or auto on a "
             "GPU that has it); use fp32 or auto"
         )
     wanted = train.frozen_backbone_dtype == "bf16" or (train.frozen_backbone_dtype == "auto" and bf16)

@@ -59,13 +59,19 @@ class LayerPrefixes:
         return torch.cat([k, key], dim=2), torch.cat([v, value], dim=2), self._pad(mask)
 
     def _pad(self, mask):
-        if mask is None:  # no padding in the batch: SDPA runs maskless, the prefix is always attended
-            return None
-        if mask is not self._mask_in:
-            shape = (*mask.shape[:-1], self.length)
-            attend = mask.new_ones(shape) if mask.dtype == torch.bool else mask.new_zeros(shape)
-            self._mask_in, self._mask_out = mask, torch.cat([attend, mask], dim=-1)
-        return self._mask_out
+        if mask is not None and mask is not self._mask_in:
+            self._mask_in, self._mask_out = mask, pad_mask(mask, self.length)
+        return None if mask is None else self._mask_out
+
+
+def pad_mask(mask: torch.Tensor | None, length: int) -> torch.Tensor | None:
+    """`mask` with `length` "attend" columns in front (for the prefix keys); None stays None (no padding in
+    the batch: SDPA runs maskless, the prefix is always attended)."""
+    if mask is None:
+        return None
+    shape = (*mask.shape[:-1], length)
+    attend = mask.new_ones(shape) if mask.dtype == torch.bool else mask.new_zeros(shape)
+    return torch.cat([attend, mask], dim=-1)
 
 
 @cache

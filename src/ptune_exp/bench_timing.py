@@ -1,0 +1,58 @@
+"""Timing and peak memory for `ptune-exp-bench`: medians of synchronised steps, CUDA max allocated on a GPU,
+peak resident set size on a Linux CPU (reset between cases via /proc/self/clear_refs)."""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+
+import torch
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def reset_peak(device):
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    elif os.path.exists("/proc/self/clear_refs"):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM, the peak resident set size
+
+
+def peak_gib(device) -> float | None:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**30
+    try:
+        with open("/proc/self/status") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+        return kb / 2**20
+    except (OSError, StopIteration):
+        return None
+
+
+def timed(fn, steps: int, warmup: int, device) -> float:
+    for _ in range(warmup):
+        fn()
+    sync(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def first_call_s(fn, device) -> float:
+    """The first call of a compiled step: tracing and code generation (reported apart from step time)."""
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start

@@ -63,7 +63,9 @@ class Registry:
     """The loaded backbone, the exports served on it by name, and the refused ones with their reasons."""
 
     backbone: Backbone
-    fingerprint: dict
+    fingerprint: dict  # the loaded backbone's (fingerprint.py)
+    model_type: str
+    attn: str  # the attention implementation it was loaded with (ptune_* wrapped where deep prompts need it)
     tasks: dict[str, Served] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # name -> reason
 
@@ -83,20 +85,17 @@ def load_registry(specs: list[str], strict: bool = False, trust_remote_code: boo
     readable, refused = _read_all(specs, trust_remote_code)
     if not readable:
         raise PtuneError("no export can be served: " + "; ".join(f"{n}: {r}" for n, r in refused.items()))
-    backbone, model_cfg, model_type = _load_backbone([parts for _, parts in readable.values()])
-    loaded = fingerprint(backbone.model.config, backbone.tokenizer, model_source(model_cfg, backbone.model)["weights_sha256"])
-    registry = Registry(backbone, loaded, refused=refused)
+    registry = _load_backbone([parts for _, parts in readable.values()])
+    registry.refused = refused
     for name, (path, parts) in readable.items():
         try:
-            registry.tasks[name] = _build(name, path, parts, backbone, model_type, model_cfg.attn_implementation, loaded)
+            registry.tasks[name] = _build(name, path, parts, registry)
         except PtuneError as e:
             registry.refused[name] = str(e)
     for name, reason in registry.refused.items():
         log.warning("refused export %s: %s", name, reason)
     if strict and registry.refused:
-        raise PtuneError(
-            "--strict: refused " + "; ".join(f"{n}: {r}" for n, r in registry.refused.items())
-        )
+        raise PtuneError("--strict: refused " + "; ".join(f"{n}: {r}" for n, r in registry.refused.items()))
     if not registry.tasks:
         raise PtuneError("no export can be served: " + "; ".join(f"{n}: {r}" for n, r in registry.refused.items()))
     return registry
@@ -122,28 +121,29 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
     return readable, refused
 
 
-def _load_backbone(parts: list[Parts]):
-    """The backbone the first export names, wired for deep prompts when any export has one."""
+def _load_backbone(parts: list[Parts]) -> Registry:
+    """The backbone the first export names (wired for deep prompts when any export has one), in a registry."""
     model_cfg = parts[0].model_cfg
-    model_type = model_type_of(model_cfg)
+    model_type, attn = model_type_of(model_cfg), model_cfg.attn_implementation
     deep = [p.method for p in parts if p.method.prompt_site == "every layer"]
-    method = deep[0] if deep else parts[0].method
-    backbone = prepare(model_type, method, model_cfg.attn_implementation, lambda a: load_backbone(model_cfg, a), METHODS.values())
+    load = lambda implementation: load_backbone(model_cfg, implementation)
+    backbone = prepare(model_type, deep[0] if deep else parts[0].method, attn, load, METHODS.values())
     backbone.model.eval()
-    return backbone, model_cfg, model_type
+    weights = model_source(model_cfg, backbone.model)["weights_sha256"]
+    return Registry(backbone, fingerprint(backbone.model.config, backbone.tokenizer, weights), model_type, attn)
 
 
-def _build(name: str, path: str, parts: Parts, backbone: Backbone, model_type: str, attn: str, loaded: dict) -> Served:
-    recorded = parts.meta.get("backbone")
+def _build(name: str, path: str, parts: Parts, registry: Registry) -> Served:
+    recorded, backbone = parts.meta.get("backbone"), registry.backbone
     if not isinstance(recorded, dict):
-        raise PtuneError("export.json records no backbone fingerprint (an older ptune-exp wrote it); export the run again")
-    diffs = differences(recorded, loaded)
+        raise PtuneError("export.json records no backbone fingerprint (an older ptune-exp wrote it); export again")
+    diffs = differences(recorded, registry.fingerprint)
     if diffs:
         raise PtuneError(f"built on another backbone than the loaded one: {'; '.join(diffs)}")
     head = lambda hidden: parts.family.make_head(parts.task, hidden, parts.method_cfg.head_dropout)
     options = BuildOptions(parts.data.max_seq_len, model_name=parts.model_cfg.name)
-    shared = Backbone(backbone.model, backbone.tokenizer)
-    model, _ = assemble(model_type, attn, lambda _: shared, parts.method, parts.method_cfg, head, options)
+    shared = lambda _: Backbone(backbone.model, backbone.tokenizer)  # the loaded one, whatever is asked for
+    model, _ = assemble(registry.model_type, registry.attn, shared, parts.method, parts.method_cfg, head, options)
     load_into(model, parts.state, parts.weights)
     model.eval()
     return Served(name, path, parts, model, RowPrompt.of(model.prompt), backbone.tokenizer)

@@ -2,6 +2,7 @@
 
     ptune-exp-eval RUN_DIR [--data-dir DIR] [--out FILE]       # re-evaluate a run from its saved weights
     ptune-exp-predict EXPORT_DIR INPUT [-o OUT]                # predictions for a file of inputs
+    ptune-exp-predict EXPORT_DIR EXPORT_DIR ... INPUT [-o OUT]  # several exports, rows naming their task
 
 `ptune-exp-eval` rebuilds the run from its record's resolved config, loads `trainable.safetensors`
 (after checking it against the sha256 in the record) and evaluates every labelled split; it prints
@@ -11,6 +12,8 @@ family's local format (e.g. SuperGLUE jsonl or GLUE tsv for classification; for 
 .jsonl with a `sentence` field or a .tsv with a `sentence` column), labels optional; it writes one
 prediction per input, with the input's own `idx` where it has one. Its core, `predict_raw` (raw inputs
 -> tokenize -> forward -> per-example predictions), is also the Python API's (`api.Predictor.predict`).
+With several exports, INPUT is a .jsonl whose rows name their `task` and they go through mixed batches
+on one backbone (`ptune_exp.serve.offline`, as `ptune-exp-serve` batches requests).
 Neither runs code shipped with a model (`trust_remote_code`) unless the command line says
 `--trust-remote-code`.
 """

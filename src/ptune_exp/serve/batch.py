@@ -104,7 +104,9 @@ def plan(jobs: list[Job], max_rows: int, mixed: bool) -> list[list[tuple[Job, in
 @torch.no_grad()
 def _forward(registry: Registry, pieces: list[tuple[Job, int, int]]) -> None:
     """One forward through the shared backbone for rows of one or several tasks, each task's head after."""
+    device = registry.backbone.model.device
     batches = [job.task.parts.family.collator(registry.backbone.tokenizer)(job.features[a:b]) for job, a, b in pieces]
+    batches = [{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in b.items()} for b in batches]
     flat = [{k: b[k].reshape(-1, b[k].shape[-1]) for k in MODEL_KEYS if b.get(k) is not None} for b in batches]
     longest = max(f["input_ids"].shape[1] for f in flat)
     pad_id = registry.backbone.tokenizer.pad_token_id or 0

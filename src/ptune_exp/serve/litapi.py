@@ -21,7 +21,7 @@ class PromptAPI(ls.LitAPI):
         from datasets.utils.logging import disable_progress_bar
 
         disable_progress_bar()
-        self.registry = load_registry(self.specs, strict=True, trust_remote_code=self.trust)
+        self.registry = load_registry(self.specs, strict=True, trust_remote_code=self.trust, device=device)
 
     def decode_request(self, request):
         return job_from_list(self.registry.tasks[request["task"]], request["inputs"])

@@ -80,12 +80,15 @@ def export_name(spec: str) -> tuple[str, str]:
     return (os.path.basename(os.path.dirname(folder)) or base) if base == "export" else base, spec
 
 
-def load_registry(specs: list[str], strict: bool = False, trust_remote_code: bool = False) -> Registry:
-    """Read every export, load the backbone once, check and build each export on it (module docstring)."""
+def load_registry(specs: list[str], strict: bool = False, trust_remote_code: bool = False, device=None) -> Registry:
+    """Read every export, load the backbone once, check and build each export on it (module docstring);
+    everything is moved to `device` (default: where it loads, the CPU)."""
     readable, refused = _read_all(specs, trust_remote_code)
     if not readable:
         raise PtuneError("no export can be served: " + "; ".join(f"{n}: {r}" for n, r in refused.items()))
     registry = _load_backbone([parts for _, parts in readable.values()])
+    if device is not None:
+        registry.backbone.model.to(device)
     registry.refused = refused
     for name, (path, parts) in readable.items():
         try:
@@ -145,5 +148,5 @@ def _build(name: str, path: str, parts: Parts, registry: Registry) -> Served:
     shared = lambda _: Backbone(backbone.model, backbone.tokenizer)  # the loaded one, whatever is asked for
     model, _ = assemble(registry.model_type, registry.attn, shared, parts.method, parts.method_cfg, head, options)
     load_into(model, parts.state, parts.weights)
-    model.eval()
+    model.to(backbone.model.device).eval()
     return Served(name, path, parts, model, RowPrompt.of(model.prompt), backbone.tokenizer)

@@ -12,7 +12,9 @@ gets the predictions `predict_raw` gives for the same inputs.
 
 from __future__ import annotations
 
+import functools
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 
 import torch
@@ -59,8 +61,16 @@ def job_from_file(task: Served, path: str) -> Job:
 
 def _tokenized(task: Served, raw, written, inputs) -> Job:
     parts, tokenizer = task.parts, task.tokenizer
+    _fresh_fingerprint(raw)
     features = parts.family.tokenize(raw, parts.task, tokenizer, parts.data.max_seq_len, False)
     return Job(task, raw, features, features.to_list(), written, inputs, _truncated(parts, raw, tokenizer))
+
+
+def _fresh_fingerprint(raw) -> None:
+    """`datasets` fingerprints every `map` by pickling its function, here with the whole tokenizer (for a
+    30k vocabulary that costs more than the forward of a request); a request's rows are in memory and
+    never cached, so this `raw`'s maps get a fresh random fingerprint instead (`new_fingerprint`)."""
+    raw.map = functools.partial(type(raw).map, raw, new_fingerprint=uuid.uuid4().hex)
 
 
 def _truncated(parts, raw, tokenizer) -> list[int]:

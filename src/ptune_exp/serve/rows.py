@@ -124,12 +124,15 @@ def _input_prompts(backbone, prompts, counts, input_ids, attention_mask, token_t
     if longest == 0:
         return plain, None
     words = backbone.get_input_embeddings()(input_ids)
-    batch, length, width = words.shape
+    batch, length = input_ids.shape
     shift = torch.cat([torch.full((n,), p, device=words.device) for p, n in zip(lengths, counts)])
     positions = torch.arange(length, device=words.device).expand(batch, -1)
     index = positions + shift[:, None] * (positions > 0)  # where each real token goes: after the row's prompt
-    embeds = words.new_zeros(batch, length + longest, width).scatter(1, index[..., None].expand(-1, -1, width), words)
-    mask = attention_mask.new_zeros(batch, length + longest).scatter(1, index, attention_mask)
+    # as long as the longest row with its prompt (never more positions than some row needs); padding
+    # tokens go to one extra column that is cut off
+    total = int((attention_mask.sum(1) + shift).max())
+    target = torch.where(attention_mask.bool(), index, total)
+    embeds, mask = _place(words, target, total), _place(attention_mask, target, total)
     start = 0
     for prompt, n in zip(prompts, counts):
         if prompt.words is not None:
@@ -138,12 +141,20 @@ def _input_prompts(backbone, prompts, counts, input_ids, attention_mask, token_t
         start += n
     inputs = {"inputs_embeds": embeds, "attention_mask": mask}
     if token_type_ids is not None:
-        inputs["token_type_ids"] = token_type_ids.new_zeros(batch, length + longest).scatter(1, index, token_type_ids)
-    return inputs, index
+        inputs["token_type_ids"] = _place(token_type_ids, target, total)
+    return inputs, index.clamp(max=total - 1)
+
+
+def _place(t: torch.Tensor, target: torch.Tensor, total: int) -> torch.Tensor:
+    """`t` (batch, length, ...) moved to columns `target` of zeros (batch, total + 1, ...), the last column cut."""
+    out = t.new_zeros(t.shape[0], total + 1, *t.shape[2:])
+    index = target if t.dim() == 2 else target[..., None].expand_as(t)
+    return out.scatter(1, index, t)[:, :total]
 
 
 def strip(hidden: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
-    """The encoder output at the real tokens' positions (the input prompts' positions taken out)."""
+    """The encoder output at the real tokens' positions (the input prompts' positions taken out); padding
+    positions get some row's last column (a head never reads them)."""
     if index is None:
         return hidden
     return hidden.gather(1, index[..., None].expand(-1, -1, hidden.shape[-1]))

@@ -172,7 +172,8 @@ def run(args) -> dict:
         requests = stream(sorted(registry.tasks), args.requests)
         speed = {mixed: time_mode(registry, requests, args.batch, mixed, args.max_rows) for mixed in (True, False)}
         del registry
-        rows.append({"k": k, "mixed": speed[True], "per_task": speed[False], "memory": memory(exports, k)})
+        held = memory(exports, k) if k == max(ks) else None  # fresh processes: measured once, for the largest K
+        rows.append({"k": k, "mixed": speed[True], "per_task": speed[False], "memory": held})
         print(table_row(rows[-1]), flush=True)
     return {"model": args.model, "batch": args.batch, "requests": args.requests, "machine": machine(), "rows": rows}
 
@@ -191,11 +192,16 @@ HEADER = (
 
 def table_row(row: dict) -> str:
     m, t, mem = row["mixed"], row["per_task"], row["memory"]
+    held = "| | | |"
+    if mem:
+        held = (
+            f"| {mem['rss_mib_1_prompt']:.0f} MiB | {mem['rss_mib_k_prompts']:.0f} MiB "
+            f"(+{mem['prompts_add_pct']:.1f}%) | {mem['rss_mib_k_models']:.0f} MiB |"
+        )
     return (
         f"| {row['k']} | {m['examples_per_s']:.1f} | {t['examples_per_s']:.1f} "
         f"| {m['examples_per_s'] / t['examples_per_s']:.2f} | {m['p50_ms']:.0f} / {m['p95_ms']:.0f} "
-        f"| {t['p50_ms']:.0f} / {t['p95_ms']:.0f} | {mem['rss_mib_1_prompt']:.0f} MiB "
-        f"| {mem['rss_mib_k_prompts']:.0f} MiB (+{mem['prompts_add_pct']:.1f}%) | {mem['rss_mib_k_models']:.0f} MiB |"
+        f"| {t['p50_ms']:.0f} / {t['p95_ms']:.0f} {held}"
     )
 
 

@@ -24,6 +24,7 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.export import TRUST_FLAG
@@ -51,21 +52,24 @@ def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] 
         return 422, "field 'inputs' must be a non-empty list of inputs in the task's own fields"
     if len(inputs) > max_inputs:
         return 413, f"field 'inputs' holds {len(inputs)} inputs; send at most {max_inputs} per request"
-    import tempfile
-
+    unknown = sorted(set(request) - {"task", "inputs"})
+    if unknown:
+        return 422, f"field {unknown[0]!r} is not a request field; send only 'task' and 'inputs'"
+    spec = tasks[task].parts.task
     with tempfile.TemporaryDirectory(prefix="ptune-exp-check-") as folder:
         try:
-            written = write_inputs(tasks[task].parts.task, inputs, folder)
-            try:
-                read_inputs(tasks[task].parts.task, written.path)
-            except PtuneError as e:
-                raise named(e, written) from None
+            written = write_inputs(spec, inputs, folder)
         except PtuneError as e:
             return 422, f"field 'inputs': {e}"
+        try:
+            read_inputs(spec, written.path)
+        except PtuneError as e:
+            return 422, f"field 'inputs': {named(e, written)}"
     return None
 
 
 def request_check_middleware(tasks: dict, max_inputs: int):
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware.base import BaseHTTPMiddleware
     from starlette.responses import JSONResponse
 
@@ -74,7 +78,7 @@ def request_check_middleware(tasks: dict, max_inputs: int):
 
         async def dispatch(self, request, call_next):
             if request.method == "POST" and request.url.path == PREDICT:
-                problem = check_request(tasks, await request.body(), max_inputs)
+                problem = await run_in_threadpool(check_request, tasks, await request.body(), max_inputs)
                 if problem is not None:
                     return JSONResponse({"error": problem[1]}, status_code=problem[0])
             return await call_next(request)

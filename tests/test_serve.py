@@ -174,6 +174,7 @@ def test_tasks_lists_the_served_exports_and_the_refused_with_reasons(server):
         ({"task": "nope", "inputs": [{"sentence": "x"}]}, 404, "field 'task': no export named 'nope'"),
         ({"task": "whole", "inputs": [{"sentence": "x"}]}, 404, "field 'task'"),
         ({"task": "sentiment", "inputs": "x"}, 422, "field 'inputs'"),
+        ({"task": "sentiment", "inputs": [{"sentence": "x"}], "top_k": 2}, 422, "field 'top_k'"),
         ({"task": "qa", "inputs": [{"question": "who?"}]}, 422, r"field 'inputs': inputs\[0\] needs 'context'"),
     ],
 )

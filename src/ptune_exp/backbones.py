@@ -101,6 +101,21 @@ def model_type_of(model_cfg: ModelConfig) -> str:
     return config.model_type
 
 
+def describe_backbone(model_cfg: ModelConfig):
+    """The config and tokenizer a model config names, without its weights (a tiny model is built: it is tiny).
+    Never runs a model's own code."""
+    if model_cfg.tiny:
+        t = model_cfg.tiny
+        model, tokenizer = tiny_backbone(t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, "eager")
+        return model.config, tokenizer
+    path = _model_path(model_cfg, verify=False)
+    try:
+        config = AutoConfig.from_pretrained(path, revision=model_cfg.revision)
+        return config, AutoTokenizer.from_pretrained(path, revision=model_cfg.revision)
+    except (OSError, ValueError) as e:
+        raise _cannot_load(path, e) from None
+
+
 def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
     """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation."""
     if model_cfg.tiny:

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ptune_exp.backbones import describe_backbone
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.config import DataConfig, MethodConfig, ModelConfig
-from ptune_exp.errors import PtuneError, check_fields, command, read_json_file
+from ptune_exp.errors import PtuneError, check_fields, command, read_json_file, warn
+from ptune_exp.fingerprint import fingerprint
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model import PromptedModel
@@ -113,7 +115,21 @@ def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
         "source_run": os.path.abspath(run_dir),
         "source_weights_sha256": record.get("weights_sha256"),  # the run's trainable.safetensors, before folding
         "parameters": sum(t.numel() for t in state.values()),
+        "backbone": _backbone(record),
     }
+
+
+def _backbone(record: dict) -> dict | None:
+    """The fingerprint of the backbone the run trained on (fingerprint.py), checked by `ptune-exp-serve`.
+    None, with a warning, when the backbone's config or tokenizer cannot be read here."""
+    weights = ((record.get("provenance") or {}).get("model") or {}).get("weights_sha256")
+    try:
+        model_cfg = ModelConfig.from_cfg({**record["config"]["model"], "trust_remote_code": False})
+        config, tokenizer = describe_backbone(model_cfg)
+    except (PtuneError, OmegaConfBaseException) as e:
+        warn(f"no backbone fingerprint in the export ({e}); ptune-exp-serve will refuse it")
+        return None
+    return fingerprint(config, tokenizer, weights)
 
 
 def _write_export(out_dir: str, state: dict, meta: dict) -> None:

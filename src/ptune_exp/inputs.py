@@ -22,12 +22,14 @@ ReCoRD passage gives one per question it holds), {"id", "answer"} (qa), or {"idx
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 from dataclasses import dataclass, field
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.tasks import family_of
 
 DOCSTART = "-DOCSTART-"  # a word the CoNLL reader takes for a document break
 
@@ -48,6 +50,16 @@ def write_inputs(task, inputs: list, folder: str) -> Written:
     if writer is None:
         raise PtuneError(f"task family {task.family} takes no Python inputs; use ptune-exp-predict with a file")
     return writer(task, inputs, folder)
+
+
+def read_inputs(task, path: str):
+    """The inputs of a file in the task family's local format (labels optional), as raw rows."""
+    try:
+        return family_of(task).read_inputs(task, path)
+    except UnicodeDecodeError:
+        raise PtuneError(f"{path} is not UTF-8 text; give inputs in the task's local format") from None
+    except (OSError, csv.Error) as e:
+        raise PtuneError(f"{path} cannot be read ({e})") from None
 
 
 def named(error: PtuneError, written: Written) -> PtuneError:

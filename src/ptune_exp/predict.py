@@ -2,6 +2,7 @@
 
     ptune-exp-eval RUN_DIR [--data-dir DIR] [--out FILE]       # re-evaluate a run from its saved weights
     ptune-exp-predict EXPORT_DIR INPUT [-o OUT]                # predictions for a file of inputs
+    ptune-exp-predict EXPORT_DIR EXPORT_DIR ... INPUT [-o OUT]  # several exports, rows naming their task
 
 `ptune-exp-eval` rebuilds the run from its record's resolved config, loads `trainable.safetensors`
 (after checking it against the sha256 in the record) and evaluates every labelled split; it prints
@@ -11,6 +12,8 @@ family's local format (e.g. SuperGLUE jsonl or GLUE tsv for classification; for 
 .jsonl with a `sentence` field or a .tsv with a `sentence` column), labels optional; it writes one
 prediction per input, with the input's own `idx` where it has one. Its core, `predict_raw` (raw inputs
 -> tokenize -> forward -> per-example predictions), is also the Python API's (`api.Predictor.predict`).
+With several exports, INPUT is a .jsonl whose rows name their `task` and they go through mixed batches
+on one backbone (`ptune_exp.serve.offline`, as `ptune-exp-serve` batches requests).
 Neither runs code shipped with a model (`trust_remote_code`) unless the command line says
 `--trust-remote-code`.
 """
@@ -19,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import json
 import os
 import tempfile
@@ -37,6 +39,7 @@ from ptune_exp.export import (
     run_weights,
     trusted_model,
 )
+from ptune_exp.inputs import read_inputs
 from ptune_exp.records import RECORD, library_versions
 from ptune_exp.tasks import family_of
 from ptune_exp.weights import load_into, load_tensors
@@ -132,6 +135,18 @@ def predict_file(export_dir: str, input_path: str, out_base: str, trust_remote_c
         raise PtuneError(f"could not write the predictions to {out_base} ({e.strerror or e})") from None
 
 
+def predict_several(exports: list[str], input_path: str, out_base: str, max_rows: int, trust_remote_code: bool) -> str:
+    """Several exports on one backbone, one input file whose rows name their task: mixed batches (serve/offline.py)."""
+    from ptune_exp.serve.offline import predict_mixed
+
+    if not os.path.isfile(input_path):
+        raise PtuneError(f"input file {input_path} does not exist")
+    if max_rows < 1:
+        raise PtuneError("--max-rows must be >= 1")
+    writable_folder(out_base, "output")
+    return predict_mixed(exports, input_path, out_base, max_rows, trust_remote_code)
+
+
 def predict_raw(loaded: Export, raw) -> list | dict:
     """The core that `ptune-exp-predict` and the Python API share: raw inputs (as the family reads them)
     -> tokenize -> forward -> per-example predictions, as the family's Scorer makes them (and
@@ -151,16 +166,6 @@ def predict_raw(loaded: Export, raw) -> list | dict:
         )
         trainer.predict(features)
     return scorer.predictions
-
-
-def read_inputs(task, path: str):
-    """The inputs of a file in the task family's local format (labels optional), as raw rows."""
-    try:
-        return family_of(task).read_inputs(task, path)
-    except UnicodeDecodeError:
-        raise PtuneError(f"{path} is not UTF-8 text; give inputs in the task's local format") from None
-    except (OSError, csv.Error) as e:
-        raise PtuneError(f"{path} cannot be read ({e})") from None
 
 
 @command("ptune-exp-eval")
@@ -185,12 +190,20 @@ def eval_main(argv=None) -> int:
 
 @command("ptune-exp-predict")
 def predict_main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="ptune-exp-predict", description="Predict with an exported prompt.")
-    ap.add_argument("export_dir", help="a folder written by ptune-exp-export")
-    ap.add_argument("input", help="inputs in the task's local format (labels optional)")
+    usage = "ptune-exp-predict EXPORT_DIR [EXPORT_DIR ...] INPUT [-o OUT] [--max-rows N] [--trust-remote-code]"
+    ap = argparse.ArgumentParser(prog="ptune-exp-predict", description="Predict with an exported prompt.", usage=usage)
+    ap.add_argument("paths", nargs="+", metavar="EXPORT_DIR", help="folders written by ptune-exp-export, then INPUT")
     ap.add_argument("-o", "--out", help="output path without extension (default: INPUT.predictions)")
+    ap.add_argument("--max-rows", type=int, default=64, help="several exports: rows per mixed forward (default 64)")
     ap.add_argument(TRUST_FLAG, action="store_true", help=TRUST_HELP)
     args = ap.parse_args(argv)
-    path = predict_file(args.export_dir, args.input, args.out or f"{args.input}.predictions", args.trust_remote_code)
+    if len(args.paths) < 2:
+        ap.error("give EXPORT_DIR and INPUT (several exports: INPUT is a .jsonl whose rows name their 'task')")
+    *exports, given = args.paths
+    out = args.out or f"{given}.predictions"
+    if len(exports) == 1:
+        path = predict_file(exports[0], given, out, args.trust_remote_code)
+    else:
+        path = predict_several(exports, given, out, args.max_rows, args.trust_remote_code)
     print(f"wrote {path}")
     return 0

@@ -1,0 +1,158 @@
+"""`ptune-exp-serve EXPORT_DIR [EXPORT_DIR ...]`: one frozen backbone, every export built on it, one HTTP server.
+
+    POST /v1/predict   {"task": "<export name>", "inputs": [...]}  ->  {"task", "predictions": [...]}
+    GET  /v1/tasks     name, method, task, labels, prefix length, scores at export time; and the refused
+    GET  /health       "ok" once the model is loaded (LitServe's)
+
+Inputs are in the task's own fields (as `ptune-exp-predict` and `Predictor.predict` take them);
+predictions are what `Predictor.predict` returns (labels with probabilities, tags, answers), an input
+longer than the task's max_seq_len marked `"truncated": true` (cut as in training).
+
+Batching is LitServe's (https://lightning.ai/docs/litserve): requests that arrive within
+`--batch-timeout` seconds, up to `--max-batch` of them, form one batch, whatever their tasks; the batch
+goes through the backbone in forwards of at most `--max-rows` rows, each row with its own task's
+prompt and head (`batch.py`, `rows.py`); `--per-task` runs one forward per task instead (the
+benchmark's baseline). The exports are checked when the server starts (`registry.py`): a refused one is
+reported with its reason and the rest are served, or nothing with `--strict`. A malformed request is
+answered 4xx with a message that names the field, before it reaches the model (`RequestCheck`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import tempfile
+
+from ptune_exp.errors import PtuneError, command
+from ptune_exp.export import TRUST_FLAG
+
+PREDICT, TASKS = "/v1/predict", "/v1/tasks"
+log = logging.getLogger("ptune_exp")
+
+
+def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] | None:
+    """(HTTP status, message) for a malformed predict request, None for a good one. `tasks`: name -> Served."""
+    from ptune_exp.inputs import named, read_inputs, write_inputs
+
+    try:
+        request = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        return 400, f'the body is not JSON ({e}); send {{"task": ..., "inputs": [...]}}'
+    if not isinstance(request, dict):
+        return 400, "the body must be a JSON object with the fields 'task' and 'inputs'"
+    task, inputs = request.get("task"), request.get("inputs")
+    if not isinstance(task, str):
+        return 422, f"field 'task' must be the name of a served export, one of {sorted(tasks)}"
+    if task not in tasks:
+        return 404, f"field 'task': no export named {task!r} is served; served: {sorted(tasks)} (GET {TASKS})"
+    if not isinstance(inputs, list) or not inputs:
+        return 422, "field 'inputs' must be a non-empty list of inputs in the task's own fields"
+    if len(inputs) > max_inputs:
+        return 413, f"field 'inputs' holds {len(inputs)} inputs; send at most {max_inputs} per request"
+    unknown = sorted(set(request) - {"task", "inputs"})
+    if unknown:
+        return 422, f"field {unknown[0]!r} is not a request field; send only 'task' and 'inputs'"
+    spec = tasks[task].parts.task
+    with tempfile.TemporaryDirectory(prefix="ptune-exp-check-") as folder:
+        try:
+            written = write_inputs(spec, inputs, folder)
+        except PtuneError as e:
+            return 422, f"field 'inputs': {e}"
+        try:
+            read_inputs(spec, written.path)
+        except PtuneError as e:
+            return 422, f"field 'inputs': {named(e, written)}"
+    return None
+
+
+def request_check_middleware(tasks: dict, max_inputs: int):
+    from starlette.concurrency import run_in_threadpool
+    from starlette.middleware.base import BaseHTTPMiddleware
+    from starlette.responses import JSONResponse
+
+    class RequestCheck(BaseHTTPMiddleware):
+        """Answers a malformed predict request itself (4xx), so it never joins a batch of good ones."""
+
+        async def dispatch(self, request, call_next):
+            if request.method == "POST" and request.url.path == PREDICT:
+                problem = await run_in_threadpool(check_request, tasks, await request.body(), max_inputs)
+                if problem is not None:
+                    return JSONResponse({"error": problem[1]}, status_code=problem[0])
+            return await call_next(request)
+
+    return RequestCheck
+
+
+def serve(args) -> None:
+    """Check and load the exports here (refusals reported, --strict honoured), then start LitServe, whose
+    worker loads the accepted ones."""
+    import litserve as ls
+
+    from ptune_exp.serve.registry import load_registry
+
+    registry = load_registry(args.exports, args.strict, args.trust_remote_code)
+    described = {"tasks": [t.describe() for t in registry.tasks.values()], "refused": registry.refused}
+    for name, reason in registry.refused.items():
+        print(f"ptune-exp-serve: refused {name}: {reason}", file=sys.stderr)
+    for task in described["tasks"]:
+        print(f"serving {task['name']}: {task['method']} on {task['task']} (prefix {task['prefix_len']})")
+    specs = [f"{name}={served.path}" for name, served in registry.tasks.items()]
+    middleware = (request_check_middleware(registry.tasks, args.max_inputs), {})
+    from ptune_exp.serve.litapi import PromptAPI
+
+    batching = {"max_batch_size": args.max_batch, "batch_timeout": args.batch_timeout, "api_path": PREDICT}
+    api = PromptAPI(specs, args.max_rows, args.per_task, args.trust_remote_code, **batching)
+    server = ls.LitServer(api, accelerator=args.accelerator, middlewares=[middleware])
+    server.app.add_api_route(TASKS, lambda: described, methods=["GET"])
+    registry.backbone = None  # the worker process holds the model; this one only checks requests
+    for served in registry.tasks.values():
+        served.model = served.prompt = None
+    signal.signal(signal.SIGTERM, _interrupt)  # LitServe shuts its worker down on KeyboardInterrupt
+    print(f"ptune-exp-serve: starting on http://{args.host}:{args.port} (GET /health: ok once loaded)", flush=True)
+    server.run(
+        host=args.host,
+        port=args.port,
+        generate_client_file=False,
+        api_server_worker_type="thread",
+        log_level=args.log_level,
+    )
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="ptune-exp-serve", description="Serve many exported prompts on one backbone.")
+    ap.add_argument("exports", nargs="+", metavar="EXPORT_DIR", help="export folders (NAME=DIR names one)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--max-batch", type=int, default=16, help="requests batched together at most (default 16)")
+    ap.add_argument("--batch-timeout", type=float, default=0.01, help="seconds a batch waits to fill (default 0.01)")
+    ap.add_argument("--max-rows", type=int, default=64, help="rows per forward at most (default 64)")
+    ap.add_argument("--max-inputs", type=int, default=256, help="inputs per request at most (default 256)")
+    ap.add_argument("--per-task", action="store_true", help="one forward per task instead of mixed forwards")
+    ap.add_argument("--strict", action="store_true", help="refuse to start when any export is refused")
+    ap.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    ap.add_argument("--log-level", default="warning")
+    ap.add_argument(TRUST_FLAG, action="store_true", help="allow a backbone's own code (trust_remote_code)")
+    return ap
+
+
+@command("ptune-exp-serve")
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    for flag in ("max_batch", "max_rows", "max_inputs"):
+        if getattr(args, flag) < 1:
+            raise PtuneError(f"--{flag.replace('_', '-')} must be >= 1")
+    if args.batch_timeout < 0:
+        raise PtuneError("--batch-timeout must be >= 0 seconds")
+    serve(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

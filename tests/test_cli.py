@@ -23,7 +23,12 @@ def test_help_lists_every_group_and_option(tmp_path):
     out = cli("--help", cwd=tmp_path)  # outside the repo: configs come from the installed package
     assert out.returncode == 0, out.stderr
     # `base` is each group's typed schema (src/ptune_exp/config.py) that the presets extend
-    for line in ("method: base, fft, ia3, lora, prefix, pt, ptv2", "model: base, ", "task: ", "train: base, default, smoke"):
+    for line in (
+        "method: base, fft, ia3, lora, prefix, pt, ptv2",
+        "model: base, ",
+        "task: ",
+        "train: base, default, smoke",
+    ):
         assert line in out.stdout
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
 

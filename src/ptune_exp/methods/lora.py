@@ -15,6 +15,8 @@ class LoRA(AdapterMethod):
     tuned = "low-rank updates of attention weights"
 
     def validate(self, cfg):
+        if cfg.feedforward_modules:
+            raise PtuneError("method.feedforward_modules is an (IA)³ knob (method=ia3); LoRA adapts target_modules")
         super().validate(cfg)
         if cfg.lora_rank <= 0 or cfg.lora_alpha <= 0:
             raise PtuneError(
@@ -22,8 +24,6 @@ class LoRA(AdapterMethod):
             )
         if not 0.0 <= cfg.lora_dropout < 1.0:
             raise PtuneError(f"method.lora_dropout={cfg.lora_dropout} must be in [0, 1)")
-        if cfg.feedforward_modules:
-            raise PtuneError("method.feedforward_modules is an (IA)³ knob (method=ia3); LoRA adapts target_modules")
 
     def peft_config(self, cfg, target, feedforward, exclude):
         from peft import LoraConfig

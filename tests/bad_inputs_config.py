@@ -82,7 +82,11 @@ RANGES = [
 ]
 
 NAMES = [
-    cli("method-unknown", "method=lora", message=r"method=lora: no such method; choose one of fft, prefix, pt, ptv2$"),
+    cli(
+        "method-unknown",
+        "method=bitfit",
+        message=r"method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2$",
+    ),
     cli("method-typo", "method=ptv3", message=r"method=ptv3: no such method; did you mean method=ptv2\?"),
     cli("model-unknown", "model=nope", message=r"model=nope: no such model; choose one of .*tiny-bert"),
     cli("task-unknown", "task=nope", message=r"task=nope: no such task; choose one of .*rte"),

@@ -170,7 +170,7 @@ PREDICT = [
     pr("json-missing", setup=remove("export", "export.json"), message="has no export.json"),
     pr("format-version", setup=export(lambda m: m.update(format="ptune-exp-export/9")), message="has format"),
     pr("no-method", setup=export(lambda m: m.pop("method")), message="has no 'method' field"),
-    pr("unknown-method", setup=export(lambda m: m.update(method="lora")), message="unknown method 'lora'"),
+    pr("unknown-method", setup=export(lambda m: m.update(method="bitfit")), message="unknown method 'bitfit'"),
     pr("unknown-task", setup=export(lambda m: m["task"].update(name="nope")), message="unknown task 'nope'"),
     pr("task-list", setup=export(lambda m: m.update(task=[])), message="task=.* must be an object"),
     pr("family-other", setup=export(lambda m: m.update(family="qa")), message="is a classification task"),

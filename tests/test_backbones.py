@@ -1,6 +1,7 @@
 """The support matrix, tested: every architecture in support.py x every method on a tiny random model.
 
-Supported cells build, train two steps, attend to their prompt and keep frozen weights frozen; refused
+Supported cells build, train two steps, attend to their prompt (lora/ia3: train their adapter layers) and
+keep frozen weights frozen; refused
 cells are refused by the registry and by the build-time probe alike. DeBERTa-v2/v3's own prefix
 injection is checked against the stock model (exact without a prefix) and against the formula
 (zero relative-position bias on the prefix columns). The README's matrix is the registry's rendering.
@@ -70,9 +71,10 @@ def no_dropout(model):
 def test_supported_cell_attends_trains_and_keeps_frozen_weights(arch, method):
     model, tok = build(arch, method)
     enc = batch(tok)
-    frozen = {n: t.clone() for n, t in model.backbone.state_dict().items()}
+    adapters = {n for n, p in model.backbone.named_parameters() if p.requires_grad and method != "fft"}  # lora, ia3
+    frozen = {n: t.clone() for n, t in model.backbone.state_dict().items() if n not in adapters}
     trainable = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    if method != "fft":  # the prompt is attended: the real tokens' states change
+    if REGISTRY[method].prompt_site != "none":  # the prompt is attended: the real tokens' states change
         with torch.no_grad():
             plain = model.backbone(**enc).last_hidden_state
             assert not torch.allclose(hidden(model, enc), plain, atol=1e-4)
@@ -86,11 +88,13 @@ def test_supported_cell_attends_trains_and_keeps_frozen_weights(arch, method):
         if step == 0:
             grads = [p.grad for p in model.prompt.parameters()]
             assert all(g is not None and g.abs().sum() > 0 for g in grads)
-            assert all(p.grad is None for p in model.backbone.parameters()) == (method != "fft")
+            frozen_grads = [p.grad for n, p in model.backbone.named_parameters() if n not in adapters]
+            assert all(g is None for g in frozen_grads) == (method != "fft")
         optimizer.step()
         assert torch.isfinite(loss)
 
-    moved = [not torch.equal(trainable[n], p) for n, p in model.named_parameters() if n.startswith(("prompt", "head"))]
+    tuned = lambda n: n.startswith(("prompt", "head")) or n.removeprefix("backbone.") in adapters
+    moved = [not torch.equal(trainable[n], p) for n, p in model.named_parameters() if tuned(n)]
     assert moved and all(moved)
     after = model.backbone.state_dict()
     unchanged = all(torch.equal(frozen[n], after[n]) for n in frozen)

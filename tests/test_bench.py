@@ -42,7 +42,18 @@ def test_bench_smoke_writes_a_ratio_table_and_json(tmp_path, capsys):
     assert "× fft" in text and "| ptv2 | 4 |" in text
     data = json.loads(out.read_text())
     cases = [(r["method"], r["prefix_len"]) for r in data["results"]]
-    assert cases == [("fft", 0), ("pt", 2), ("pt", 4), ("prefix", 2), ("prefix", 4), ("ptv2", 2), ("ptv2", 4)]
+    assert cases == [
+        ("fft", 0),
+        ("pt", 2),
+        ("pt", 4),
+        ("prefix", 2),
+        ("prefix", 4),
+        ("ptv2", 2),
+        ("ptv2", 4),
+        ("lora", 0),
+        ("ia3", 0),
+    ]
+    assert "| lora | – |" in text and "| ia3 | – |" in text
     for r in data["results"]:
         assert r["train_ms"] > 0 and r["eval_ms"] > 0 and 0 < r["trainable"] <= r["total"]
     assert data["meta"]["plain_forward_ms"] > 0 and data["meta"]["floor_ms"] > 0

@@ -23,7 +23,12 @@ def test_help_lists_every_group_and_option(tmp_path):
     out = cli("--help", cwd=tmp_path)  # outside the repo: configs come from the installed package
     assert out.returncode == 0, out.stderr
     # `base` is each group's typed schema (src/ptune_exp/config.py) that the presets extend
-    for line in ("method: base, fft, prefix, pt, ptv2", "model: base, ", "task: ", "train: base, default, smoke"):
+    for line in (
+        "method: base, fft, ia3, lora, prefix, pt, ptv2",
+        "model: base, ",
+        "task: ",
+        "train: base, default, smoke",
+    ):
         assert line in out.stdout
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
 
@@ -58,7 +63,7 @@ def test_table_preset_runs_the_grid_in_parallel_with_the_local_launcher(tmp_path
         cwd=tmp_path,
     )
     assert out.returncode == 0, out.stderr[-3000:]
-    assert f"ptune-exp: 4 of 4 jobs completed; records under {tmp_path}/grid" in out.stdout
+    assert f"ptune-exp: {len(METHODS)} of {len(METHODS)} jobs completed; records under {tmp_path}/grid" in out.stdout
     records = [json.loads(p.read_text()) for p in (tmp_path / "grid").rglob("metrics.json")]
     assert sorted((r["method"], r["seed"], r["status"]) for r in records) == [
         (m, 1, "completed") for m in sorted(METHODS)

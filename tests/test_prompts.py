@@ -13,7 +13,7 @@ from ptune_exp.tiny import tiny_backbone
 from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 ARCHS = ["bert", "roberta"]
-PROMPT_METHODS = [k for k, m in sorted(METHODS.items()) if not m.trains_backbone]
+PROMPT_METHODS = [k for k, m in sorted(METHODS.items()) if m.prompt_site != "none"]  # lora/ia3: test_peft_methods.py
 
 
 def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs):

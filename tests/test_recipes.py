@@ -57,7 +57,7 @@ def test_the_table_sweep_gives_each_method_its_recipe_and_train_epochs_overrides
     out = subprocess.run([EXE, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").rglob("metrics.json"))]
-    recipe = {m: compose_cfg(f"method={m}").method.epochs for m in ("fft", "pt", "prefix", "ptv2")}
+    recipe = {m: compose_cfg(f"method={m}").method.epochs for m in METHODS}  # the table sweeps every method
     got = {(r["method"], r["budget"]["from"]): (r["budget"]["epochs"], r["train"]["steps"]) for r in records}
     # 8 examples in batches of 8: one step per epoch, so the steps count the epochs actually trained
     assert got == {

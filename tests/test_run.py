@@ -17,7 +17,7 @@ from ptune_exp.run import run
 from ptune_exp.tasks import family_of, get_task
 
 METHODS = sorted(REGISTRY)
-PROMPT_METHODS = [k for k, m in sorted(REGISTRY.items()) if not m.trains_backbone]
+PROMPT_METHODS = [k for k, m in sorted(REGISTRY.items()) if m.prompt_site != "none"]  # lora/ia3: test_peft_methods.py
 
 
 def accuracy_by_hand(path: str, role: str) -> float:
@@ -49,7 +49,9 @@ def test_each_method_trains_two_steps_and_records(method, model, cfg_factory):
         assert key in on_disk
     weights = load_file(os.path.join(cfg.output_dir, record["weights"]))
     assert sum(t.numel() for t in weights.values()) == p["trainable"]
-    assert any(k.startswith("backbone.") for k in weights) == (method == "fft")
+    in_backbone = [k for k in weights if k.startswith("backbone.")]  # fft: all of it; lora/ia3: adapters only
+    assert bool(in_backbone) == (method == "fft" or REGISTRY[method].adapts_weights)
+    assert all(".lora_" in k or ".ia3_" in k for k in in_backbone) or method == "fft"
 
 
 @pytest.mark.parametrize("method", PROMPT_METHODS)

@@ -16,6 +16,8 @@ SMALL = {
     "pt": {"prefix_len": 4},
     "prefix": {"prefix_len": 4, "reparam": True, "reparam_hidden": 16},
     "ptv2": {"prefix_len": 4},
+    "lora": {"lora_rank": 2, "lora_alpha": 4.0},
+    "ia3": {},
 }
 
 
@@ -24,7 +26,8 @@ def attn_of(arch: str) -> str:
 
 
 def build_tiny(arch: str, method: str, attn: str | None = None, seed: int = 0, **knobs) -> tuple[PromptedModel, object]:
-    """A tiny random `arch` with `method`'s prompt (4 virtual tokens) and a 2-label head, in eval mode."""
+    """A tiny random `arch` with `method`'s prompt (4 virtual tokens) or adapters (LoRA rank 2) and a 2-label
+    head, in eval mode."""
     m = get_method(method)
     cfg = MethodConfig(name=method, lr=0.01, head_dropout=0.0, **{**SMALL[method], **knobs})
     m.validate(cfg)

@@ -6,22 +6,26 @@ side in one process, with ratios to full fine-tuning.
 
 `--model` is `minilm` (offline package), a hub id or local directory, or a named shape with random
 weights (`roberta-large-shape`, `roberta-base-shape`, `bert-large-shape`, `bert-base-shape`,
-`minilm-shape`, `tiny-shape`). Needs only torch and transformers (no Hydra, no datasets), so it runs
-on a bare GPU box. Memory: CUDA max allocated on a GPU; on a CPU, the process's peak RSS during the
-case (Linux, reset between cases via /proc/self/clear_refs), which includes the loaded weights.
+`minilm-shape`, `tiny-shape`). Needs only torch and transformers (no Hydra, no datasets; `lora`/`ia3`
+need peft), so it runs on a bare GPU box. Memory: CUDA max allocated on a GPU; on a CPU, the process's
+peak RSS during the case (Linux, reset between cases via /proc/self/clear_refs), which includes the
+loaded weights. `lora`/`ia3` take their knobs from their presets and have no prefix length.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
+import os
 import platform
 import sys
 import time
 from contextlib import nullcontext
 
 import torch
+import yaml
 from torch import nn
 
 from ptune_exp.backbones import Backbone, package_model_dir
@@ -100,11 +104,28 @@ def _model_type(model: str) -> str:
     return AutoConfig.from_pretrained(package_model_dir(*MINILM) if model == "minilm" else model).model_type
 
 
+def knobs(method: str, prefix_len: int) -> dict:
+    """A prompt's length from --prefix; an adapter method's knobs (lora rank, ...) from its preset
+    `conf/method/<key>.yaml`, read as plain YAML (no Hydra here)."""
+    m = get_method(method)
+    if m.adapts_weights:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "method", f"{method}.yaml")) as f:
+            preset = yaml.safe_load(f)
+        fields = {f.name for f in dataclasses.fields(MethodConfig)} - {"name", "lr", "epochs"}
+        return {k: v for k, v in preset.items() if k in fields}
+    if m.prompt_site == "none":
+        return {}
+    return {"prefix_len": prefix_len, "reparam": method == "prefix", "prefix_dropout": 0.1 if method == "ptv2" else 0.0}
+
+
+def takes_prefix(method: str) -> bool:
+    return get_method(method).prompt_site != "none"
+
+
 def build(args, method: str, prefix_len: int, device) -> PromptedModel:
     """The benchmark's model through the project's one builder (random [CLS] head, no tokenizer needed)."""
     m = get_method(method)
-    knobs = {} if method == "fft" else {"prefix_len": prefix_len, "reparam": method == "prefix"}
-    cfg = MethodConfig(name=method, lr=1e-3, prefix_dropout=0.1 if method == "ptv2" else 0.0, **knobs)
+    cfg = MethodConfig(name=method, lr=1e-3, **knobs(method, prefix_len))
     m.validate(cfg)
 
     def loader(implementation: str) -> Backbone:
@@ -162,7 +183,7 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     eval_ms = timed(forward, args.steps, args.warmup, device) if args.eval else None
     return {
         "method": method,
-        "prefix_len": prefix_len if method != "fft" else 0,
+        "prefix_len": prefix_len if takes_prefix(method) else 0,
         "setting": setting_name(args),
         "train_ms": train_ms,
         "eval_ms": eval_ms,
@@ -225,7 +246,7 @@ def parse_args(argv=None):
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--prefix", default="16", help="comma-separated prefix lengths for pt/prefix/ptv2")
-    ap.add_argument("--methods", default="fft,pt,prefix,ptv2")
+    ap.add_argument("--methods", default="fft,pt,prefix,ptv2,lora,ia3", help="lora/ia3: knobs of their presets")
     ap.add_argument("--steps", type=int, default=10, help="timed steps per case (median reported)")
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="default: bf16 on a GPU, fp32 on a CPU")
@@ -273,9 +294,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     lengths = [int(x) for x in args.prefix.split(",")]
-    cases = [
-        (m, 0) if m == "fft" else (m, n) for m in args.methods.split(",") for n in ([0] if m == "fft" else lengths)
-    ]
+    cases = [(m, n) for m in args.methods.split(",") for n in (lengths if takes_prefix(m) else [0])]
     results, floors = [], {}
     for name in args.settings:
         rows, floors[name] = run_setting(for_setting(args, name), cases, device)

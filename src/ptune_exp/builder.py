@@ -2,7 +2,7 @@
 
 `run`, `ptune-exp-eval`, exports, `ptune-exp-bench` and the tests all build models here, so a model is
 assembled the same way everywhere (and with the same random draws in the same order: backbone, prefix
-probe, prompt, head). `build_model` takes a model config; `assemble` takes any loader (the benchmark's
+probe, prompt, head, adapter layers). `build_model` takes a model config; `assemble` takes any loader (the benchmark's
 random-weight shapes, the tests' tiny models).
 """
 
@@ -59,11 +59,21 @@ def assemble(
     _check_length(backbone, method, method_cfg, options)
     prompt = method.build_prompt(method_cfg, backbone)
     model = PromptedModel(backbone.model, prompt, make_head(backbone.hidden_size), method.trains_backbone)
+    method.adapt(method_cfg, model.backbone)  # lora/ia3: trainable PEFT layers inside the frozen backbone
     if not method.trains_backbone and options.frozen_dtype == torch.bfloat16:
-        model.backbone.to(torch.bfloat16)  # no fp32 copy of weights nobody updates; autocast computes in bf16 anyway
+        _frozen_to_bf16(model.backbone)
     if options.gradient_checkpointing:
         model.activation_checkpointing_enable()
     return model, backbone.tokenizer
+
+
+def _frozen_to_bf16(backbone: nn.Module) -> None:
+    """No fp32 copy of weights nobody updates (autocast computes in bf16 anyway); adapter tensors that
+    train inside the backbone stay fp32, like prompts and heads."""
+    backbone.to(torch.bfloat16)
+    for p in backbone.parameters():
+        if p.requires_grad:
+            p.data = p.data.float()
 
 
 def _check_length(backbone: Backbone, method: Method, method_cfg: MethodConfig, options: BuildOptions) -> None:

@@ -70,7 +70,14 @@ def nearest(word: str, candidates) -> str | None:
     return match[0] if match else None
 
 
-_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string", "None": "null"}
+_WORDS = {
+    "list[str]": "a list of names, e.g. [query,value]",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "None": "null",
+}
 
 
 def expected(annotation) -> str:
@@ -83,6 +90,7 @@ _CHECKS = {
     "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
     "bool": lambda v: isinstance(v, bool),
     "str": lambda v: isinstance(v, str),
+    "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
 }
 
 
@@ -128,6 +136,12 @@ class MethodConfig:
     reparam: bool = False
     reparam_hidden: int = 512
     head_dropout: float = 0.1
+    # lora / ia3 (methods/adapters.py): PEFT's knobs; 0 / null = not an adapter method, or the architecture's default
+    lora_rank: int = 0
+    lora_alpha: float = 0.0
+    lora_dropout: float = 0.0
+    target_modules: list[str] | None = None  # module names as PEFT matches them (a name or a dotted name's end)
+    feedforward_modules: list[str] | None = None  # ia3: targets whose input (not output) is rescaled
 
     @classmethod
     def from_cfg(cls, cfg) -> MethodConfig:

@@ -18,6 +18,7 @@ class PromptedModel(nn.Module):
     def __init__(self, backbone: nn.Module, prompt: nn.Module, head: nn.Module, train_backbone: bool):
         super().__init__()
         self.backbone, self.prompt, self.head = backbone, prompt, head
+        self.train_backbone = train_backbone
         self.backbone.requires_grad_(train_backbone)
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **features):
@@ -31,13 +32,14 @@ class PromptedModel(nn.Module):
         )
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
-        """Only what training changed: prompt, head, and the backbone only if it was trained."""
+        """Only what training changed: prompt, head, adapter layers, and the backbone only if it was trained."""
         return {n: p.detach() for n, p in self.named_parameters() if p.requires_grad}
 
     def parameter_counts(self) -> dict[str, int]:
         total = sum(p.numel() for p in self.parameters())
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        backbone = sum(p.numel() for p in self.backbone.parameters())
+        # the backbone's own weights: adapter layers a method adds inside it (lora, ia3) are not among them
+        backbone = sum(p.numel() for p in self.backbone.parameters() if self.train_backbone or not p.requires_grad)
         return {"trainable": trainable, "total": total, "backbone": backbone}
 
     def activation_checkpointing_enable(self) -> None:

@@ -3,8 +3,8 @@ a Hub model: YAML front matter (`library_name: ptune-exp`, tags, `base_model` wh
 id, `datasets` when the run loaded its data from the dataset hub, a pipeline tag where one fits), then
 the backbone and its revision, the method and prefix length, the task and its labels, the scores at
 export time with their splits, the trainable parameters, how to load it (`ptune-exp-predict`, the
-Python API) and the citation of the P-Tuning v2 paper. Built from export.json's fields and the run's
-record; a field the record lacks is left out, never guessed."""
+Python API) and the citation of the P-Tuning v2 paper (for lora/ia3: theirs, then it). Built from
+export.json's fields and the run's record; a field the record lacks is left out, never guessed."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ptune_exp.tasks import get_task
 CARD = "README.md"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 METHOD_TAGS = {"ptv2": "p-tuning-v2", "prefix": "prefix-tuning", "pt": "prompt-tuning", "fft": "fine-tuning"}
+METHOD_TAGS |= {"lora": "lora", "ia3": "ia3"}
 PIPELINES = {"classification": "text-classification", "tagging": "token-classification", "srl": "token-classification"}
 PIPELINES["qa"] = "question-answering"
 CITATION = """@inproceedings{liu-etal-2022-p,
@@ -35,6 +36,23 @@ CITATION = """@inproceedings{liu-etal-2022-p,
     doi = "10.18653/v1/2022.acl-short.8",
     pages = "61--68",
 }"""
+# the reference methods outside the P-Tuning v2 paper cite their own
+METHOD_CITATIONS = {
+    "lora": """@article{hu2021lora,
+    title = "{LoRA}: Low-Rank Adaptation of Large Language Models",
+    author = "Hu, Edward J. and Shen, Yelong and Wallis, Phillip and Allen-Zhu, Zeyuan and Li, Yuanzhi and
+              Wang, Shean and Wang, Lu and Chen, Weizhu",
+    journal = "arXiv preprint arXiv:2106.09685",
+    year = "2021",
+}""",
+    "ia3": """@article{liu2022fewshot,
+    title = "Few-Shot Parameter-Efficient Fine-Tuning is Better and Cheaper than In-Context Learning",
+    author = "Liu, Haokun and Tam, Derek and Muqeeth, Mohammed and Mohta, Jay and Huang, Tenghao and
+              Bansal, Mohit and Raffel, Colin",
+    journal = "arXiv preprint arXiv:2205.05638",
+    year = "2022",
+}""",
+}
 
 
 def model_card(meta: dict, record: dict, repo_id: str | None = None) -> str:
@@ -46,9 +64,18 @@ def model_card(meta: dict, record: dict, repo_id: str | None = None) -> str:
         _summary(meta, record, spec),
         "## Scores at export time\n\n" + _scores(meta, record),
         "## Use\n\n" + _use(meta, spec, repo_id),
-        f"## Citation\n\nThe method comes from the P-Tuning v2 paper:\n\n```bibtex\n{CITATION}\n```",
+        _citation(meta["method"]),
     ]
     return "\n\n".join(sections) + "\n"
+
+
+def _citation(method: str) -> str:
+    if method in METHOD_CITATIONS:
+        return (
+            f"## Citation\n\nThe method:\n\n```bibtex\n{METHOD_CITATIONS[method]}\n```\n\n"
+            f"ptune-exp compares it with the methods of the P-Tuning v2 paper:\n\n```bibtex\n{CITATION}\n```"
+        )
+    return f"## Citation\n\nThe method comes from the P-Tuning v2 paper:\n\n```bibtex\n{CITATION}\n```"
 
 
 def front_matter(meta: dict, record: dict, spec) -> dict:
@@ -93,7 +120,7 @@ def backbone(model: dict) -> str:
 
 def _summary(meta: dict, record: dict, spec) -> str:
     mc, task, labels = meta["method_config"], meta["task"], meta.get("labels")
-    prefix = f"prefix length {mc.get('prefix_len')}" if mc.get("prefix_len") else "no prompt (all weights train)"
+    prefix = _method_knobs(meta["method"], mc)
     folded = ", reparameterised in training (the MLP is folded into the exported rows)"
     rows = [
         ("Backbone", f"{backbone(meta['model'])} (config name `{meta['model'].get('name')}`)"),
@@ -105,13 +132,23 @@ def _summary(meta: dict, record: dict, spec) -> str:
         ("Seed", str(record.get("seed", "?"))),
     ]
     table = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
-    held = "every trained weight, the backbone's included" if meta["method"] == "fft" else "the prompt and the head"
+    held = {"fft": "every trained weight, the backbone's included", "lora": "LoRA's A/B matrices and the head"}
+    held = {**held, "ia3": "the (IA)³ vectors and the head"}.get(meta["method"], "the prompt and the head")
     weights = (
         f"`weights.safetensors` holds what was trained ({held}); the backbone's own files are loaded from where "
         "the table says. `export.json` describes the model and holds the sha256 of the weights; both were "
         "written by `ptune-exp-export`."
     )
     return f"{table}\n\n{weights}"
+
+
+def _method_knobs(method: str, mc: dict) -> str:
+    targets = ", ".join(mc.get("target_modules") or []) or "the architecture's default modules"
+    if method == "lora":
+        return f"rank {mc.get('lora_rank')}, alpha {mc.get('lora_alpha')} on {targets}"
+    if method == "ia3":
+        return f"rescaling vectors on {targets}"
+    return f"prefix length {mc.get('prefix_len')}" if mc.get("prefix_len") else "no prompt (all weights train)"
 
 
 def _parameters(meta: dict, record: dict) -> str:

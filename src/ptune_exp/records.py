@@ -147,6 +147,8 @@ def new_record(p) -> dict:
             "deep": p.method.prompt_site == "every layer",
             "reparam": p.method_cfg.reparam,
             "no_verbalizer": True,
+            "tuned": p.method.tuned,  # where the tuned parameters live
+            "in_paper": p.method.in_paper,  # false: a reference method outside the P-Tuning v2 paper
         },
         "task": p.task.name,
         "task_source": p.task.source,

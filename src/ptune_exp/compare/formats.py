@@ -7,7 +7,7 @@ import csv
 import json
 from collections.abc import Callable
 
-from ptune_exp.compare.table import Row, Table
+from ptune_exp.compare.table import OUTSIDE, Row, Table
 
 SHORT = {
     "accuracy": "acc",
@@ -19,7 +19,7 @@ SHORT = {
     "macro_f1": "macro-F1",
     "f1a": "F1a",
 }
-CONCEPTS = ["trainable %", "budget", "deep", "reparam", "no verbalizer", "families"]
+CONCEPTS = ["trainable %", "budget", "tuned", "deep", "reparam", "no verbalizer", "families"]
 FAILED_FIELDS = ("status", "method", "task", "model", "seed", "error", "record_path")
 CSV_FIELDS = [
     "model",
@@ -40,6 +40,7 @@ NOTE = (
     "Cells: mean ± std over seeds (n runs); bold = best mean of the task's main metric; "
     "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split)."
 )
+OUTSIDE_NOTE = f"{OUTSIDE.strip()} = a reference method outside the P-Tuning v2 paper's comparison (LoRA, (IA)³)."
 
 # ------------------------------------------------------------------ cells
 
@@ -81,6 +82,7 @@ def concept_cells(row: Row) -> list[str]:
     return [
         trainable_pct_text(row),
         budget_text(row),
+        row.tuned or "–",
         _yes(row.deep),
         _yes(row.reparam),
         "yes",
@@ -153,6 +155,8 @@ def _failed_lines(failed: list[dict]) -> list[str]:
 def markdown(tables: list[Table], failed: list[dict], delta: bool = False) -> str:
     out = [line for table in tables for line in _markdown_table(table, delta)]
     out.append(NOTE)
+    if any(not row.in_paper for table in tables for row in table.rows):
+        out.append(OUTSIDE_NOTE)
     if failed:
         out += _failed_lines(failed)
     return "\n".join(out) + "\n"
@@ -204,6 +208,8 @@ def _row_json(r: Row) -> dict:
         "reparam": r.reparam,
         "variant": dict(r.variant),
         "trainable_pct": list(r.trainable_pct),
+        "tuned": r.tuned or None,
+        "in_paper": r.in_paper,
         "deep": r.deep,
         "no_verbalizer": True,
         "families": r.families,
@@ -244,6 +250,8 @@ def _tex(text: str) -> str:
         ("#", "\\#"),
         ("±", "$\\pm$"),
         ("Δ", "$\\Delta$"),
+        ("†", "$^\\dagger$"),
+        ("³", "$^3$"),
         ("–", "--"),
     ):
         text = text.replace(a, b)

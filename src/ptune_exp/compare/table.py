@@ -10,7 +10,8 @@ from ptune_exp.compare.check import problem
 from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
 from ptune_exp.reference import reference_rows
 
-METHOD_ORDER = ["fft", "pt", "prefix", "ptv2"]
+METHOD_ORDER = ["fft", "pt", "prefix", "ptv2", "lora", "ia3"]  # the paper's four, then the references
+OUTSIDE = " †"  # marks a row whose method the P-Tuning v2 paper does not compare (table1.in_paper false)
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,10 @@ class Row:
 
     @property
     def method_label(self) -> str:
-        """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP."""
-        return self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+        """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP; a
+        method outside the paper is marked with a dagger ("LoRA †")."""
+        text = self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+        return text + ("" if self.in_paper else OUTSIDE)
 
     @property
     def label(self) -> str:
@@ -64,6 +67,15 @@ class Row:
     @property
     def deep(self) -> bool:
         return any(r["table1"]["deep"] for r in self.records)
+
+    @property
+    def tuned(self) -> str:
+        """Where the tuned parameters live, as the records say (records before this field: unknown)."""
+        return next((r["table1"]["tuned"] for r in self.records if isinstance(r["table1"].get("tuned"), str)), "")
+
+    @property
+    def in_paper(self) -> bool:
+        return all(r["table1"].get("in_paper", True) is not False for r in self.records)
 
 
 def budget_of(record: dict) -> tuple[float, str]:

@@ -16,14 +16,19 @@ IGNORED = frozenset(non_splitting_keys())
 def settings(record: dict) -> dict[str, object]:
     """What a run was asked to do, but its seed: method knobs by name (`prefix_len`), training and task
     settings as `train.epochs`, `task.max_train_samples`, ... Runs that differ here are not averaged."""
-    out = {k: v for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
+    out = {k: _hashable(v) for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
     config = record.get("config") or {}
     for group in ("train", "task"):
         for key, value in (config.get(group) or {}).items():
             name = f"{group}.{key}"
             if name not in IGNORED:
-                out[name] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+                out[name] = _hashable(value)
     return {**out, **provenance(record)}
+
+
+def _hashable(value):
+    """Lists and mappings (`method.target_modules`, `task.labels`) as JSON text: a row's variant is a key."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
 
 
 def provenance(record: dict) -> dict[str, str]:

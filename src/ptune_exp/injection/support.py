@@ -3,8 +3,8 @@
 `ptune_exp.injection.prepare` asks `check_support` before any weights load (a refused pair fails with the
 reason and what to do), and the README's support matrix is `render_matrix(methods)` (tests/test_backbones.py
 checks both the matrix text and that every cell behaves as it says on a tiny random model of that
-architecture). A method enters here only through its `key` and `prompt_site` (none | input | every layer),
-so this package never imports `ptune_exp.methods`.
+architecture). A method enters here only through its `key`, `prompt_site` (none | input | every layer)
+and `adapts_weights` (lora, ia3), so this package never imports `ptune_exp.methods`.
 
 Architectures are keyed by transformers' `model_type` (`config.model_type`). One that is not listed
 is *untested*: fft and pt run (with a warning), and a deep prompt runs only if the build-time probe in
@@ -26,6 +26,7 @@ NO_PROMPT = "no prompt"
 INPUT_EMBEDS = "input embeddings"
 ATTENTION_FUNCTION = "attention function"  # ptune_sdpa / ptune_eager, injection/attention.py
 DEBERTA_INJECTION = "DeBERTa injection"  # injection/deberta.py
+ADAPTER_LAYERS = "PEFT adapter layers"  # methods/adapters.py
 MECHANISMS = {
     NO_PROMPT: "every weight trains, no prompt (`fft`).",
     INPUT_EMBEDS: "prompt vectors inserted after the first token of `inputs_embeds` (`pt`); any encoder that "
@@ -34,6 +35,9 @@ MECHANISMS = {
     "`ptune_sdpa`/`ptune_eager` (`model.attn_implementation=sdpa|eager`).",
     DEBERTA_INJECTION: "DeBERTa's own disentangled attention, patched on the loaded instance: prefix keys/values "
     "prepended with zero relative-position bias (eager only).",
+    ADAPTER_LAYERS: "LoRA / (IA)³ layers that PEFT wraps around the linear layers `method.target_modules` names "
+    "(null: the architecture's defaults in `methods/adapters.py`); the backbone's own weights stay frozen and "
+    "unmerged (`lora`, `ia3`).",
 }
 
 
@@ -104,6 +108,8 @@ def support(model_type: str, method) -> Cell:
     """The matrix cell of one architecture and one method (anything with `key` and `prompt_site`)."""
     arch = ARCHITECTURES.get(model_type)
     status = "supported" if arch is not None else "untested"
+    if getattr(method, "adapts_weights", False):
+        return Cell(status, ADAPTER_LAYERS)
     if method.prompt_site == "none":
         return Cell(status, NO_PROMPT)
     if method.prompt_site == "input":
@@ -143,8 +149,8 @@ def check_support(model_type: str, method, attn_implementation: str, methods: It
 
 
 def paper_order(methods: Iterable) -> list:
-    """Methods in the paper's order (fft, pt, prefix, ptv2), any later method after them."""
-    order = ["fft", "pt", "prefix", "ptv2"]
+    """Methods in the paper's order (fft, pt, prefix, ptv2), then the references lora, ia3, then any other."""
+    order = ["fft", "pt", "prefix", "ptv2", "lora", "ia3"]
     return sorted(methods, key=lambda m: (order.index(m.key) if m.key in order else len(order), m.key))
 
 
@@ -168,6 +174,6 @@ def render_matrix(methods: Iterable) -> str:
     lines += [f"- **refused [{i}]**: {reason}." for i, reason in enumerate(refusals, 1)]
     lines.append(
         "- **any other model_type**: untested; `fft`/`pt` run with a warning, `prefix`/`ptv2` run only if "
-        "the build-time probe sees every layer attend to the prefix."
+        "the build-time probe sees every layer attend to the prefix; `lora`/`ia3` need `method.target_modules`."
     )
     return "\n".join(lines) + "\n"

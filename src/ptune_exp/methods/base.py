@@ -15,12 +15,17 @@ class Method:
     title: str = ""  # as the paper's tables name it
     trains_backbone: bool = False
     prompt_site: str = "none"  # none | input | every layer
+    adapts_weights: bool = False  # lora, ia3: trainable PEFT layers wrapped around frozen linear layers
+    tuned: str = ""  # where the tuned parameters live (a concept column of ptune-exp-compare's table)
+    in_paper: bool = True  # one of the methods the P-Tuning v2 paper compares; lora/ia3 are outside references
 
     def validate(self, cfg: MethodConfig) -> None:
         if not cfg.lr > 0:
             raise PtuneError(f"method.lr={cfg.lr} must be > 0")
         if not 0.0 <= cfg.head_dropout < 1.0:
             raise PtuneError(f"method.head_dropout={cfg.head_dropout} must be in [0, 1)")
+        if not self.adapts_weights:
+            _no_adapter_knobs(self.key, cfg)
         if self.prompt_site == "none":
             if cfg.prefix_len or cfg.reparam:
                 raise PtuneError(
@@ -39,6 +44,18 @@ class Method:
 
     def build_prompt(self, cfg: MethodConfig, backbone) -> nn.Module:
         raise NotImplementedError
+
+    def adapt(self, cfg: MethodConfig, backbone: nn.Module) -> None:
+        """Add trainable layers inside the frozen backbone (lora, ia3); the others add none."""
+
+
+def _no_adapter_knobs(key: str, cfg: MethodConfig) -> None:
+    knobs = (cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, cfg.target_modules, cfg.feedforward_modules)
+    if any(k not in (0, 0.0, None) for k in knobs):
+        raise PtuneError(
+            f"method={key} adds no adapter layers, so method.lora_*/target_modules/feedforward_modules do not "
+            "apply; choose method=lora or method=ia3 to tune adapters."
+        )
 
 
 METHODS: dict[str, Method] = {}

@@ -10,6 +10,7 @@ class FullFineTuning(Method):
 
     key = "fft"
     title = "Fine-tuning"
+    tuned = "every weight of the backbone"
     trains_backbone = True
     prompt_site = "none"
 

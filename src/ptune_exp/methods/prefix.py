@@ -10,6 +10,7 @@ from ptune_exp.methods.deep import DeepPromptMethod
 class PrefixTuning(DeepPromptMethod):
     key = "prefix"
     title = "Prefix tuning"
+    tuned = "prefix keys/values of every layer, made by an MLP"
 
     def validate(self, cfg):
         super().validate(cfg)

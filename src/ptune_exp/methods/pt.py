@@ -14,6 +14,7 @@ class PromptTuning(Method):
 
     key = "pt"
     title = "Prompt tuning"
+    tuned = "prompt vectors in the input embeddings"
     prompt_site = "input"
 
     def build_prompt(self, cfg, backbone):

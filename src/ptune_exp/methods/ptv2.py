@@ -10,3 +10,4 @@ from ptune_exp.methods.deep import DeepPromptMethod
 class PTuningV2(DeepPromptMethod):
     key = "ptv2"
     title = "P-Tuning v2"
+    tuned = "prefix keys/values of every layer"

@@ -86,7 +86,7 @@ def cli_error(capsys, monkeypatch, *overrides: str) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("override", ["method=lora", "method.prefix_lenght=8", "method.lr=abc", "seed=1,2"])
+@pytest.mark.parametrize("override", ["method=bitfit", "method.prefix_lenght=8", "method.lr=abc", "seed=1,2"])
 def test_a_bad_override_raises_the_message_the_command_prints(override, capsys, monkeypatch):
     with pytest.raises(PtuneError) as e:
         api.run_experiment(override, "model=tiny-bert")

@@ -82,7 +82,10 @@ def test_hydra_flags_still_work_and_a_composition_error_is_one_line(tmp_path):
             ["method.prefix_lenght=8"],
             "ptune-exp: error: method.prefix_lenght: no such key; did you mean method.prefix_len?",
         ),
-        (["method=lora"], "ptune-exp: error: method=lora: no such method; choose one of fft, prefix, pt, ptv2"),
+        (
+            ["method=bitfit"],
+            "ptune-exp: error: method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2",
+        ),
         (["model.name=../../escape"], "ptune-exp: error: model.name=../../escape: expected a plain name"),
     ]:
         out = cli(*args, cwd=tmp_path)

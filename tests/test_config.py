@@ -97,8 +97,8 @@ def test_unknown_key_in_a_method_file_is_named():
 def test_unknown_method_lists_choices():
     from ptune_exp.methods import get_method
 
-    with pytest.raises(PtuneError, match=r"\['fft', 'prefix', 'pt', 'ptv2'\]"):
-        get_method("lora")
+    with pytest.raises(PtuneError, match=r"\['fft', 'ia3', 'lora', 'prefix', 'pt', 'ptv2'\]"):
+        get_method("bitfit")
 
 
 def experiment_presets():
@@ -133,7 +133,7 @@ def test_slurm_launcher_config_composes():
     assert launcher._target_.endswith("SlurmLauncher") and launcher.partition == "gpu" and launcher.gpus_per_node == 1
 
 
-@pytest.mark.parametrize("group, bad", [("method", "lora"), ("task", "sst3"), ("model", "gpt9")])
+@pytest.mark.parametrize("group, bad", [("method", "bitfit"), ("task", "sst3"), ("model", "gpt9")])
 def test_unknown_choice_lists_the_available_options(group, bad):
     from hydra.errors import MissingConfigException
 
@@ -217,8 +217,11 @@ def test_good_overrides_pass_the_check():
         ("seeed=3", "seeed: no such key; did you mean seed?"),
         ("method.zzz=3", "method.zzz: no such key; see the keys with: ptune-exp --cfg job"),
         ("train.batch_size=abc", "train.batch_size=abc: expected an integer"),
-        ("method=lora", "method=lora: no such method; choose one of fft, prefix, pt, ptv2"),
-        ("method=ptv3", "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, prefix, pt, ptv2"),
+        ("method=bitfit", "method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2"),
+        (
+            "method=ptv3",
+            "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, ia3, lora, prefix, pt, ptv2",
+        ),
         ("seed=1,2", "seed=1,2: several values are a sweep: add -m"),
         ("methods=fft", "methods: no such key; did you mean method?"),
         ("model.tiny.layers=x", "model.tiny.layers=x: expected an integer"),

@@ -232,7 +232,7 @@ def test_eval_that_cannot_write_prints_its_scores_and_says_where(fresh, capsys):
     "change, message",
     [
         (lambda m: m.update(method=["ptv2"]), r"method=\['ptv2'\] must be a string"),
-        (lambda m: m.update(method="lora"), "unknown method 'lora'"),
+        (lambda m: m.update(method="bitfit"), "unknown method 'bitfit'"),
         (lambda m: m["task"].update(name="nope"), "unknown task 'nope'"),
         (lambda m: m.update(family="tagging"), "is a classification task"),
         (lambda m: m.update(labels="positive"), "must be a list of label names"),

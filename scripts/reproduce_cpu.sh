@@ -28,8 +28,9 @@ for seed in 1 2 3; do
     run "rte/$method/s$seed" $RTE method=$method ${RTE_RECIPE[$method]} seed=$seed
   done
 done
-# the budget question: P-Tuning v2 on CoNLL-2003 with twice its epochs (12)
+# the budget question: P-Tuning v2 on CoNLL-2003 with twice its epochs (12); prefix tuning at a lower lr
 for seed in 1 2 3; do
   run "conll03/ptv2_12ep/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=12 seed=$seed
+  run "conll03/prefix_lr1e-3/s$seed" $CONLL method=prefix method.lr=1e-3 train.epochs=6 seed=$seed
 done
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

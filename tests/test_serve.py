@@ -66,9 +66,17 @@ def call(port: int, path: str, body=None) -> tuple[int, object]:
     request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
+            return response.status, _parsed(response.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+def _parsed(body: bytes):
+    """JSON, or the text of a plain answer (LitServe's `/health` says `ok`)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode()
 
 
 def free_port() -> int:

@@ -199,7 +199,8 @@ def _props(task, inputs: list, folder: str) -> Written:
 
 
 def _tokens(x, i: int) -> list[str]:
-    words = x.get("tokens") if isinstance(x, dict) else x.split() if isinstance(x, str) else x
+    words = x.get("tokens") if isinstance(x, dict) else x
+    words = words.split() if isinstance(words, str) else words  # a sentence: its words split at spaces
     if not isinstance(words, list) or not words:
         raise PtuneError(f"inputs[{i}] needs words: a non-empty list 'tokens' (or a list of words, or a string)")
     for word in words:

@@ -46,12 +46,15 @@ bench-gpu:
 bench-serve: $(STAMP)
 	mkdir -p outputs && $(OFFLINE) $(BIN)/python -m ptune_exp.serve.bench --k 1,4,16 --json outputs/bench_serve.json
 
+# Two pytest-xdist workers (one per core here; TEST_WORKERS=auto uses every core): a test file stays on one
+# worker, so its module fixtures (a sweep, a server) are built once.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m pytest
+	$(OFFLINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 ## The tests but the slow ones (real multiruns, launchers, two-process runs): a quick check while editing.
 test-fast: $(STAMP)
-	$(OFFLINE) $(BIN)/python -m pytest -m "not slow"
+	$(OFFLINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 ## ruff lint + format check over src, tests and scripts (settings in pyproject.toml)
 lint: $(STAMP)

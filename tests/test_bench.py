@@ -4,9 +4,11 @@
 import json
 
 import pytest
+import torch
+from torch import nn
 
 from ptune_exp import compile as compile_module
-from ptune_exp.bench import main
+from ptune_exp.bench import build, main, parse_args
 from ptune_exp.bench_gpu import cases
 from ptune_exp.bench_gpu import main as gpu_main
 from ptune_exp.bench_settings import TOLERANCE
@@ -62,6 +64,25 @@ def test_bench_smoke_writes_a_ratio_table_and_json(tmp_path, capsys):
 
 def _tiny(*extra: str) -> list[str]:
     return ["--model", "tiny-shape", "--batch", "2", "--seq", "8", "--steps", "1", "--warmup", "0", *extra]
+
+
+def test_profile_writes_each_cases_ops_by_self_time_and_backbone_dropout_turns_masks_off(tmp_path, capsys):
+    argv = _tiny(
+        "--prefix", "2", "--methods", "fft,ptv2", "--no-eval", "--profile", str(tmp_path), "--backbone-dropout", "0"
+    )
+    assert main(argv) == 0
+    assert "backbone dropout 0," in capsys.readouterr().out
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["fft_p0_eager-fp32.txt", "ptv2_p2_eager-fp32.txt"]
+    for name in files:
+        text = (tmp_path / name).read_text()
+        assert "aten::" in text and "Self CPU" in text  # an op table, not an empty file
+    rates = lambda *extra: {  # the dropout rates in the benchmark's fft model (bench.build)
+        m.p
+        for m in build(parse_args(_tiny(*extra)), "fft", 0, torch.device("cpu")).modules()
+        if isinstance(m, nn.Dropout)
+    }
+    assert rates("--backbone-dropout", "0") == {0.0} and max(rates()) > 0
 
 
 @pytest.mark.slow

@@ -129,6 +129,19 @@ def test_hidden_dropout_reaches_every_hidden_dropout_layer(arch):
     assert 0.37 in rates and rates <= {0.37, attention}  # every other dropout is the hidden one
 
 
+@pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
+def test_attention_dropout_is_set_apart_and_both_off_make_training_forwards_deterministic(arch):
+    from ptune_exp.backbones import load_backbone
+
+    tiny = {"name": "t", "tiny": {"arch": arch}}
+    model = load_backbone(ModelConfig.from_cfg({**tiny, "hidden_dropout": 0.37, "attention_dropout": 0.23}), "eager")
+    assert {m.p for m in model.model.modules() if isinstance(m, torch.nn.Dropout)} == {0.37, 0.23}
+    off = load_backbone(ModelConfig.from_cfg({**tiny, "hidden_dropout": 0.0, "attention_dropout": 0.0}), "sdpa").model
+    off.train()
+    ids = torch.randint(5, 50, (2, 9))
+    assert torch.equal(off(input_ids=ids).last_hidden_state, off(input_ids=ids).last_hidden_state)
+
+
 def test_hidden_dropout_out_of_range_is_refused():
     with pytest.raises(PtuneError, match="model.hidden_dropout=1.5"):
         ModelConfig.from_cfg({"name": "t", "tiny": {"arch": "bert"}, "hidden_dropout": 1.5})

@@ -14,7 +14,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, 
 
 from ptune_exp.config import ModelConfig
 from ptune_exp.errors import PtuneError
-from ptune_exp.hidden_dropout import set_hidden_dropout
+from ptune_exp.hidden_dropout import set_dropout
 from ptune_exp.tiny import tiny_archs, tiny_backbone
 from ptune_exp.weights import sha256_file
 
@@ -129,7 +129,7 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
             t.heads,
             t.intermediate_size,
             attn_implementation,
-            hidden_dropout=model_cfg.hidden_dropout,
+            dropout=(model_cfg.hidden_dropout, model_cfg.attention_dropout),
         )
         return Backbone(model, tokenizer)
 
@@ -137,7 +137,8 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
     common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **common)
-        config = set_hidden_dropout(AutoConfig.from_pretrained(path, **common), model_cfg.hidden_dropout)
+        config = AutoConfig.from_pretrained(path, **common)
+        set_dropout(config, model_cfg.hidden_dropout, model_cfg.attention_dropout)
         model = AutoModel.from_pretrained(
             path, config=config, attn_implementation=attn_implementation, use_safetensors=True, **common
         )

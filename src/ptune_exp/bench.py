@@ -30,9 +30,10 @@ from torch import nn
 
 from ptune_exp.backbones import Backbone, package_model_dir
 from ptune_exp.bench_settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
-from ptune_exp.bench_timing import first_call_s, peak_gib, reset_peak, timed
+from ptune_exp.bench_timing import first_call_s, peak_gib, profile_to, reset_peak, timed
 from ptune_exp.builder import BuildOptions, assemble
 from ptune_exp.compile import compile_layers
+from ptune_exp.hidden_dropout import set_dropout
 from ptune_exp.methods import MethodConfig, get_method
 from ptune_exp.model import PromptedModel
 
@@ -61,21 +62,22 @@ class _Head(nn.Module):
         return {"loss": loss, "logits": logits}
 
 
-def load(model: str, attn: str):
-    """The model; a named shape is built once per attention implementation and copied (random init of a
-    large shape takes seconds; the cached copy stays in CPU memory, so a CPU's peak-RSS column includes it)."""
+def load(model: str, attn: str, dropout: float | None = None):
+    """The model (`dropout`: its hidden and attention dropout, None = its own); a named shape is built once
+    per setting and copied (random init of a large shape takes seconds; the cached copy stays in CPU memory,
+    so a CPU's peak-RSS column includes it)."""
     if model not in SHAPES:
-        return _load(model, attn)
-    if (model, attn) not in _LOADED:
-        _LOADED[(model, attn)] = _load(model, attn)
-    built, path = _LOADED[(model, attn)]
+        return _load(model, attn, dropout)
+    if (model, attn, dropout) not in _LOADED:
+        _LOADED[(model, attn, dropout)] = _load(model, attn, dropout)
+    built, path = _LOADED[(model, attn, dropout)]
     return copy.deepcopy(built), path
 
 
 _LOADED: dict[tuple[str, str], tuple] = {}
 
 
-def _load(model: str, attn: str):
+def _load(model: str, attn: str, dropout: float | None):
     from transformers import AutoConfig, AutoModel
 
     if model in SHAPES:
@@ -91,9 +93,10 @@ def _load(model: str, attn: str):
             **({"pad_token_id": 1} if kind == "roberta" else {}),
         )
         torch.manual_seed(0)
-        return AutoModel.from_config(config, attn_implementation=attn), None
+        return AutoModel.from_config(set_dropout(config, dropout, dropout), attn_implementation=attn), None
     path = package_model_dir(*MINILM) if model == "minilm" else model
-    return AutoModel.from_pretrained(path, attn_implementation=attn, use_safetensors=True), path
+    config = set_dropout(AutoConfig.from_pretrained(path), dropout, dropout)
+    return AutoModel.from_pretrained(path, config=config, attn_implementation=attn, use_safetensors=True), path
 
 
 def _model_type(model: str) -> str:
@@ -129,7 +132,7 @@ def build(args, method: str, prefix_len: int, device) -> PromptedModel:
     m.validate(cfg)
 
     def loader(implementation: str) -> Backbone:
-        model, _ = load(args.model, implementation)
+        model, _ = load(args.model, implementation, args.backbone_dropout)
         if getattr(model, "pooler", None) is not None:
             model.pooler = None
         return Backbone(model, None)
@@ -179,6 +182,8 @@ def measure(args, method: str, prefix_len: int, device) -> dict:
     compile_s += first_call_s(step, device) if args.compile else 0.0
     train_ms = timed(step, args.steps, args.warmup, device)
     peak = peak_gib(device)
+    if args.profile:
+        profile_to(os.path.join(args.profile, f"{method}_p{prefix_len}_{setting_name(args)}.txt"), step)
     model.eval()
     eval_ms = timed(forward, args.steps, args.warmup, device) if args.eval else None
     return {
@@ -208,7 +213,7 @@ def _compile(args, backbone) -> float:
 
 def plain_forward_ms(args, device) -> float:
     """The stock backbone's eval forward, the reference for the prefix's eval overhead."""
-    backbone, _ = load(args.model, args.attn)
+    backbone, _ = load(args.model, args.attn, args.backbone_dropout)
     backbone.to(device).eval()
     ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
     mask = torch.ones_like(ids)
@@ -224,7 +229,7 @@ def plain_forward_ms(args, device) -> float:
 def floor_ms(args, device) -> float:
     """The least any frozen-backbone method can cost: the stock backbone frozen, a gradient sink on
     its input embeddings, no prompt machinery at all (forward + input-gradient backward)."""
-    backbone, _ = load(args.model, args.attn)
+    backbone, _ = load(args.model, args.attn, args.backbone_dropout)
     frozen = torch.bfloat16 if args.frozen_dtype == "bf16" else torch.float32  # as the methods hold it
     backbone.to(device, frozen).train().requires_grad_(False)
     ids = torch.randint(5, backbone.config.vocab_size, (args.batch, args.seq)).to(device)
@@ -238,6 +243,10 @@ def floor_ms(args, device) -> float:
         out[:, 0].float().sum().backward()
 
     return timed(step, args.steps, args.warmup, device)
+
+
+def dropout_note(args) -> str:
+    return "" if args.backbone_dropout is None else f"backbone dropout {args.backbone_dropout:g}, "
 
 
 def parse_args(argv=None):
@@ -259,8 +268,15 @@ def parse_args(argv=None):
     ap.add_argument("--attn", choices=["sdpa", "eager"], default="sdpa")
     ap.add_argument("--pad-fraction", type=float, default=0.0, help="pad this share of half the batch's sequences")
     ap.add_argument("--gradient-checkpointing", action="store_true")
+    ap.add_argument(
+        "--backbone-dropout",
+        type=float,
+        default=None,
+        help="the backbone's hidden and attention dropout (default: its own)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--profile", metavar="DIR", help="also write each case's op profile (torch.profiler) into DIR")
     ap.add_argument("--compile", action="store_true", help="torch.compile each encoder layer (train.compile)")
     ap.add_argument(
         "--settings",
@@ -304,7 +320,7 @@ def main(argv=None) -> int:
     where = torch.cuda.get_device_name() if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(
         f"{args.model}, batch {args.batch} x {args.seq} tokens, reference setting {args.settings[0]}, "
-        f"frozen backbone in {reference.frozen_dtype}, {where}; median of {args.steps} steps after "
+        f"frozen backbone in {reference.frozen_dtype}, {dropout_note(args)}{where}; median of {args.steps} steps after "
         f"{args.warmup} warm-up" + (f"; plain eval forward {plain:.1f} ms\n" if plain else "\n")
     )
     print(table([r for r in results if r["setting"] == args.settings[0]], plain))

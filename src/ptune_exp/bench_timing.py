@@ -56,3 +56,18 @@ def first_call_s(fn, device) -> float:
     fn()
     sync(device)
     return time.perf_counter() - start
+
+
+def profile_to(path: str, fn, steps: int = 3, rows: int = 30) -> None:
+    """torch.profiler over `steps` calls of `fn` (already warm): the ops by self time, written to `path`, so
+    a step time can be explained (matmuls forward and backward, attention, elementwise, optimizer)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            fn()
+    key = "self_cuda_time_total" if torch.cuda.is_available() else "self_cpu_time_total"
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"# {steps} steps\n" + prof.key_averages().table(sort_by=key, row_limit=rows) + "\n")

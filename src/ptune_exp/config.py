@@ -176,6 +176,7 @@ class ModelConfig:
     trust_remote_code: bool = False
     attn_implementation: str = "sdpa"  # sdpa | eager
     hidden_dropout: float | None = None  # null = the checkpoint's own (e.g. hidden_dropout_prob 0.1)
+    attention_dropout: float | None = None  # null = the checkpoint's own (e.g. attention_probs_dropout_prob 0.1)
 
     @classmethod
     def from_cfg(cls, cfg) -> ModelConfig:
@@ -186,8 +187,10 @@ class ModelConfig:
             model = dataclasses.replace(model, tiny=_typed(TinyConfig, dict(data["tiny"]), "model.tiny"))
         if model.attn_implementation not in ("sdpa", "eager"):
             raise PtuneError(f"model.attn_implementation={model.attn_implementation!r}: choose sdpa or eager")
-        if model.hidden_dropout is not None and not 0 <= model.hidden_dropout < 1:
-            raise PtuneError(f"model.hidden_dropout={model.hidden_dropout}: expected a probability in [0, 1), or null")
+        for key in ("hidden_dropout", "attention_dropout"):
+            value = getattr(model, key)
+            if value is not None and not 0 <= value < 1:
+                raise PtuneError(f"model.{key}={value}: expected a probability in [0, 1), or null")
         return model
 
 

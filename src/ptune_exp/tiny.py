@@ -14,7 +14,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
 
-from ptune_exp.hidden_dropout import set_hidden_dropout
+from ptune_exp.hidden_dropout import set_dropout
 
 # Words the tokenizer learns whole; anything else falls back to characters (WordPiece) or bytes (BPE).
 _WORDS = (
@@ -154,7 +154,7 @@ def tiny_backbone(
     intermediate_size: int,
     attn_implementation: str,
     seed: int = 0,
-    hidden_dropout: float | None = None,
+    dropout: tuple[float | None, float | None] = (None, None),
 ):
     """A randomly initialised encoder of `arch` with a matching tokenizer; same weights for a given seed."""
     tokenizer = tiny_tokenizer(arch)
@@ -168,7 +168,7 @@ def tiny_backbone(
         sizes["hidden_dim"] = sizes.pop("intermediate_size")
     config = AutoConfig.for_model(arch, vocab_size=len(tokenizer), **sizes, **_ARCHS[arch][1])
     config._attn_implementation = attn_implementation
-    set_hidden_dropout(config, hidden_dropout)
+    set_dropout(config, *dropout)  # (hidden, attention): null keeps the architecture's default
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModel.from_config(config, attn_implementation=attn_implementation)

@@ -1,7 +1,7 @@
 """The serving benchmark (`make bench-serve`): K exported prompts on one backbone, a stream of requests spread
 over the K tasks, mixed batching against one batch per task.
 
-    python -m ptune_exp.serve.bench --k 1,4,16 --model minilm --requests 256 --batch 16 --json out.json
+    python -m ptune_exp.serve.bench --k 1,4,16 --model minilm --requests 256 --inputs 1 --batch 16 --json out.json
 
 Exports: one `ptv2` run on an RTE-like pair task (SuperGLUE jsonl written here; 2 training steps: speed
 does not depend on training), exported, then copied into K exports with their own random prompts and
@@ -11,7 +11,10 @@ Throughput and latency: what the server's worker does for a batch, in this proce
 hands `predict` full batches of `--batch` requests when `--batch` clients keep one request each in
 flight, so every request waits for its batch: its latency is the batch's time (reading and tokenizing
 each request, the forwards, the predictions). `mixed`: one forward for all rows of the batch;
-`per-task`: one forward per task in the batch, through the same backbone.
+`per-task`: one forward per task in the batch, through the same backbone. A request carries `--inputs`
+inputs; `reading` is the share of the time spent reading and tokenizing requests, the same work in
+both modes (each request is read by its family's reader into a `datasets.Dataset` and tokenized by a
+`map`, a few milliseconds each however small the request).
 
 Memory: resident set size (RSS) of a fresh process that loads the backbone with K prompts (the
 registry, as `ptune-exp-serve` does), against one that loads whole models the way `ptune-exp-predict`
@@ -84,30 +87,41 @@ def derive(base: str, out: str, seed: int, prefix_len: int) -> str:
     return out
 
 
-def stream(names: list[str], n: int, seed: int = 1) -> list[tuple[str, dict]]:
-    """`n` one-input requests, each for a task drawn uniformly from `names`."""
-    rng = random.Random(seed)
-    return [(rng.choice(names), row) for row in pairs(n, seed)]
+def stream(names: list[str], n: int, seed: int = 1, inputs: int = 1) -> list[tuple[str, list[dict]]]:
+    """`n` requests of `inputs` inputs each, each request for a task drawn uniformly from `names`."""
+    rng, rows = random.Random(seed), pairs(n * inputs, seed)
+    return [(rng.choice(names), rows[i * inputs : (i + 1) * inputs]) for i in range(n)]
 
 
 def time_mode(registry, requests: list, batch: int, mixed: bool, max_rows: int) -> dict:
-    """examples/s and p50/p95 latency (ms) of full batches of `batch` requests (module docstring)."""
+    """examples/s and p50/p95 latency (ms) of full batches of `batch` requests (module docstring), and the
+    share of the time spent reading and tokenizing the requests (the same work in both modes)."""
     from ptune_exp.serve.batch import answers, job_from_list, run_jobs
 
+    reading = [0.0]
+
     def one(chunk):
-        jobs = [job_from_list(registry.tasks[name], [x]) for name, x in chunk]
+        began = time.perf_counter()
+        jobs = [job_from_list(registry.tasks[name], xs) for name, xs in chunk]
+        reading[0] += time.perf_counter() - began
         run_jobs(registry, jobs, max_rows, mixed)
         return [answers(job) for job in jobs]
 
     one(requests[:batch])  # warm-up
-    latencies, start = [], time.perf_counter()
+    latencies, reading[0], start = [], 0.0, time.perf_counter()
     for i in range(0, len(requests), batch):
         began = time.perf_counter()
         one(requests[i : i + batch])
         latencies += [time.perf_counter() - began] * len(requests[i : i + batch])
     total = time.perf_counter() - start
     cuts = statistics.quantiles(latencies, n=20)
-    return {"examples_per_s": len(requests) / total, "p50_ms": 1e3 * cuts[9], "p95_ms": 1e3 * cuts[18]}
+    examples = sum(len(xs) for _, xs in requests)
+    return {
+        "examples_per_s": examples / total,
+        "p50_ms": 1e3 * cuts[9],
+        "p95_ms": 1e3 * cuts[18],
+        "reading_share": round(reading[0] / total, 3),
+    }
 
 
 def rss_of(kind: str, exports: list[str]) -> float:
@@ -169,13 +183,14 @@ def run(args) -> dict:
     rows = []
     for k in ks:
         registry = load_registry(exports[:k])
-        requests = stream(sorted(registry.tasks), args.requests)
+        requests = stream(sorted(registry.tasks), args.requests, inputs=args.inputs)
         speed = {mixed: time_mode(registry, requests, args.batch, mixed, args.max_rows) for mixed in (True, False)}
         del registry
         held = memory(exports, k) if k == max(ks) else None  # fresh processes: measured once, for the largest K
         rows.append({"k": k, "mixed": speed[True], "per_task": speed[False], "memory": held})
         print(table_row(rows[-1]), flush=True)
-    return {"model": args.model, "batch": args.batch, "requests": args.requests, "machine": machine(), "rows": rows}
+    facts = {"model": args.model, "batch": args.batch, "requests": args.requests, "inputs": args.inputs}
+    return {**facts, "machine": machine(), "rows": rows}
 
 
 def machine() -> dict:
@@ -185,8 +200,8 @@ def machine() -> dict:
 
 
 HEADER = (
-    "| K | mixed ex/s | per-task ex/s | × | mixed p50 / p95 ms | per-task p50 / p95 ms "
-    "| RSS 1 prompt | RSS K prompts (+%) | RSS K models |\n|---|---|---|---|---|---|---|---|---|"
+    "| K | mixed ex/s | per-task ex/s | × | mixed p50 / p95 ms | per-task p50 / p95 ms | reading (mixed) "
+    "| RSS 1 prompt | RSS K prompts (+%) | RSS K models |\n|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -201,7 +216,7 @@ def table_row(row: dict) -> str:
     return (
         f"| {row['k']} | {m['examples_per_s']:.1f} | {t['examples_per_s']:.1f} "
         f"| {m['examples_per_s'] / t['examples_per_s']:.2f} | {m['p50_ms']:.0f} / {m['p95_ms']:.0f} "
-        f"| {t['p50_ms']:.0f} / {t['p95_ms']:.0f} {held}"
+        f"| {t['p50_ms']:.0f} / {t['p95_ms']:.0f} | {100 * m['reading_share']:.0f}% {held}"
     )
 
 
@@ -209,7 +224,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m ptune_exp.serve.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--k", default="1,4,16", help="numbers of exported prompts (default 1,4,16)")
     ap.add_argument("--model", default="minilm", help="a conf/model name (default minilm)")
-    ap.add_argument("--requests", type=int, default=256, help="one-input requests per case (default 256)")
+    ap.add_argument("--requests", type=int, default=256, help="requests per case (default 256)")
+    ap.add_argument("--inputs", type=int, default=1, help="inputs per request (default 1)")
     ap.add_argument("--batch", type=int, default=16, help="requests per batch (LitServe's max_batch_size)")
     ap.add_argument("--max-rows", type=int, default=64, help="rows per forward at most (default 64)")
     ap.add_argument("--workdir", help="where the exports go (default: a temporary folder)")

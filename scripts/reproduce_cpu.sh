@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The CPU reproduction of docs/reproduction.md: fft / pt / prefix / ptv2 x 3 seeds on CoNLL-2003 and RTE
+# The CPU reproduction of docs/reproduction.md: fft / pt / prefix / ptv2 (and lora, a reference outside the
+# paper) x 3 seeds on CoNLL-2003 and RTE
 # with all-MiniLM-L6-v2 (offline), then the tables and figures from the records.
 #   CONLL_DIR=/data/conll2003 RTE_DIR=/data/superglue/RTE bash scripts/reproduce_cpu.sh [OUT]
 # CONLL_DIR holds the official column files (train.txt, valid.txt, test.txt); RTE_DIR the SuperGLUE jsonl
@@ -12,9 +13,9 @@ CONLL="task=conll03 task.data_dir=$CONLL_DIR model=minilm task.max_train_samples
 RTE="task=rte task.source=superglue task.data_dir=$RTE_DIR model=minilm task.max_train_samples=500 train.batch_size=16"
 # method -> its CPU recipe on each task (lr, epochs): prompts get twice the fine-tune's epochs at ~100x its lr
 declare -A CONLL_RECIPE=([fft]="method.lr=1e-4 train.epochs=3" [pt]="method.lr=3e-2 train.epochs=6"
-  [prefix]="method.lr=1e-2 train.epochs=6" [ptv2]="method.lr=3e-2 train.epochs=6")
+  [prefix]="method.lr=1e-2 train.epochs=6" [ptv2]="method.lr=3e-2 train.epochs=6" [lora]="method.lr=1e-3 train.epochs=6")
 declare -A RTE_RECIPE=([fft]="method.lr=5e-5 train.epochs=3" [pt]="method.lr=1e-2 train.epochs=5"
-  [prefix]="method.lr=5e-3 train.epochs=5" [ptv2]="method.lr=1e-2 train.epochs=5")
+  [prefix]="method.lr=5e-3 train.epochs=5" [ptv2]="method.lr=1e-2 train.epochs=5" [lora]="method.lr=1e-3 train.epochs=5")
 
 run() {  # run OUT_SUBDIR OVERRIDES...
   local dir=$OUT/$1; shift
@@ -23,7 +24,7 @@ run() {  # run OUT_SUBDIR OVERRIDES...
 }
 
 for seed in 1 2 3; do
-  for method in ptv2 fft pt prefix; do
+  for method in ptv2 fft pt prefix lora; do
     run "conll03/$method/s$seed" $CONLL method=$method ${CONLL_RECIPE[$method]} seed=$seed
     run "rte/$method/s$seed" $RTE method=$method ${RTE_RECIPE[$method]} seed=$seed
   done

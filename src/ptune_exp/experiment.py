@@ -15,6 +15,7 @@ from ptune_exp.plan import Plan
 from ptune_exp.provenance import data_source, model_source
 from ptune_exp.tasks import family_of
 from ptune_exp.training import frozen_dtype
+from ptune_exp.transfer import backbone_shape, load_prompt
 
 log = logging.getLogger("ptune_exp")
 
@@ -29,6 +30,7 @@ class Experiment:
     raw: dict  # role -> raw examples
     data: dict  # role -> tokenized features
     family: object
+    transfer: dict | None = None  # the source of the prompt's start (method.init_from)
 
     def facts(self) -> dict:
         """What the record says about the built run: parameter counts, split sizes, labels, and where its
@@ -40,6 +42,8 @@ class Experiment:
             "params": {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)},
             "data": {role: len(split) for role, split in self.data.items()},
             "labels": list(getattr(self.plan.task, "labels", ()) or ()) or None,
+            "backbone": backbone_shape(self.model.backbone.config),
+            "transfer": self.transfer,
         }
 
 
@@ -68,11 +72,13 @@ def build(p: Plan) -> Experiment:
     raw = load_raw(p)
     p = p.with_task(family.fit(p.task, raw))
     model, tokenizer = model_for(p)
+    init = p.method_cfg.init_from
+    transfer = load_prompt(model, p.method, p.method_cfg, init) if init else None
     data = {
         role: family.tokenize(split, p.task, tokenizer, p.data.max_seq_len, role == "train")
         for role, split in raw.items()
     }
-    exp = Experiment(p, model, tokenizer, raw, data, family)
+    exp = Experiment(p, model, tokenizer, raw, data, family, transfer)
     params = exp.facts()["params"]
     log.info(
         "%s on %s with %s: %d of %d parameters train (%.3f%%)",

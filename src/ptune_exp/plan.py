@@ -16,6 +16,7 @@ from ptune_exp.distributed import agree_on
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
 from ptune_exp.tasks import TaskSpec, family_of, get_task
+from ptune_exp.transfer import check_source, read_source
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def plan(cfg: DictConfig) -> Plan:
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
+    if method_cfg.init_from:  # read and checked now: a wrong source costs seconds, not a model load
+        check_source(read_source(method_cfg.init_from), method, method_cfg)
     model = ModelConfig.from_cfg(cfg.model)
     spec = get_task(cfg.task.name, cfg.task.get("source"))
     task = family_of(spec).configure(spec, cfg.task)

@@ -8,12 +8,15 @@ import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
+from multitask_fixtures import multi_overrides, write_members
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import build
 from ptune_exp.export import export_run
 from ptune_exp.methods.prompts import fold_state
+from ptune_exp.multitask import TaskSampler
 from ptune_exp.plan import plan
 from ptune_exp.run import run
+from ptune_exp.tasks.multi import probabilities
 
 SMALL = ["method.prefix_len=4"]
 
@@ -117,3 +120,104 @@ def test_init_from_refuses_another_backbone_shape(sources, cfg_factory):
 def test_init_from_refuses_a_folder_that_is_not_a_run(tmp_path, cfg_factory):
     with pytest.raises(PtuneError, match=r"not a ptune-exp run directory"):
         plan(cfg_factory("method=ptv2", f"method.init_from={tmp_path}"))
+
+
+# ---------------------------------------------------------------- multi-task
+
+
+def test_the_sampler_keeps_each_batch_to_one_task_and_draws_the_stated_shares():
+    sizes, batch = [60, 20, 4], 4
+    for exponent in (1.0, 1 / 3):
+        weights = probabilities(sizes, exponent)
+        expected = [n**exponent / sum(m**exponent for m in sizes) for n in sizes]  # the README's formula
+        assert weights == pytest.approx(expected)
+        sampler, counts = TaskSampler(sizes, batch, weights, seed=7), [0, 0, 0]
+        for epoch in range(300):
+            sampler.set_epoch(epoch)
+            indices = list(sampler)
+            assert len(indices) == len(sampler) == (15 + 5 + 1) * batch
+            for start in range(0, len(indices), batch):
+                tasks = {0 if i < 60 else 1 if i < 80 else 2 for i in indices[start : start + batch]}
+                assert len(tasks) == 1
+                counts[tasks.pop()] += 1
+        shares = [c / sum(counts) for c in counts]
+        assert shares == pytest.approx(expected, abs=0.015)
+    sampler.set_epoch(3)
+    again = TaskSampler(sizes, batch, weights, seed=7)
+    again.set_epoch(3)
+    assert list(sampler) == list(again)  # (seed, epoch) fixes the order: what a resume relies on
+
+
+def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory):
+    from ptune_exp.engine import trainer_for
+
+    dirs = write_members(tmp_path / "data")
+    exp = build(plan(cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "train.batch_size=2")))
+    heads = exp.model.head.heads
+    assert list(heads) == ["conll03", "conll04", "rte"]
+    assert [type(h).__name__ for h in heads.values()] == ["TokenClassificationHead"] * 2 + ["ClassificationHead"]
+    exp.model.train()
+    seen = set()
+    for batch in trainer_for(exp).get_train_dataloader():
+        exp.model.zero_grad(set_to_none=True)
+        exp.model(**batch).loss.backward()
+        task = exp.model.head.names[batch["task_id"]]
+        seen.add(task)
+        for name, head in heads.items():
+            grads = [p.grad for p in head.parameters()]
+            assert (
+                all(g is not None and g.abs().sum() > 0 for g in grads)
+                if name == task
+                else all(g is None for g in grads)
+            )
+        assert exp.model.prompt.encoder.rows.grad.abs().sum() > 0
+    assert seen == {"conll03", "conll04", "rte"}
+
+
+def test_a_three_member_run_records_every_member(tmp_path, cfg_factory):
+    dirs = write_members(tmp_path / "data")
+    overrides = ["train.max_steps=6", "train.eval_steps=3", "train.batch_size=2", "train.select=best"]
+    cfg = cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "task.sampling=temperature", *overrides)
+    record = run(cfg)
+    assert record["status"] == "completed" and record["task"] == "multi" and record["main_metric"] == "mean"
+    members = record["members"]
+    assert list(members) == ["conll03", "conll04", "rte"]
+    assert members["rte"]["family"] == "classification" and members["conll04"]["family"] == "tagging"
+    assert members["rte"]["test"] is None and members["conll03"]["test"]["f1"] >= 0
+    mains = [members[n]["dev"][members[n]["main_metric"]] for n in members]
+    assert record["dev"]["mean"] == pytest.approx(sum(mains) / 3)
+    assert record["dev"]["conll04/f1"] == members["conll04"]["dev"]["f1"]
+    assert record["test"]["mean"] == pytest.approx(
+        (members["conll03"]["test"]["f1"] + members["conll04"]["test"]["f1"]) / 2
+    )
+    assert [p["step"] for p in record["curve"]] == [3, 6] and all("mean" in p["dev"] for p in record["curve"])
+    facts = record["multitask"]
+    assert facts["sampling"] == "temperature" and facts["temperature"] == 2.0
+    n = facts["train_features"]
+    assert facts["probabilities"]["rte"] == pytest.approx(n["rte"] ** 0.5 / sum(v**0.5 for v in n.values()), abs=1e-6)
+    folder = os.path.join(record["output_dir"], record["predictions"]["dev"])
+    assert sorted(os.listdir(folder)) == ["conll03.conll", "conll04.conll", "rte.jsonl"]
+    assert set(load_file(os.path.join(record["output_dir"], "trainable.safetensors"))) >= {
+        "prompt.encoder.rows", "head.heads.conll03.out.weight", "head.heads.rte.out.weight",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["task.tasks=[conll03]"], r"task.tasks=\['conll03'\]: expected a list of two or more"),
+        (["task.tasks=[conll03,conll03]"], r"each member once"),
+        (["task.tasks=[conll03,nope]"], r"no task 'nope'"),
+        (["task.sampling=uniform"], r"task.sampling=uniform: expected one of proportional, temperature"),
+        (["task.temperature=0"], r"task.temperature=0: expected a number > 0"),
+        (
+            ["+task.members.conll03.data_dri=x"],
+            r"task.members.conll03.data_dri: .*did you mean task.members.conll03.data_dir",
+        ),
+        (["+task.members.rte.data_dir=x"], r"task.members.rte: not one of task.tasks"),
+        (["+task.data_dir=x"], r"task.data_dir: no such key of task=multi.*task.members.<task>.data_dir"),
+    ],
+)
+def test_multi_task_settings_are_checked_before_anything_loads(cfg_factory, overrides, message):
+    with pytest.raises(PtuneError, match=message):
+        plan(cfg_factory("task=multi", "task.tasks=[conll03,conll04]", *overrides))

@@ -2,6 +2,7 @@
 fixture files the tests write."""
 
 import os
+import signal
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from ptune_exp.export import export_run
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.multitask import TaskSampler
 from ptune_exp.plan import plan
-from ptune_exp.run import run
+from ptune_exp.run import Interrupted, run
 from ptune_exp.tasks.multi import probabilities
 
 SMALL = ["method.prefix_len=4"]
@@ -195,6 +196,10 @@ def test_a_three_member_run_records_every_member(tmp_path, cfg_factory):
     assert facts["sampling"] == "temperature" and facts["temperature"] == 2.0
     n = facts["train_features"]
     assert facts["probabilities"]["rte"] == pytest.approx(n["rte"] ** 0.5 / sum(v**0.5 for v in n.values()), abs=1e-6)
+    each = build(plan(cfg_factory("method=ptv2", *SMALL, "task=rte", f"task.data_dir={dirs['rte']}",
+                                  f"method.init_from={record['output_dir']}")))  # fmt: skip
+    assert torch.equal(each.model.prompt.encoder.rows, prompt_of(record["output_dir"])["prompt.encoder.rows"])
+    assert each.transfer["tasks"] == ["conll03", "conll04", "rte"]  # multi-task, then each task
     folder = os.path.join(record["output_dir"], record["predictions"]["dev"])
     assert sorted(os.listdir(folder)) == ["conll03.conll", "conll04.conll", "rte.jsonl"]
     assert set(load_file(os.path.join(record["output_dir"], "trainable.safetensors"))) >= {
@@ -221,3 +226,32 @@ def test_a_three_member_run_records_every_member(tmp_path, cfg_factory):
 def test_multi_task_settings_are_checked_before_anything_loads(cfg_factory, overrides, message):
     with pytest.raises(PtuneError, match=message):
         plan(cfg_factory("task=multi", "task.tasks=[conll03,conll04]", *overrides))
+
+
+class SignalAt(TrainerCallback):
+    """SIGTERM to this process after the given step, as a scheduler's pre-emption would send."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            signal.raise_signal(signal.SIGTERM)
+
+
+def test_a_resumed_multi_task_run_equals_an_uninterrupted_one(tmp_path):
+    from conftest import SMOKE, compose_cfg
+
+    dirs = write_members(tmp_path / "data")
+    common = [*SMOKE, "method=ptv2", *SMALL, *multi_overrides(dirs), "task.sampling=temperature"]
+    # 9 batches an epoch (conll03 3, conll04 2, rte 4): the resumed segment crosses into the second epoch
+    common += ["train.max_steps=11", "train.eval_steps=4", "train.batch_size=2", "train.select=best"]
+    full = run(compose_cfg(*common, f"output_dir={tmp_path / 'full'}"))
+    with pytest.raises(Interrupted):
+        run(compose_cfg(*common, f"output_dir={tmp_path / 'cut'}"), callbacks=[SignalAt(3)])
+    resumed = run(compose_cfg(*common, f"train.resume={tmp_path / 'cut'}"))
+    assert resumed["status"] == "completed" and resumed["resumed_from"].endswith("checkpoint-4")
+    assert resumed["multitask"]["train_features"] == {"conll03": 6, "conll04": 3, "rte": 8}
+    assert resumed["loss_curve"] == full["loss_curve"] and resumed["curve"] == full["curve"]
+    assert resumed["dev"] == full["dev"] and resumed["test"] == full["test"] and resumed["members"] == full["members"]
+    assert resumed["weights_sha256"] == full["weights_sha256"]

@@ -1,6 +1,7 @@
 """Multi-task prompts and prompt transfer (`task=multi`, `method.init_from`), on tiny random models and
 fixture files the tests write."""
 
+import json
 import os
 import signal
 
@@ -175,11 +176,21 @@ def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, c
     assert seen == {"conll03", "conll04", "rte"}
 
 
-def test_a_three_member_run_records_every_member(tmp_path, cfg_factory):
-    dirs = write_members(tmp_path / "data")
+@pytest.fixture(scope="module")
+def multi_run(tmp_path_factory):
+    """A completed 3-member ptv2 run (conll03, conll04, rte; temperature sampling) and its members' folders."""
+    from conftest import SMOKE, compose_cfg
+
+    root = tmp_path_factory.mktemp("multi")
+    dirs = write_members(root / "data")
     overrides = ["train.max_steps=6", "train.eval_steps=3", "train.batch_size=2", "train.select=best"]
-    cfg = cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "task.sampling=temperature", *overrides)
-    record = run(cfg)
+    cfg = compose_cfg(*SMOKE, "method=ptv2", *SMALL, *multi_overrides(dirs), "task.sampling=temperature", *overrides,
+                      f"output_dir={root / 'run'}")  # fmt: skip
+    return run(cfg), dirs
+
+
+def test_a_three_member_run_records_every_member(multi_run, cfg_factory):
+    record, dirs = multi_run
     assert record["status"] == "completed" and record["task"] == "multi" and record["main_metric"] == "mean"
     members = record["members"]
     assert list(members) == ["conll03", "conll04", "rte"]
@@ -255,3 +266,30 @@ def test_a_resumed_multi_task_run_equals_an_uninterrupted_one(tmp_path):
     assert resumed["loss_curve"] == full["loss_curve"] and resumed["curve"] == full["curve"]
     assert resumed["dev"] == full["dev"] and resumed["test"] == full["test"] and resumed["members"] == full["members"]
     assert resumed["weights_sha256"] == full["weights_sha256"]
+
+
+def test_the_compare_table_has_multi_task_rows_and_column(multi_run, cfg_factory, tmp_path):
+    from ptune_exp.compare.cli import main as compare
+
+    record, dirs = multi_run
+    rte = ["method=ptv2", *SMALL, "task=rte", f"task.data_dir={dirs['rte']}"]
+    plain = run(cfg_factory(*rte))
+    moved = run(cfg_factory(*rte, f"method.init_from={record['output_dir']}"))
+    assert (
+        compare([record["output_dir"], plain["output_dir"], moved["output_dir"], "--json", str(tmp_path / "t.json")])
+        == 0
+    )
+    table = json.loads((tmp_path / "t.json").read_text())["tables"][0]
+    rows = {r["label"]: r for r in table["rows"]}
+    assert list(rows) == ["P-Tuning v2", "P-Tuning v2, from multi-task", "P-Tuning v2, multi-task"]
+    assert [rows[k]["multi_task"] for k in rows] == ["no", "then this task (3 tasks)", "yes (3 tasks)"]
+    assert set(rows["P-Tuning v2, multi-task"]["cells"]) == {"conll03", "conll04", "rte"}
+    assert (
+        rows["P-Tuning v2, multi-task"]["cells"]["rte"]["accuracy"]["mean"]
+        == record["members"]["rte"]["dev"]["accuracy"]
+    )
+    assert (
+        rows["P-Tuning v2, multi-task"]["cells"]["conll03"]["f1"]["mean"] == record["members"]["conll03"]["test"]["f1"]
+    )
+    assert set(rows["P-Tuning v2, from multi-task"]["cells"]) == {"rte"}
+    assert rows["P-Tuning v2, from multi-task"]["cells"]["rte"]["accuracy"]["mean"] == moved["dev"]["accuracy"]

@@ -293,3 +293,25 @@ def test_the_compare_table_has_multi_task_rows_and_column(multi_run, cfg_factory
     )
     assert set(rows["P-Tuning v2, from multi-task"]["cells"]) == {"rte"}
     assert rows["P-Tuning v2, from multi-task"]["cells"]["rte"]["accuracy"]["mean"] == moved["dev"]["accuracy"]
+
+
+def test_a_multi_task_export_holds_every_head_and_serves_them_on_one_prompt(multi_run, tmp_path):
+    from ptune_exp.predict import predict_file
+    from ptune_exp.serve.registry import load_registry
+
+    record, dirs = multi_run
+    out = export_run(record["output_dir"], str(tmp_path / "export"))
+    assert sorted(os.listdir(out)) == ["conll03", "conll04", "multitask.json", "rte"]
+    trained = load_file(os.path.join(record["output_dir"], "trainable.safetensors"))
+    for name in ("conll03", "conll04", "rte"):
+        weights = load_file(os.path.join(out, name, "weights.safetensors"))
+        assert torch.equal(weights["prompt.encoder.rows"], trained["prompt.encoder.rows"])
+        assert torch.equal(weights["head.out.weight"], trained[f"head.heads.{name}.out.weight"])
+    path = predict_file(os.path.join(out, "rte"), os.path.join(dirs["rte"], "dev.tsv"), str(tmp_path / "rte"))
+    alone = [json.loads(line)["prediction"] for line in open(path)]
+    in_run = os.path.join(record["output_dir"], record["predictions"]["dev"], "rte.jsonl")
+    assert alone == [json.loads(line)["prediction"] for line in open(in_run)]  # the export predicts as the run did
+    registry = load_registry([out], strict=True)
+    assert sorted(registry.tasks) == ["conll03", "conll04", "rte"] and not registry.refused
+    with pytest.raises(PtuneError, match=r"a multi-task export: give one member's folder"):
+        predict_file(out, os.path.join(dirs["rte"], "dev.tsv"), str(tmp_path / "x"))

@@ -126,6 +126,7 @@ def members_record(spec: MultiSpec, result: dict) -> dict:
     for m in spec.members:
         extra = {role: member_scores(s).get(m.name) for role, s in (result.get("extra") or {}).items()}
         out[m.name] = {
+            "config": m.config,  # its `task.*`, as a run of it alone would have them (exports read it)
             "task_source": m.task.source,
             "family": m.task.family,
             "metrics": list(m.task.metrics),

@@ -38,6 +38,7 @@ class Member:
     name: str
     task: TaskSpec
     data: DataConfig
+    config: dict = dataclasses.field(default_factory=dict, compare=False)  # as `task.*` of a run of it alone
 
 
 @dataclass(frozen=True)
@@ -125,4 +126,4 @@ def _member(name: str, shared: dict, own: dict) -> Member:
         raise PtuneError(f"task.members.{name}: {e}") from None
     if data.data_dir and not os.path.isdir(data.data_dir):
         raise PtuneError(f"task.members.{name}.data_dir={data.data_dir} is not a directory")
-    return Member(name, task, data)
+    return Member(name, task, data, OmegaConf.to_container(merged))

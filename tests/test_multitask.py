@@ -150,11 +150,13 @@ def test_the_sampler_keeps_each_batch_to_one_task_and_draws_the_stated_shares():
     assert list(sampler) == list(again)  # (seed, epoch) fixes the order: what a resume relies on
 
 
-def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory):
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory, checkpointing):
     from ptune_exp.engine import trainer_for
 
     dirs = write_members(tmp_path / "data")
-    exp = build(plan(cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "train.batch_size=2")))
+    gc = f"train.gradient_checkpointing={str(checkpointing).lower()}"
+    exp = build(plan(cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "train.batch_size=2", gc)))
     heads = exp.model.head.heads
     assert list(heads) == ["conll03", "conll04", "rte"]
     assert [type(h).__name__ for h in heads.values()] == ["TokenClassificationHead"] * 2 + ["ClassificationHead"]
@@ -295,8 +297,8 @@ def test_the_compare_table_has_multi_task_rows_and_column(multi_run, cfg_factory
     assert rows["P-Tuning v2, from multi-task"]["cells"]["rte"]["accuracy"]["mean"] == moved["dev"]["accuracy"]
 
 
-def test_a_multi_task_export_holds_every_head_and_serves_them_on_one_prompt(multi_run, tmp_path):
-    from ptune_exp.predict import predict_file
+def test_a_multi_task_export_holds_every_head_and_serves_them_on_one_prompt(multi_run, tmp_path, cfg_factory):
+    from ptune_exp.predict import eval_run, predict_file
     from ptune_exp.serve.registry import load_registry
 
     record, dirs = multi_run
@@ -313,5 +315,31 @@ def test_a_multi_task_export_holds_every_head_and_serves_them_on_one_prompt(mult
     assert alone == [json.loads(line)["prediction"] for line in open(in_run)]  # the export predicts as the run did
     registry = load_registry([out], strict=True)
     assert sorted(registry.tasks) == ["conll03", "conll04", "rte"] and not registry.refused
+    again = build(plan(cfg_factory("method=ptv2", *SMALL, "task=conll04", f"task.data_dir={dirs['conll04']}",
+                                   f"method.init_from={out}")))  # fmt: skip
+    assert torch.equal(again.model.prompt.encoder.rows, trained["prompt.encoder.rows"])
+    assert again.transfer["tasks"] == ["conll03", "conll04", "rte"] and again.transfer["from"] == os.path.abspath(out)
+    assert eval_run(record["output_dir"])["dev"] == record["dev"]  # ptune-exp-eval re-scores every member
     with pytest.raises(PtuneError, match=r"a multi-task export: give one member's folder"):
         predict_file(out, os.path.join(dirs["rte"], "dev.tsv"), str(tmp_path / "x"))
+
+
+@pytest.mark.slow
+def test_a_two_process_data_parallel_multi_task_run(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dirs = write_members(tmp_path / "data")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    args = ["model=tiny-bert", "train=smoke", "train.max_steps=4", "train.batch_size=2", "method=ptv2", *SMALL]
+    command = [str(Path(sys.executable).parent / "torchrun"), "--standalone", "--nproc_per_node=2", "-m", "ptune_exp"]
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [*command, *args, *multi_overrides(dirs), "train.gradient_checkpointing=true", f"output_dir={out}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["status"] == "completed" and record["replicas"]["world_size"] == 2 and record["replicas"]["in_sync"]
+    assert set(record["members"]) == {"conll03", "conll04", "rte"} and record["train"]["steps"] == 4

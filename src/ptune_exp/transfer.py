@@ -12,13 +12,14 @@ refused before training with both shapes named. A flat prompt takes a reparamete
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
 import torch
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.export import EXPORT_JSON, read_export, read_record, run_weights
+from ptune_exp.export import EXPORT_JSON, member_exports, read_export, read_record, run_weights
 from ptune_exp.fingerprint import SHAPE
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
@@ -59,6 +60,11 @@ class Source:
 def read_source(path: str) -> Source:
     """The run directory or export `path` names, checked (a completed run, verified weights)."""
     where = f"method.init_from={path}"
+    members = member_exports(path)
+    if members:  # a multi-task export: every member folder holds the same prompt
+        return dataclasses.replace(
+            read_source(members[0][1]), path=os.path.abspath(path), tasks=[m for m, _ in members]
+        )
     if os.path.isfile(os.path.join(path, EXPORT_JSON)):
         parts = read_export(path)
         meta = parts.meta

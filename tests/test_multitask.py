@@ -150,13 +150,13 @@ def test_the_sampler_keeps_each_batch_to_one_task_and_draws_the_stated_shares():
     assert list(sampler) == list(again)  # (seed, epoch) fixes the order: what a resume relies on
 
 
-@pytest.mark.parametrize("checkpointing", [False, True])
-def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory, checkpointing):
+@pytest.mark.parametrize("method, checkpointing", [("ptv2", False), ("ptv2", True), ("pt", False)])
+def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory, method, checkpointing):
     from ptune_exp.engine import trainer_for
 
     dirs = write_members(tmp_path / "data")
     gc = f"train.gradient_checkpointing={str(checkpointing).lower()}"
-    exp = build(plan(cfg_factory("method=ptv2", *SMALL, *multi_overrides(dirs), "train.batch_size=2", gc)))
+    exp = build(plan(cfg_factory(f"method={method}", *SMALL, *multi_overrides(dirs), "train.batch_size=2", gc)))
     heads = exp.model.head.heads
     assert list(heads) == ["conll03", "conll04", "rte"]
     assert [type(h).__name__ for h in heads.values()] == ["TokenClassificationHead"] * 2 + ["ClassificationHead"]

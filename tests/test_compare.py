@@ -171,7 +171,7 @@ def test_every_output_format_parses(runs, tmp_path):
     assert tex.count("\\begin{tabular}") == tex.count("\\end{tabular}") == 1 and "\\pm" in tex
     lines = [line for line in tex.splitlines() if line.endswith(" \\\\")]
     assert len(lines) == 1 + ROWS  # header + rows
-    assert all(line.count(" & ") == 1 + 7 for line in lines)  # 1 task + 7 concept columns after the method
+    assert all(line.count(" & ") == 1 + 8 for line in lines)  # 1 task + 8 concept columns after the method
     assert tex.count("\\textbf{") == best_rows(cells)
     pngs = sorted((tmp_path / "plots").glob("*.png"))
     assert {p.name for p in pngs} == {"methods_tiny-bert.png", f"prefix_len_tiny-bert_{TASK}.png"}

@@ -49,8 +49,11 @@ def settings_of(config: dict, data: dict) -> dict:
 
 
 def data_digests(p) -> dict:
-    """sha256 of each split's file in task.data_dir (nothing for data from the hub)."""
+    """sha256 of each split's file in task.data_dir (nothing for data from the hub); `<member>.<role>` for
+    the members of a multi-task plan."""
     out = {}
+    for m in getattr(p.task, "members", ()):
+        out |= {f"{m.name}.{role}": digest for role, digest in data_digests(m).items()}
     for role, split in sorted(p.task.splits.items()):
         path = os.path.join(p.data.data_dir, split.file) if p.data.data_dir and split.file else None
         if path and os.path.isfile(path):

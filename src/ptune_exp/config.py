@@ -142,6 +142,7 @@ class MethodConfig:
     lora_dropout: float = 0.0
     target_modules: list[str] | None = None  # module names as PEFT matches them (a name or a dotted name's end)
     feedforward_modules: list[str] | None = None  # ia3: targets whose input (not output) is rescaled
+    init_from: str | None = None  # a run dir or export whose prompt this run starts from (transfer.py)
 
     @classmethod
     def from_cfg(cls, cfg) -> MethodConfig:

@@ -12,6 +12,9 @@ from ptune_exp.compile import bucket_collator
 from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
 from ptune_exp.experiment import Experiment
+from ptune_exp.multitask import epoch_examples, members_record, train_sizes, weights_for
+from ptune_exp.multitrainer import MultiTrainer
+from ptune_exp.tasks.multi import is_multi
 from ptune_exp.training import (
     GracefulStop,
     NanGuard,
@@ -31,25 +34,32 @@ class Interrupted(PtuneError):
 
 
 def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
-    p = exp.plan
-    n_train = len(exp.data["train"]) if "train" in exp.data else 1
+    p, train = exp.plan, exp.data.get("train")
+    multi = is_multi(p.task)
+    n_train = 1 if train is None else epoch_examples(train_sizes(train), p.train.batch_size) if multi else len(train)
     dev = "dev" in exp.data
     collator = exp.family.collator(exp.tokenizer)
-    return PromptTrainer(
+    args = arguments(p.train, p.out_dir, p.method_cfg.lr, p.seed, n_train, p.run_name)
+    kwargs = {} if not multi or train is None else {"weights": weights_for(p.task, train)}
+    if multi:  # under DDP: the heads of the other members get no gradient in a batch
+        args.ddp_find_unused_parameters = True
+    return (MultiTrainer if multi else PromptTrainer)(
         model=exp.model,
-        args=arguments(p.train, p.out_dir, p.method_cfg.lr, p.seed, n_train, p.run_name),
-        train_dataset=exp.data.get("train"),
+        args=args,
+        train_dataset=train,
         eval_dataset=exp.data.get("dev"),
         data_collator=bucket_collator(collator) if p.train.compile else collator,
         compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
         callbacks=list(callbacks),
         lr_decay=epoch_decay(p.train, n_train),
+        **kwargs,
     )
 
 
 def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict | None = None) -> dict:
     """Metrics of every labelled non-train split; predictions written into out_dir when given.
-    `known` maps a split to (scores, scorer) already computed for the current weights."""
+    `known` maps a split to (scores, scorer) already computed for the current weights. A multi-task run's
+    scores are `<member>/<metric>` and `mean`; `members` holds them per member."""
     p, result = exp.plan, {"test": None}
     for role in exp.data:
         if role == "train":
@@ -68,6 +78,8 @@ def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict |
             result[role] = scores
         else:
             result.setdefault("extra", {})[role] = scores
+    if is_multi(p.task):
+        result["members"] = members_record(p.task, result)
     return result
 
 

@@ -11,10 +11,13 @@ from transformers import set_seed
 from ptune_exp.builder import BuildOptions, build_model
 from ptune_exp.compile import compile_layers
 from ptune_exp.model import PromptedModel
+from ptune_exp.multitask import family_for, multitask_facts
 from ptune_exp.plan import Plan
 from ptune_exp.provenance import data_source, model_source
 from ptune_exp.tasks import family_of
+from ptune_exp.tasks.multi import is_multi
 from ptune_exp.training import frozen_dtype
+from ptune_exp.transfer import backbone_shape, load_prompt
 
 log = logging.getLogger("ptune_exp")
 
@@ -29,6 +32,7 @@ class Experiment:
     raw: dict  # role -> raw examples
     data: dict  # role -> tokenized features
     family: object
+    transfer: dict | None = None  # the source of the prompt's start (method.init_from)
 
     def facts(self) -> dict:
         """What the record says about the built run: parameter counts, split sizes, labels, and where its
@@ -38,13 +42,21 @@ class Experiment:
         return {
             "provenance": {"data": data_source(p), "model": model_source(p.model, self.model.backbone)},
             "params": {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)},
-            "data": {role: len(split) for role, split in self.data.items()},
+            "data": {role: _sizes(split) for role, split in self.data.items()},
             "labels": list(getattr(self.plan.task, "labels", ()) or ()) or None,
+            "backbone": backbone_shape(self.model.backbone.config),
+            "transfer": self.transfer,
+            **({"multitask": multitask_facts(p.task, self.data["train"])} if is_multi(p.task) else {}),
         }
 
 
 def load_raw(p: Plan) -> dict:
-    """Every split the task has, as raw examples; unlabelled evaluation splits are dropped."""
+    """Every split the task has, as raw examples; unlabelled evaluation splits are dropped. A multi-task
+    run's splits are dicts member -> examples, each member loaded as its own run would load it."""
+    if is_multi(p.task):
+        by_member = {m.name: load_raw(p.with_data(m.task, m.data)) for m in p.task.members}
+        roles = dict.fromkeys(role for raw in by_member.values() for role in raw)
+        return {role: {name: raw[role] for name, raw in by_member.items() if role in raw} for role in roles}
     family = family_of(p.task)
     raw = {role: family.load_split(p.task, role, p.data.data_dir) for role in p.task.splits}
     return {
@@ -54,7 +66,7 @@ def load_raw(p: Plan) -> dict:
 
 def model_for(p: Plan) -> tuple[PromptedModel, object]:
     """The plan's backbone + prompt + head (the head's size may depend on labels fitted from the data)."""
-    head = lambda hidden: family_of(p.task).make_head(p.task, hidden, p.method_cfg.head_dropout)
+    head = lambda hidden: family_for(p.task).make_head(p.task, hidden, p.method_cfg.head_dropout)
     options = BuildOptions(p.data.max_seq_len, frozen_dtype(p.train), p.train.gradient_checkpointing, p.model.name)
     model, tokenizer = build_model(p.model, p.method, p.method_cfg, head, options)
     if p.train.compile:
@@ -64,15 +76,17 @@ def model_for(p: Plan) -> tuple[PromptedModel, object]:
 
 def build(p: Plan) -> Experiment:
     set_seed(p.seed)
-    family = family_of(p.task)
+    family = family_for(p.task)
     raw = load_raw(p)
     p = p.with_task(family.fit(p.task, raw))
     model, tokenizer = model_for(p)
+    init = p.method_cfg.init_from
+    transfer = load_prompt(model, p.method, p.method_cfg, init) if init else None
     data = {
         role: family.tokenize(split, p.task, tokenizer, p.data.max_seq_len, role == "train")
         for role, split in raw.items()
     }
-    exp = Experiment(p, model, tokenizer, raw, data, family)
+    exp = Experiment(p, model, tokenizer, raw, data, family, transfer)
     params = exp.facts()["params"]
     log.info(
         "%s on %s with %s: %d of %d parameters train (%.3f%%)",
@@ -84,6 +98,11 @@ def build(p: Plan) -> Experiment:
         params["trainable_pct"],
     )
     return exp
+
+
+def _sizes(split) -> int | dict:
+    """A split's size; a multi-task split's per member."""
+    return {name: len(s) for name, s in split.items()} if isinstance(split, dict) else len(split)
 
 
 def _subset(split, p: Plan, role: str):

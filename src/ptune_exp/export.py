@@ -40,6 +40,7 @@ from ptune_exp.weights import file_in, load_into, load_tensors, sha256_file, ver
 
 EXPORT_JSON = "export.json"
 EXPORT_WEIGHTS = "weights.safetensors"
+MULTI_JSON = "multitask.json"  # a multi-task run's export: one export folder per member task
 FORMAT = "ptune-exp-export/1"
 TRUST_FLAG = "--trust-remote-code"
 RECORD_FIELDS = {"config": dict, "method": str, "method_config": dict, "family": str, "labels": (list, None)}
@@ -91,12 +92,47 @@ def export_run(run_dir: str, out_dir: str | None = None, repo_id: str | None = N
     out_dir = out_dir or os.path.join(run_dir, "export")
     try:
         os.makedirs(out_dir, exist_ok=True)
+        if isinstance(record.get("members"), dict):  # a multi-task run: one export per member, one prompt
+            return _export_members(run_dir, record, state, out_dir, repo_id)
         meta = _export_meta(run_dir, record, state)
         _write_export(out_dir, state, meta)
         write_card(out_dir, model_card(meta, record, repo_id))
     except OSError as e:
         raise PtuneError(f"could not write the export to {out_dir} ({e.strerror or e})") from None
     return out_dir
+
+
+def _export_members(run_dir: str, record: dict, state: dict, out_dir: str, repo_id: str | None) -> str:
+    """A multi-task run's export: OUT/<member>/ for each member (the shared prompt and that member's head,
+    an export like any other) and OUT/multitask.json naming them (`ptune-exp-serve OUT` serves them all)."""
+    members = record["members"]
+    for name, member in members.items():
+        head = f"head.heads.{name}."
+        own = {k: v for k, v in state.items() if k.startswith("prompt.")}
+        own |= {"head." + k[len(head) :]: v for k, v in state.items() if k.startswith(head)}
+        sizes = {role: (n.get(name) if isinstance(n, dict) else n) for role, n in (record.get("data") or {}).items()}
+        keys = ("family", "labels", "metrics", "main_metric", "dev", "test", "extra", "task_source")
+        alone = {**record, **{k: member.get(k) for k in keys}, "task": name, "data": sizes}
+        alone["config"] = {**record["config"], "task": member["config"]}
+        folder = os.path.join(out_dir, name)
+        os.makedirs(folder, exist_ok=True)
+        meta = _export_meta(run_dir, alone, own) | {"multitask": list(members)}
+        _write_export(folder, own, meta)
+        write_card(folder, model_card(meta, alone, repo_id))
+    with open(os.path.join(out_dir, MULTI_JSON), "w", encoding="utf-8") as f:
+        json.dump({"format": FORMAT, "tasks": list(members), "source_run": os.path.abspath(run_dir)}, f, indent=2)
+    return out_dir
+
+
+def member_exports(path: str) -> list[tuple[str, str]] | None:
+    """(member, folder) of each member of a multi-task export at `path`; None when it is not one."""
+    meta = os.path.join(path, MULTI_JSON)
+    if not os.path.isfile(meta):
+        return None
+    tasks = read_json_file(meta, "").get("tasks")
+    if not isinstance(tasks, list) or not all(isinstance(t, str) and os.path.basename(t) == t for t in tasks):
+        raise PtuneError(f"{meta}: tasks={tasks!r:.80} must be a list of member folder names")
+    return [(t, os.path.join(path, t)) for t in tasks]
 
 
 def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
@@ -186,7 +222,10 @@ def load_export(path: str, trust_remote_code: bool = False) -> Export:
 def read_export(path: str, trust_remote_code: bool = False) -> Parts:
     """Everything of an export but the model: export.json checked, its weights verified and read."""
     meta_path = os.path.join(path, EXPORT_JSON)
-    meta = read_json_file(meta_path, f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`")
+    missing = f"{path} has no {EXPORT_JSON}: make one with `ptune-exp-export RUN_DIR`"
+    if os.path.isfile(os.path.join(path, MULTI_JSON)):
+        missing = f"{path} is a multi-task export: give one member's folder ({path}/<task>), or serve them all"
+    meta = read_json_file(meta_path, missing)
     if meta.get("format") != FORMAT:
         raise PtuneError(f"{meta_path} has format {meta.get('format')!r}; this ptune-exp reads {FORMAT}")
     check_fields(meta, meta_path, {"model": dict})

@@ -16,6 +16,8 @@ from ptune_exp.distributed import agree_on
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
 from ptune_exp.tasks import TaskSpec, family_of, get_task
+from ptune_exp.tasks.multi import MULTI, configure_multi
+from ptune_exp.transfer import check_source, read_source
 
 
 @dataclass(frozen=True)
@@ -41,16 +43,20 @@ class Plan:
     def with_task(self, task: TaskSpec) -> Plan:
         return dataclasses.replace(self, task=task)
 
+    def with_data(self, task: TaskSpec, data: DataConfig) -> Plan:
+        """The plan of one member task of a multi-task run (its spec and data settings)."""
+        return dataclasses.replace(self, task=task, data=data)
+
 
 def plan(cfg: DictConfig) -> Plan:
     run = RunConfig.from_cfg(cfg)
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)
     method.validate(method_cfg)
+    if method_cfg.init_from:  # read and checked now: a wrong source costs seconds, not a model load
+        check_source(read_source(method_cfg.init_from), method, method_cfg)
     model = ModelConfig.from_cfg(cfg.model)
-    spec = get_task(cfg.task.name, cfg.task.get("source"))
-    task = family_of(spec).configure(spec, cfg.task)
-    data = DataConfig.from_cfg(cfg.task)
+    task, data = configure_multi(cfg.task) if cfg.task.get("name") == MULTI else _task(cfg.task)
     if data.data_dir and not os.path.isdir(data.data_dir):
         raise PtuneError(f"task.data_dir={data.data_dir} is not a directory")
     p = Plan(
@@ -69,6 +75,11 @@ def plan(cfg: DictConfig) -> Plan:
     check_trainer_settings(p.train)
     check_writable(p.out_dir)  # last: a plan that fails earlier creates no folder
     return p
+
+
+def _task(task_cfg) -> tuple[TaskSpec, DataConfig]:
+    spec = get_task(task_cfg.name, task_cfg.get("source"))
+    return family_of(spec).configure(spec, task_cfg), DataConfig.from_cfg(task_cfg)
 
 
 def budget(train: TrainConfig, method_cfg: MethodConfig) -> TrainConfig:

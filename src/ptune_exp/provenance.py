@@ -24,7 +24,9 @@ WEIGHTS_FILE = "model.safetensors"
 
 
 def data_source(p) -> dict:
-    """The plan's data: generated, local files or a hub dataset."""
+    """The plan's data: generated, local files or a hub dataset (a multi-task plan's: per member)."""
+    if getattr(p.task, "members", None):
+        return {"source": "multi", "members": {m.name: data_source(m) for m in p.task.members}}
     if getattr(p.task, "generate", None) is not None:
         return {"source": "generated", "task": p.task.name}
     if p.data.data_dir:

@@ -16,6 +16,7 @@ import sys
 
 from ptune_exp.compare.check import screen
 from ptune_exp.compare.formats import markdown, write_csv, write_json, write_latex
+from ptune_exp.compare.multi import expand
 from ptune_exp.compare.search import best_of_search
 from ptune_exp.compare.table import Table, build_tables, is_completed, select
 from ptune_exp.errors import PtuneError, command
@@ -84,7 +85,7 @@ def check_paths(args: argparse.Namespace) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_paths(args)
-    records = select(screen(read_records(args.paths)), args.model, args.task, args.method)
+    records = select(expand(screen(read_records(args.paths))), args.model, args.task, args.method)
     if not records:
         print(
             f"ptune-exp-compare: error: no metrics.json under {' '.join(args.paths)} (after filters). "

@@ -19,7 +19,7 @@ SHORT = {
     "macro_f1": "macro-F1",
     "f1a": "F1a",
 }
-CONCEPTS = ["trainable %", "budget", "tuned", "deep", "reparam", "no verbalizer", "families"]
+CONCEPTS = ["trainable %", "budget", "tuned", "deep", "reparam", "multi-task", "no verbalizer", "families"]
 FAILED_FIELDS = ("status", "method", "task", "model", "seed", "error", "record_path")
 CSV_FIELDS = [
     "model",
@@ -85,6 +85,7 @@ def concept_cells(row: Row) -> list[str]:
         row.tuned or "–",
         _yes(row.deep),
         _yes(row.reparam),
+        row.multi_task,
         "yes",
         ", ".join(row.families),
     ]
@@ -211,6 +212,8 @@ def _row_json(r: Row) -> dict:
         "tuned": r.tuned or None,
         "in_paper": r.in_paper,
         "deep": r.deep,
+        "setting": r.setting or None,
+        "multi_task": r.multi_task,
         "no_verbalizer": True,
         "families": r.families,
         "runs": [x["record_path"] for x in r.records],

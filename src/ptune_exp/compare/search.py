@@ -38,8 +38,8 @@ def _select(rows: list[Row], table: Table) -> Row:
 
 def best_of_search(table: Table) -> Table:
     """The table with one row per method (and reparam): each task's best variant on dev."""
-    groups: dict[tuple[str, bool], list[Row]] = {}
+    groups: dict[tuple[str, bool, str], list[Row]] = {}
     for row in table.rows:
-        groups.setdefault((row.method, row.reparam), []).append(row)
+        groups.setdefault((row.method, row.reparam, row.setting), []).append(row)
     rows = [_select(members, table) for members in groups.values()]
     return dataclasses.replace(table, rows=[r for r in rows if r.records])

@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from ptune_exp.compare.check import problem
+from ptune_exp.compare.multi import concept_text, expand, setting_of
 from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
 from ptune_exp.reference import reference_rows
 
@@ -35,12 +36,14 @@ class Row:
     cells: dict[str, dict[str, Stat]] = field(default_factory=dict)  # task -> metric -> Stat
     note: str = ""  # e.g. "best of 12 on dev" (--best-of-search)
     chosen: dict[str, dict] = field(default_factory=dict)  # task -> the variant selected on dev
+    setting: str = ""  # multi-task, from multi-task, from <task> (compare/multi.py), or none
 
     @property
     def method_label(self) -> str:
         """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP; a
         method outside the paper is marked with a dagger ("LoRA †")."""
         text = self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+        text += f", {self.setting}" if self.setting else ""
         return text + ("" if self.in_paper else OUTSIDE)
 
     @property
@@ -63,6 +66,11 @@ class Row:
     @property
     def families(self) -> list[str]:
         return sorted({r["family"] for r in self.records})
+
+    @property
+    def multi_task(self) -> str:
+        """The "multi-task" concept: with how many tasks the row's prompt trained jointly, or before, or no."""
+        return concept_text(self.records)
 
     @property
     def deep(self) -> bool:
@@ -135,6 +143,7 @@ def _row_order(row: Row) -> tuple:
     return (
         METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,
         row.reparam,
+        row.setting,
         [_sortable(v) for _, v in row.variant],
     )
 
@@ -180,7 +189,7 @@ def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
     return cells
 
 
-def _method_rows(table: Table, method: str, reparam: bool, group: list[dict]) -> list[Row]:
+def _method_rows(table: Table, method: str, reparam: bool, setting: str, group: list[dict]) -> list[Row]:
     """One row per variant (combination of the settings that vary within a task) of one method."""
     fields = variant_fields(group)
     by_variant: dict[tuple, list[dict]] = {}
@@ -190,17 +199,17 @@ def _method_rows(table: Table, method: str, reparam: bool, group: list[dict]) ->
     for variant, members in by_variant.items():
         records = latest_per_seed(members)
         title = members[0].get("method_title", method)
-        rows.append(Row(method, title, reparam, variant, records, _cells(table, records)))
+        rows.append(Row(method, title, reparam, variant, records, _cells(table, records), setting=setting))
     return rows
 
 
 def build_table(model: str, records: list[dict], split: str = "auto", paper: bool = False) -> Table:
     table = _empty_table(model, records, split)
-    groups: dict[tuple[str, bool], list[dict]] = {}
+    groups: dict[tuple[str, bool, str], list[dict]] = {}
     for r in records:
-        groups.setdefault((r["method"], bool(r["method_config"].get("reparam"))), []).append(r)
-    for (method, reparam), group in groups.items():
-        table.rows += _method_rows(table, method, reparam, group)
+        groups.setdefault((r["method"], bool(r["method_config"].get("reparam")), setting_of(r)), []).append(r)
+    for (method, reparam, setting), group in groups.items():
+        table.rows += _method_rows(table, method, reparam, setting, group)
     table.rows.sort(key=_row_order)
     if paper:
         table.references = reference_rows(model, table.tasks)
@@ -208,7 +217,7 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
 
 
 def build_tables(records: list[dict], split: str = "auto", paper: bool = False) -> list[Table]:
-    done = [r for r in records if is_completed(r)]
+    done = [r for r in expand(records) if is_completed(r)]
     return [
         build_table(m, [r for r in done if r["model"] == m], split, paper) for m in sorted({r["model"] for r in done})
     ]

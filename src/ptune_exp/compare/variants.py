@@ -17,10 +17,14 @@ def settings(record: dict) -> dict[str, object]:
     """What a run was asked to do, but its seed: method knobs by name (`prefix_len`), training and task
     settings as `train.epochs`, `task.max_train_samples`, ... Runs that differ here are not averaged."""
     out = {k: _hashable(v) for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
+    if out.get("init_from") is not None:  # a transfer's source by its weights, not by where it lies
+        out["init_from"] = str((record.get("transfer") or {}).get("weights_sha256"))[:8]
     config = record.get("config") or {}
     for group in ("train", "task"):
         for key, value in (config.get(group) or {}).items():
             name = f"{group}.{key}"
+            if name == "task.members" and isinstance(value, dict):  # a member's folder is where, not what
+                value = {m: {k: v for k, v in (o or {}).items() if k != "data_dir"} for m, o in value.items()}
             if name not in IGNORED:
                 out[name] = _hashable(value)
     return {**out, **provenance(record)}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ptune_exp.backbones import Backbone, load_backbone, model_type_of
 from ptune_exp.builder import BuildOptions, assemble
 from ptune_exp.errors import PtuneError
-from ptune_exp.export import Parts, read_export
+from ptune_exp.export import Parts, member_exports, read_export
 from ptune_exp.fingerprint import differences, fingerprint
 from ptune_exp.injection import prepare
 from ptune_exp.methods import METHODS
@@ -104,11 +104,25 @@ def load_registry(specs: list[str], strict: bool = False, trust_remote_code: boo
     return registry
 
 
+def _named(specs: list[str]) -> list[tuple[str, str]]:
+    """(name, path) of each export; a multi-task export (export.py) is each of its members, by member name
+    (`NAME.<member>` when it is given as NAME=PATH)."""
+    out = []
+    for spec in specs:
+        name, path = export_name(spec)
+        members = member_exports(path)
+        if members is None:
+            out.append((name, path))
+        else:
+            given = "=" in spec and not os.path.exists(spec)
+            out += [(f"{name}.{member}" if given else member, folder) for member, folder in members]
+    return out
+
+
 def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tuple[str, Parts]], dict[str, str]]:
     readable: dict[str, tuple[str, Parts]] = {}
     refused: dict[str, str] = {}
-    for spec in specs:
-        name, path = export_name(spec)
+    for name, path in _named(specs):
         if name in readable or name in refused:
             refused[f"{name} ({path})"] = f"the name {name!r} is taken; pass NAME={path}"
             continue

@@ -269,10 +269,7 @@ def parse_args(argv=None):
     ap.add_argument("--pad-fraction", type=float, default=0.0, help="pad this share of half the batch's sequences")
     ap.add_argument("--gradient-checkpointing", action="store_true")
     ap.add_argument(
-        "--backbone-dropout",
-        type=float,
-        default=None,
-        help="the backbone's hidden and attention dropout (default: its own)",
+        "--backbone-dropout", type=float, help="the backbone's hidden and attention dropout (default: its own)"
     )
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--json", help="write the results here")
@@ -285,9 +282,12 @@ def parse_args(argv=None):
         "whose rows the main table shows, then each method at its best setting (default: --precision/--compile)",
     )
     ap.add_argument("--no-eval", dest="eval", action="store_false", help="skip the eval-forward timing")
-    args = ap.parse_args(argv)
-    cuda = torch.cuda.is_available()
-    args.precision = args.precision or ("bf16" if cuda else "fp32")
+    return _defaults(ap.parse_args(argv))
+
+
+def _defaults(args):
+    """What the defaults depend on: precision on the device, the frozen dtype on precision, settings on both."""
+    args.precision = args.precision or ("bf16" if torch.cuda.is_available() else "fp32")
     args.frozen_dtype_given = args.frozen_dtype is not None
     args.frozen_dtype = args.frozen_dtype or ("bf16" if args.precision == "bf16" else "fp32")
     args.settings = (args.settings or setting_name(args)).split(",")

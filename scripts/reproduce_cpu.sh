@@ -6,6 +6,7 @@
 # CONLL_DIR holds the official column files (train.txt, valid.txt, test.txt); RTE_DIR the SuperGLUE jsonl
 # (train.jsonl, val.jsonl). A run already completed in OUT is skipped, so the script can be re-run.
 set -euo pipefail
+set -f  # no globbing: overrides such as task.tasks=[a,b] are passed as written
 OUT=${1:-outputs/reproduction}
 : "${CONLL_DIR:?set CONLL_DIR to the CoNLL-2003 folder}" "${RTE_DIR:?set RTE_DIR to the SuperGLUE RTE folder}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
@@ -33,5 +34,16 @@ done
 for seed in 1 2 3; do
   run "conll03/ptv2_12ep/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=12 seed=$seed
   run "conll03/prefix_lr1e-3/s$seed" $CONLL method=prefix method.lr=1e-3 train.epochs=6 seed=$seed
+done
+# multi-task, then each task: one shared prompt on CoNLL-2003 + RTE for 3 epochs, then each task from it for
+# 3 / 2 epochs: the same passes over each task's data as its single-task ptv2 run above (6 / 5 epochs)
+MULTI="task=multi task.tasks=[conll03,rte] +task.members.conll03.data_dir=$CONLL_DIR +task.members.rte.data_dir=$RTE_DIR"
+MULTI="$MULTI +task.members.rte.source=superglue +task.members.conll03.max_train_samples=1000"
+MULTI="$MULTI +task.members.conll03.max_eval_samples=500 +task.members.rte.max_train_samples=500 model=minilm train.batch_size=16"
+for seed in 1 2 3; do
+  run "multi/ptv2_3ep/s$seed" $MULTI method=ptv2 method.lr=2e-2 train.epochs=3 seed=$seed
+  from="method.init_from=$OUT/multi/ptv2_3ep/s$seed"
+  run "conll03/ptv2_from_multi/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=3 "$from" seed=$seed
+  run "rte/ptv2_from_multi/s$seed" $RTE method=ptv2 method.lr=1e-2 train.epochs=2 "$from" seed=$seed
 done
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

@@ -343,3 +343,17 @@ def test_a_two_process_data_parallel_multi_task_run(tmp_path):
     record = json.loads((out / "metrics.json").read_text())
     assert record["status"] == "completed" and record["replicas"]["world_size"] == 2 and record["replicas"]["in_sync"]
     assert set(record["members"]) == {"conll03", "conll04", "rte"} and record["train"]["steps"] == 4
+
+
+def test_transfers_from_sources_that_differ_only_in_seed_share_a_row():
+    from ptune_exp.compare.variants import settings
+
+    def transferred(path: str, sha: str, tasks: list[str]) -> dict:
+        source = {"from": path, "weights_sha256": sha, "method": "ptv2", "tasks": tasks}
+        return {"method_config": {"init_from": path}, "transfer": source}
+
+    seed1 = transferred("runs/multi/s1", "aa" * 32, ["conll03", "rte"])
+    seed2 = transferred("runs/multi/s2", "bb" * 32, ["conll03", "rte"])
+    other = transferred("runs/multi/s1", "aa" * 32, ["conll03", "conll04"])
+    assert settings(seed1) == settings(seed2) != settings(other)
+    assert settings(seed1)["init_from"] == "ptv2 on conll03+rte"

@@ -17,8 +17,8 @@ def settings(record: dict) -> dict[str, object]:
     """What a run was asked to do, but its seed: method knobs by name (`prefix_len`), training and task
     settings as `train.epochs`, `task.max_train_samples`, ... Runs that differ here are not averaged."""
     out = {k: _hashable(v) for k, v in (record.get("method_config") or {}).items() if k not in IGNORED}
-    if out.get("init_from") is not None:  # a transfer's source by its weights, not by where it lies
-        out["init_from"] = str((record.get("transfer") or {}).get("weights_sha256"))[:8]
+    if out.get("init_from") is not None:
+        out["init_from"] = source(record.get("transfer") or {})
     config = record.get("config") or {}
     for group in ("train", "task"):
         for key, value in (config.get(group) or {}).items():
@@ -28,6 +28,12 @@ def settings(record: dict) -> dict[str, object]:
             if name not in IGNORED:
                 out[name] = _hashable(value)
     return {**out, **provenance(record)}
+
+
+def source(transfer: dict) -> str:
+    """A transferred prompt's source by what it was (method and tasks), not where it lies nor its weights:
+    each seed of "multi-task, then each task" starts from its own multi-task run, and the seeds share a row."""
+    return f"{transfer.get('method')} on {'+'.join(transfer.get('tasks') or ['?'])}"
 
 
 def _hashable(value):

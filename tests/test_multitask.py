@@ -3,7 +3,6 @@ fixture files the tests write."""
 
 import json
 import os
-import signal
 
 import pytest
 import torch
@@ -19,6 +18,7 @@ from ptune_exp.multitask import TaskSampler
 from ptune_exp.plan import plan
 from ptune_exp.run import Interrupted, run
 from ptune_exp.tasks.multi import probabilities
+from test_reliability import SignalAt  # SIGTERM after a step, as a pre-emption would
 
 SMALL = ["method.prefix_len=4"]
 
@@ -239,17 +239,6 @@ def test_a_three_member_run_records_every_member(multi_run, cfg_factory):
 def test_multi_task_settings_are_checked_before_anything_loads(cfg_factory, overrides, message):
     with pytest.raises(PtuneError, match=message):
         plan(cfg_factory("task=multi", "task.tasks=[conll03,conll04]", *overrides))
-
-
-class SignalAt(TrainerCallback):
-    """SIGTERM to this process after the given step, as a scheduler's pre-emption would send."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            signal.raise_signal(signal.SIGTERM)
 
 
 def test_a_resumed_multi_task_run_equals_an_uninterrupted_one(tmp_path):

@@ -33,7 +33,7 @@ from ptune_exp.bench_settings import SETTINGS, best_table, for_setting, loss_gap
 from ptune_exp.bench_timing import first_call_s, peak_gib, profile_to, reset_peak, timed
 from ptune_exp.builder import BuildOptions, assemble
 from ptune_exp.compile import compile_layers
-from ptune_exp.hidden_dropout import set_dropout
+from ptune_exp.dropout import set_dropout
 from ptune_exp.methods import MethodConfig, get_method
 from ptune_exp.model import PromptedModel
 

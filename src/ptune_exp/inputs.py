@@ -52,10 +52,12 @@ def write_inputs(task, inputs: list, folder: str) -> Written:
     return writer(task, inputs, folder)
 
 
-def read_inputs(task, path: str):
-    """The inputs of a file in the task family's local format (labels optional), as raw rows."""
+def read_inputs(task, path: str, as_rows: bool = False):
+    """The inputs of a file in the task family's local format (labels optional), as raw rows: a Dataset,
+    or with `as_rows` a list of dicts (what the server's in-memory `Columns` hold)."""
+    family = family_of(task)
     try:
-        return family_of(task).read_inputs(task, path)
+        return family.read_input_rows(task, path) if as_rows else family.read_inputs(task, path)
     except UnicodeDecodeError:
         raise PtuneError(f"{path} is not UTF-8 text; give inputs in the task's local format") from None
     except (OSError, csv.Error) as e:

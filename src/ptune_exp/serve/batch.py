@@ -2,7 +2,8 @@
 
 A `Job` is one task's inputs (one request, or one task's rows of an input file): read by the family's
 own reader (the same checks and messages as `ptune-exp-predict`), tokenized by the family's own
-`tokenize` (so an over-long input is truncated, or windowed, exactly as in training). `run_jobs` cuts
+`tokenize` (so an over-long input is truncated, or windowed, exactly as in training), the rows held in
+memory as `Columns` (`columns.py`: no Arrow table, no fingerprint, no `map` machinery per request). `run_jobs` cuts
 all jobs' features into forwards of at most `max_rows` rows: **mixed** (any tasks in one forward: every
 row gets its task's prompt, `rows.py`, and its task's head) or **per task** (one forward per task, the
 alternative the serving benchmark compares against). Each job's logits are gathered as the HF
@@ -12,9 +13,7 @@ gets the predictions `predict_raw` gives for the same inputs.
 
 from __future__ import annotations
 
-import functools
 import tempfile
-import uuid
 from dataclasses import dataclass, field
 
 import torch
@@ -23,6 +22,7 @@ from transformers.trainer_pt_utils import nested_concat, nested_numpify
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.inputs import Written, named, read_inputs, results, write_inputs
+from ptune_exp.serve.columns import Columns
 from ptune_exp.serve.registry import Registry, Served
 from ptune_exp.serve.rows import mixed_inputs, strip
 from ptune_exp.tasks.families.base import MODEL_KEYS
@@ -33,8 +33,8 @@ class Job:
     """One task's inputs, read and tokenized; `logits`/`labels` gather what the forwards give it."""
 
     task: Served
-    raw: object  # the family's rows (a Dataset)
-    dataset: object  # their features (a Dataset: the Scorer reads its bookkeeping columns)
+    raw: Columns  # the family's rows
+    dataset: Columns  # their features (the Scorer reads its bookkeeping columns)
     features: list[dict]  # the same, as rows for the collator
     written: Written | None = None
     inputs: list | None = None
@@ -49,28 +49,20 @@ def job_from_list(task: Served, inputs: list) -> Job:
     with tempfile.TemporaryDirectory(prefix="ptune-exp-serve-") as folder:
         written = write_inputs(task.parts.task, inputs, folder)
         try:
-            raw = read_inputs(task.parts.task, written.path)
+            raw = Columns.from_rows(read_inputs(task.parts.task, written.path, as_rows=True))
         except PtuneError as e:
             raise named(e, written) from None
     return _tokenized(task, raw, written, inputs)
 
 
 def job_from_file(task: Served, path: str) -> Job:
-    return _tokenized(task, read_inputs(task.parts.task, path), None, None)
+    return _tokenized(task, Columns.from_rows(read_inputs(task.parts.task, path, as_rows=True)), None, None)
 
 
-def _tokenized(task: Served, raw, written, inputs) -> Job:
+def _tokenized(task: Served, raw: Columns, written, inputs) -> Job:
     parts, tokenizer = task.parts, task.tokenizer
-    _fresh_fingerprint(raw)
     features = parts.family.tokenize(raw, parts.task, tokenizer, parts.data.max_seq_len, False)
     return Job(task, raw, features, features.to_list(), written, inputs, _truncated(parts, raw, tokenizer))
-
-
-def _fresh_fingerprint(raw) -> None:
-    """`datasets` fingerprints every `map` by pickling its function, here with the whole tokenizer (for a
-    30k vocabulary that costs more than the forward of a request); a request's rows are in memory and
-    never cached, so this `raw`'s maps get a fresh random fingerprint instead (`new_fingerprint`)."""
-    raw.map = functools.partial(type(raw).map, raw, new_fingerprint=uuid.uuid4().hex)
 
 
 def _truncated(parts, raw, tokenizer) -> list[int]:

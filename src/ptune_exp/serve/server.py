@@ -62,7 +62,7 @@ def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] 
         except PtuneError as e:
             return 422, f"field 'inputs': {e}"
         try:
-            read_inputs(spec, written.path)
+            read_inputs(spec, written.path, as_rows=True)
         except PtuneError as e:
             return 422, f"field 'inputs': {named(e, written)}"
     return None

@@ -14,6 +14,7 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
                                                     call, `.predictions` holds per-example predictions
   write_predictions(spec, predictions, path) -> str writes them next to the record, returns the path
   read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
+  read_input_rows(spec, path) -> list[dict]         the same as rows (the server's requests)
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
   fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
 
@@ -170,10 +171,14 @@ class Family(ABC):
 
     def read_inputs(self, spec: TaskSpec, path: str) -> Dataset:
         """Inputs to predict on (ptune-exp-predict), labels optional."""
+        return Dataset.from_list(self.read_input_rows(spec, path), features=self.row_features)
+
+    def read_input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
+        """The same inputs as rows (the server's requests: `serve/columns.py`); an empty file is an error."""
         rows = self.input_rows(spec, path)
         if not rows:
             raise PtuneError(f"{path} holds no {self.inputs_noun}")
-        return Dataset.from_list(rows, features=self.row_features)
+        return rows
 
     def input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
         """Rows of an input file (by default: the task's official layout, as `read_file` reads it)."""

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The CPU reproduction of docs/reproduction.md: fft / pt / prefix / ptv2 (and lora, a reference outside the
-# paper) x 3 seeds on CoNLL-2003 and RTE
+# paper) x 3 seeds on CoNLL-2003 and RTE, and fft / pt / prefix / ptv2 on SQuAD 1.1 when SQUAD_DIR is set,
 # with all-MiniLM-L6-v2 (offline), then the tables and figures from the records.
-#   CONLL_DIR=/data/conll2003 RTE_DIR=/data/superglue/RTE bash scripts/reproduce_cpu.sh [OUT]
+#   CONLL_DIR=/data/conll2003 RTE_DIR=/data/superglue/RTE [SQUAD_DIR=outputs/squad_split] bash scripts/reproduce_cpu.sh [OUT]
 # CONLL_DIR holds the official column files (train.txt, valid.txt, test.txt); RTE_DIR the SuperGLUE jsonl
-# (train.jsonl, val.jsonl). A run already completed in OUT is skipped, so the script can be re-run.
+# (train.jsonl, val.jsonl); SQUAD_DIR the SQuAD 1.1 dev file split by article
+# (python scripts/split_squad.py dev-v1.1.json outputs/squad_split). A run already completed in OUT is
+# skipped, and an interrupted one (Ctrl-C, SIGTERM) is resumed, so the script can be re-run.
 set -euo pipefail
 set -f  # no globbing: overrides such as task.tasks=[a,b] are passed as written
 OUT=${1:-outputs/reproduction}
@@ -21,7 +23,9 @@ declare -A RTE_RECIPE=([fft]="method.lr=5e-5 train.epochs=3" [pt]="method.lr=1e-
 run() {  # run OUT_SUBDIR OVERRIDES...
   local dir=$OUT/$1; shift
   if grep -qs '"status": "completed"' "$dir/metrics.json"; then return; fi
-  ptune-exp "$@" train.progress=false output_dir="$dir" overwrite=true
+  local how=overwrite=true
+  if grep -qs '"status": "interrupted"' "$dir/metrics.json"; then how="train.resume=$dir"; fi
+  ptune-exp "$@" train.progress=false output_dir="$dir" "$how"
 }
 
 for seed in 1 2 3; do
@@ -46,4 +50,16 @@ for seed in 1 2 3; do
   run "conll03/ptv2_from_multi/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=3 "$from" seed=$seed
   run "rte/ptv2_from_multi/s$seed" $RTE method=ptv2 method.lr=1e-2 train.epochs=2 "$from" seed=$seed
 done
+# SQuAD 1.1 (optional): 1,000 training questions, 500 dev questions, 256-token windows with a 64-token stride
+if [ -n "${SQUAD_DIR:-}" ]; then
+  SQUAD="task=squad task.data_dir=$SQUAD_DIR model=minilm task.max_train_samples=1000 task.max_eval_samples=500"
+  SQUAD="$SQUAD task.max_seq_len=256 task.doc_stride=64 train.batch_size=16"
+  declare -A SQUAD_RECIPE=([fft]="method.lr=1e-4 train.epochs=2" [pt]="method.lr=3e-2 train.epochs=5"
+    [prefix]="method.lr=1e-3 train.epochs=5" [ptv2]="method.lr=1e-2 train.epochs=5")
+  for seed in 1 2 3; do
+    for method in ptv2 fft pt prefix; do
+      run "squad/$method/s$seed" $SQUAD method=$method ${SQUAD_RECIPE[$method]} seed=$seed
+    done
+  done
+fi
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

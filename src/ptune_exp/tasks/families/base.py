@@ -8,7 +8,8 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
                                                     labelled, unless the spec's split says it may not be
   is_labelled(split) -> bool                        whether the split can be scored
   make_head(spec, hidden_size, dropout) -> Module   head(hidden, labels=None, attention_mask, batch_shape)
-  tokenize(split, spec, tokenizer, max_len, train) -> Dataset   features (may hold extra columns)
+  tokenize(split, spec, tokenizer, max_len, train) -> Dataset   features (may hold extra columns); for a
+                                                    server request `split` is a `serve.columns.Columns`
   collator(tokenizer)                               batches features into model inputs (drops extras)
   Scorer(spec, raw, features)                       the Trainer's compute_metrics for one split; after a
                                                     call, `.predictions` holds per-example predictions

@@ -3,7 +3,8 @@
 The compiled-vs-eager checks use torch.compile's `aot_eager` backend: the same Dynamo graphs (graph
 breaks, guards, recompiles, the autograd graph AOTAutograd builds) as the real flag's `inductor`, without
 inductor's C++ build, which takes minutes per model on a 2-core CPU. No test runs inductor itself: it
-runs in `ptune-exp-bench --compile` / `--settings` and `make bench-gpu` (whose tests use aot_eager too).
+runs in `ptune-exp-bench --compile` / `--settings` and `make bench-gpu` (whose tests run dynamo's `eager`
+backend: their code paths, not the graphs checked here).
 """
 
 import pytest

@@ -60,6 +60,7 @@ if [ -n "${SQUAD_DIR:-}" ]; then
     for method in ptv2 fft pt prefix; do
       run "squad/$method/s$seed" $SQUAD method=$method ${SQUAD_RECIPE[$method]} seed=$seed
     done
+    run "squad/ptv2_lr3e-2/s$seed" $SQUAD method=ptv2 method.lr=3e-2 train.epochs=5 seed=$seed
   done
 fi
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

@@ -49,14 +49,18 @@ def job_from_list(task: Served, inputs: list) -> Job:
     with tempfile.TemporaryDirectory(prefix="ptune-exp-serve-") as folder:
         written = write_inputs(task.parts.task, inputs, folder)
         try:
-            raw = Columns.from_rows(read_inputs(task.parts.task, written.path, as_rows=True))
+            raw = _read(task, written.path)
         except PtuneError as e:
             raise named(e, written) from None
     return _tokenized(task, raw, written, inputs)
 
 
 def job_from_file(task: Served, path: str) -> Job:
-    return _tokenized(task, Columns.from_rows(read_inputs(task.parts.task, path, as_rows=True)), None, None)
+    return _tokenized(task, _read(task, path), None, None)
+
+
+def _read(task: Served, path: str) -> Columns:
+    return Columns.from_rows(read_inputs(task.parts.task, path, as_rows=True))
 
 
 def _tokenized(task: Served, raw: Columns, written, inputs) -> Job:

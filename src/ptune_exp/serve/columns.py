@@ -53,7 +53,8 @@ class Columns:
             raise ValueError("Columns.map runs batched functions only")
         batch = {name: list(values) for name, values in self.data.items()}
         out = function(batch, list(range(len(self)))) if with_indices else function(batch)
-        kept = {name: values for name, values in self.data.items() if name not in set(remove_columns)}
+        removed = set(remove_columns)
+        kept = {name: values for name, values in self.data.items() if name not in removed}
         return Columns({**kept, **{name: list(values) for name, values in out.items()}})
 
     def add_column(self, name: str, values: list) -> Columns:

@@ -7,7 +7,7 @@ import csv
 import json
 from collections.abc import Callable
 
-from ptune_exp.compare.table import OUTSIDE, Row, Table
+from ptune_exp.compare.table import OUTSIDE, Row, Stat, Table
 
 SHORT = {
     "accuracy": "acc",
@@ -37,7 +37,7 @@ CSV_FIELDS = [
     "trainable_pct_max",
 ]
 NOTE = (
-    "Cells: mean ± std over seeds (n runs); bold = best mean of the task's main metric; "
+    "Cells: mean ± std over seeds (n runs; one run shows its value alone); bold = best mean of the task's main metric; "
     "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split)."
 )
 OUTSIDE_NOTE = f"{OUTSIDE.strip()} = a reference method outside the P-Tuning v2 paper's comparison (LoRA, (IA)³)."
@@ -49,11 +49,16 @@ def column_title(table: Table, task: str) -> str:
     return f"{task} {'/'.join(SHORT.get(m, m) for m in table.metrics[task])} [{table.splits[task]}]"
 
 
+def stat_text(stat: Stat) -> str:
+    """`mean ± std`; a single run has no spread to show, so just its value."""
+    return f"{stat.mean:.1f} ± {stat.std:.1f}" if stat.n > 1 else f"{stat.mean:.1f}"
+
+
 def format_cell(table: Table, row: Row, task: str, delta: bool, bold=("**", "**")) -> str:
     if task not in row.cells:
         return "–"
     cell = row.cells[task]
-    text = " / ".join(f"{cell[m].mean:.1f} ± {cell[m].std:.1f}" for m in table.metrics[task] if m in cell)
+    text = " / ".join(stat_text(cell[m]) for m in table.metrics[task] if m in cell)
     text += f" (n={cell[table.main[task]].n})"
     main = cell[table.main[task]].mean
     if delta and (ft := table.fft_row()) is not None and row is not ft and task in ft.cells:

@@ -1,6 +1,6 @@
 """ptune-exp-serve and mixed batching, end to end: three tiny exports of different tasks and methods (ptv2
-sentiment, pt tagging, prefix QA) on one backbone, an fft export and two exports made for another
-backbone (refused with their reasons). The server runs as a real subprocess on a free port; its answers
+sentiment, pt tagging, prefix QA) on one backbone, an fft and a lora export and two exports made for
+another backbone (refused with their reasons). The server runs as a real subprocess on a free port; its answers
 must be `ptune-exp-predict`'s, and a mixed batch must give what the same rows give task by task."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ RUNS = {
     "tags": ("method=pt", "method.prefix_len=3", "task=conll04"),
     "qa": ("method=prefix", "method.prefix_len=4", "task=squad", "task.max_seq_len=64", "task.doc_stride=16"),
     "whole": ("method=fft",),
+    "adapter": ("method=lora",),
 }
 
 
@@ -88,7 +89,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(exports):
     port = free_port()
-    names = ["sentiment", "tags", "qa", "whole", "weights", "arch"]
+    names = ["sentiment", "tags", "qa", "whole", "adapter", "weights", "arch"]
     command = [sys.executable, "-m", "ptune_exp.serve.server", *(str(exports / n) for n in names)]
     env = {**os.environ, "PYTHONPATH": SRC, "HF_HUB_OFFLINE": "1"}
     log = open(exports / "server.log", "w")
@@ -169,6 +170,7 @@ def test_tasks_lists_the_served_exports_and_the_refused_with_reasons(server):
     assert (tasks["tags"]["method"], tasks["qa"]["method"]) == ("pt", "prefix")
     refused = listed["refused"]
     assert "fft" in refused["whole"] and "whole fine-tuned model" in refused["whole"]
+    assert "lora exports put adapter layers inside the backbone" in refused["adapter"]
     assert "backbone weights differ" in refused["weights"]
     assert "model_type 'roberta' vs the loaded 'bert'" in refused["arch"]
     assert call(server, "/health")[0] == 200

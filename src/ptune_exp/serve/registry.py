@@ -4,7 +4,8 @@ hands back the loaded backbone, so nothing is loaded twice).
 
 An export is served under a name: `NAME=PATH`, or the folder's name (the run folder's name for the
 default `RUN_DIR/export`). It is refused, with the reason, when it cannot be read or verified
-(export.py), when it is `fft` (a whole fine-tuned model, not a prompt on a shared backbone), when it
+(export.py), when it is `fft` (a whole fine-tuned model, not a prompt on a shared backbone) or `lora`/`ia3`
+(adapter layers inside the backbone's linear layers, which every served task would run through), when it
 records no backbone fingerprint, or when its fingerprint (fingerprint.py: architecture, sizes,
 tokenizer, weights digest) differs from the loaded backbone's. The backbone is the one the first
 readable prompt export names. `strict`: any refusal stops the load.
@@ -30,6 +31,11 @@ from ptune_exp.weights import load_into
 
 log = logging.getLogger("ptune_exp")
 WHOLE_MODEL = "fft exports hold a whole fine-tuned model, not a prompt for a shared backbone; use ptune-exp-predict"
+ADAPTER = (
+    "{key} exports put adapter layers inside the backbone's linear layers, which every other task served on it "
+    "would run through; serve prompt exports (pt, prefix, ptv2) together, and this one alone with "
+    "ptune-exp-predict EXPORT INPUTS"
+)
 
 
 @dataclass
@@ -131,8 +137,8 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
         except PtuneError as e:
             refused[name] = str(e)
             continue
-        if parts.meta["method"] == "fft":
-            refused[name] = WHOLE_MODEL
+        if parts.method.trains_backbone or parts.method.adapts_weights:
+            refused[name] = WHOLE_MODEL if parts.method.trains_backbone else ADAPTER.format(key=parts.method.key)
             continue
         readable[name] = (path, parts)
     return readable, refused

@@ -55,12 +55,13 @@ if [ -n "${SQUAD_DIR:-}" ]; then
   SQUAD="task=squad task.data_dir=$SQUAD_DIR model=minilm task.max_train_samples=1000 task.max_eval_samples=500"
   SQUAD="$SQUAD task.max_seq_len=256 task.doc_stride=64 train.batch_size=16"
   declare -A SQUAD_RECIPE=([fft]="method.lr=1e-4 train.epochs=2" [pt]="method.lr=3e-2 train.epochs=5"
-    [prefix]="method.lr=1e-3 train.epochs=5" [ptv2]="method.lr=1e-2 train.epochs=5")
+    [prefix]="method.lr=1e-3 train.epochs=5" [ptv2]="method.lr=3e-2 train.epochs=5")
   for seed in 1 2 3; do
     for method in ptv2 fft pt prefix; do
       run "squad/$method/s$seed" $SQUAD method=$method ${SQUAD_RECIPE[$method]} seed=$seed
     done
-    run "squad/ptv2_lr3e-2/s$seed" $SQUAD method=ptv2 method.lr=3e-2 train.epochs=5 seed=$seed
   done
+  # the learning rate tried first for ptv2 (its RTE recipe), one seed: the report compares the two
+  run "squad/ptv2_lr1e-2/s1" $SQUAD method=ptv2 method.lr=1e-2 train.epochs=5 seed=1
 fi
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

@@ -265,6 +265,18 @@ def test_runs_with_different_budgets_are_never_averaged(tmp_path):
     assert (rows["fft [train.epochs=30]"].mean, rows["fft [train.epochs=30]"].n) == (90.0, 1)
 
 
+def test_delta_refers_to_the_fine_tuning_row_with_most_runs_on_each_task(tmp_path, capsys):
+    _record(tmp_path, "a", 1, 50.0, epochs=2)
+    _record(tmp_path, "b", 2, 60.0, epochs=2)  # the recipe's row on rte: 55.0, two runs
+    _record(tmp_path, "c", 1, 90.0, epochs=10)  # a one-run budget variant on rte
+    _record(tmp_path, "d", 1, 70.0, epochs=10, task="cb")  # on cb the only fine-tuning row
+    _record(tmp_path, "e", 1, 58.0, epochs=5, method="ptv2", prefix_len=4)
+    _record(tmp_path, "f", 1, 65.0, epochs=5, method="ptv2", prefix_len=4, task="cb")
+    assert compare_main([str(tmp_path), "--delta"]) == 0
+    (ptv2,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptv2")]
+    assert "58.0 (n=1) Δ+3.0" in ptv2 and "65.0 (n=1) Δ-5.0" in ptv2
+
+
 def test_runs_on_different_data_or_weights_are_never_averaged(tmp_path):
     files = {"train": "a" * 64, "dev": "b" * 64}
     other = {**files, "train": "c" * 64}

@@ -61,7 +61,7 @@ def format_cell(table: Table, row: Row, task: str, delta: bool, bold=("**", "**"
     text = " / ".join(stat_text(cell[m]) for m in table.metrics[task] if m in cell)
     text += f" (n={cell[table.main[task]].n})"
     main = cell[table.main[task]].mean
-    if delta and (ft := table.fft_row()) is not None and row is not ft and task in ft.cells:
+    if delta and (ft := table.fft_row(task)) is not None and row is not ft:
         text += f" Δ{main - ft.cells[task][table.main[task]].mean:+.1f}"
     if table.best(task) is not None and abs(main - table.best(task)) < 1e-9 and len(table.rows) > 1:
         text = f"{bold[0]}{text}{bold[1]}"

@@ -108,8 +108,11 @@ class Table:
         means = [r.cells[task][self.main[task]].mean for r in self.rows if task in r.cells]
         return max(means) if means else None
 
-    def fft_row(self) -> Row | None:
-        return next((r for r in self.rows if r.method == "fft"), None)
+    def fft_row(self, task: str) -> Row | None:
+        """The fine-tuning row a task's Δ refers to: of the fft rows with the task, the one with most runs
+        on it (the first of equals), so a one-seed budget variant does not replace the recipe's row."""
+        rows = [r for r in self.rows if r.method == "fft" and task in r.cells]
+        return max(rows, key=lambda r: r.cells[task][self.main[task]].n, default=None)
 
 
 def is_completed(record: dict) -> bool:

@@ -30,11 +30,12 @@ run() {  # run OUT_SUBDIR OVERRIDES...
 
 for seed in 1 2 3; do
   for method in ptv2 fft pt prefix lora; do
-    run "conll03/$method/s$seed" $CONLL method=$method ${CONLL_RECIPE[$method]} seed=$seed
+    [ "$method" = prefix ] && [ "$seed" != 1 ] ||  # prefix at lr 1e-2 collapsed on CoNLL: one seed shows it
+      run "conll03/$method/s$seed" $CONLL method=$method ${CONLL_RECIPE[$method]} seed=$seed
     run "rte/$method/s$seed" $RTE method=$method ${RTE_RECIPE[$method]} seed=$seed
   done
 done
-# the budget question: P-Tuning v2 on CoNLL-2003 with twice its epochs (12); prefix tuning at a lower lr
+# the budget question: P-Tuning v2 on CoNLL-2003 with twice its epochs (12); prefix tuning at a lower lr (its recipe)
 for seed in 1 2 3; do
   run "conll03/ptv2_12ep/s$seed" $CONLL method=ptv2 method.lr=3e-2 train.epochs=12 seed=$seed
   run "conll03/prefix_lr1e-3/s$seed" $CONLL method=prefix method.lr=1e-3 train.epochs=6 seed=$seed
@@ -63,5 +64,7 @@ if [ -n "${SQUAD_DIR:-}" ]; then
   done
   # the learning rate tried first for ptv2 (its RTE recipe), one seed: the report compares the two
   run "squad/ptv2_lr1e-2/s1" $SQUAD method=ptv2 method.lr=1e-2 train.epochs=5 seed=1
+  # the fine-tune's own budget question: twice its epochs, one seed
+  run "squad/fft_4ep/s1" $SQUAD method=fft method.lr=1e-4 train.epochs=4 seed=1
 fi
 ptune-exp-compare "$OUT" --delta --plot docs/figures --json "$OUT/table.json"

@@ -137,10 +137,12 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
         except PtuneError as e:
             refused[name] = str(e)
             continue
-        if parts.method.trains_backbone or parts.method.adapts_weights:
-            refused[name] = WHOLE_MODEL if parts.method.trains_backbone else ADAPTER.format(key=parts.method.key)
-            continue
-        readable[name] = (path, parts)
+        if parts.method.trains_backbone:
+            refused[name] = WHOLE_MODEL
+        elif parts.method.adapts_weights:
+            refused[name] = ADAPTER.format(key=parts.method.key)
+        else:
+            readable[name] = (path, parts)
     return readable, refused
 
 

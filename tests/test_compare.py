@@ -277,6 +277,17 @@ def test_delta_refers_to_the_fine_tuning_row_with_most_runs_on_each_task(tmp_pat
     assert "58.0 (n=1) Δ+3.0" in ptv2 and "65.0 (n=1) Δ-5.0" in ptv2
 
 
+def test_delta_refers_to_the_stronger_of_equally_measured_fine_tuning_rows(tmp_path, capsys):
+    _record(tmp_path, "a", 1, 50.0, epochs=2)
+    _record(tmp_path, "b", 2, 60.0, epochs=2)  # a short fine-tune: 55.0, two runs
+    _record(tmp_path, "c", 1, 80.0, epochs=4)
+    _record(tmp_path, "d", 2, 90.0, epochs=4)  # the same fine-tune trained longer: 85.0, two runs
+    _record(tmp_path, "e", 1, 58.0, epochs=5, method="ptv2", prefix_len=4)
+    assert compare_main([str(tmp_path), "--delta"]) == 0
+    (ptv2,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptv2")]
+    assert "58.0 (n=1) Δ-27.0" in ptv2
+
+
 def test_runs_on_different_data_or_weights_are_never_averaged(tmp_path):
     files = {"train": "a" * 64, "dev": "b" * 64}
     other = {**files, "train": "c" * 64}

@@ -110,9 +110,11 @@ class Table:
 
     def fft_row(self, task: str) -> Row | None:
         """The fine-tuning row a task's Δ refers to: of the fft rows with the task, the one with most runs
-        on it (the first of equals), so a one-seed budget variant does not replace the recipe's row."""
+        on it, so a one-seed budget variant does not replace the recipe's row; of equals, the best mean,
+        so a prompt is never credited with a gap to the weaker of two equally measured fine-tunes."""
         rows = [r for r in self.rows if r.method == "fft" and task in r.cells]
-        return max(rows, key=lambda r: r.cells[task][self.main[task]].n, default=None)
+        strength = lambda r: (r.cells[task][self.main[task]].n, r.cells[task][self.main[task]].mean)
+        return max(rows, key=strength, default=None)
 
 
 def is_completed(record: dict) -> bool:

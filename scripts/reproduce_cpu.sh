@@ -64,6 +64,8 @@ if [ -n "${SQUAD_DIR:-}" ]; then
   done
   # the learning rate tried first for ptv2 (its RTE recipe), one seed: the report compares the two
   run "squad/ptv2_lr1e-2/s1" $SQUAD method=ptv2 method.lr=1e-2 train.epochs=5 seed=1
+  # ptv2 on twice its epochs, one seed: does a longer schedule close the gap to the fine-tune?
+  run "squad/ptv2_10ep/s1" $SQUAD method=ptv2 method.lr=3e-2 train.epochs=10 seed=1
   # the fine-tune on half its epochs, three seeds: the report shows how a short fine-tune flatters the prompts
   for seed in 1 2 3; do
     run "squad/fft_2ep/s$seed" $SQUAD method=fft method.lr=1e-4 train.epochs=2 seed=$seed

@@ -40,11 +40,11 @@ bench: $(STAMP)
 ## prefix, ptv2 and the floor, eager and compiled) -> outputs/bench_gpu/bench_gpu.{json,md}. Needs only
 ## torch and transformers (no venv, no download): run it on a bare GPU box with its python3.
 bench-gpu:
-	$(OFFLINE) PYTHONPATH=src $(PYTHON) -m ptune_exp.bench_gpu --out outputs/bench_gpu
+	$(OFFLINE) PYTHONPATH=src $(PYTHON) -m ptune_exp.bench.gpu --out outputs/bench_gpu
 
 ## Serving: mixed batching vs one batch per task, K = 1, 4, 16 minilm ptv2 prompts; see README "Serving".
 bench-serve: $(STAMP)
-	mkdir -p outputs && $(OFFLINE) $(BIN)/python -m ptune_exp.serve.bench --k 1,4,16 --json outputs/bench_serve.json
+	mkdir -p outputs && $(OFFLINE) $(BIN)/python -m ptune_exp.bench.serve --k 1,4,16 --json outputs/bench_serve.json
 
 # Two pytest-xdist workers (one per core here; TEST_WORKERS=auto uses every core): a test file stays on one
 # worker, so its module fixtures (a sweep, a server) are built once.

@@ -50,7 +50,9 @@ def squad_files(folder: str) -> str:
     qas = []
     for i in range(0, 60, 7):
         start = context.index(words[i] + " ") if i < 59 else context.index(words[i])
-        qas.append({"id": f"q{i}", "question": f"where is {words[i]}?", "answers": [{"text": words[i], "answer_start": start}]})
+        qas.append(
+            {"id": f"q{i}", "question": f"where is {words[i]}?", "answers": [{"text": words[i], "answer_start": start}]}
+        )
     data = {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]}
     for name in ("train-v1.1.json", "dev-v1.1.json"):
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
@@ -61,9 +63,14 @@ def squad_files(folder: str) -> str:
 def run_all(out: str) -> None:
     from ptune_exp.api import run_experiment
 
-    data = {"conll": conll_files(os.path.join(out, "data", "conll03")), "squad": squad_files(os.path.join(out, "data", "squad"))}
+    data = {
+        "conll": conll_files(os.path.join(out, "data", "conll03")),
+        "squad": squad_files(os.path.join(out, "data", "squad")),
+    }
     for name, overrides in RUNS.items():
-        run_experiment(*SMOKE, "overwrite=true", *(o.format(**data) for o in overrides), output_dir=os.path.join(out, name))
+        run_experiment(
+            *SMOKE, "overwrite=true", *(o.format(**data) for o in overrides), output_dir=os.path.join(out, name)
+        )
         print(f"{name}: done")
 
 
@@ -88,10 +95,15 @@ def differences(a, b, path="") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
+def read(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def compare(before: str, after: str) -> int:
     bad = 0
     for name in RUNS:
-        a, b = (normalised(json.load(open(os.path.join(d, name, "metrics.json"))), d) for d in (before, after))
+        a, b = (normalised(read(os.path.join(d, name, "metrics.json")), d) for d in (before, after))
         diff = differences(a, b)
         print(f"{name}: {'equal' if not diff else f'{len(diff)} differences'}")
         for line in diff[:20]:

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from corpus import SMOKE, Case
-from ptune_exp import rundir
+from ptune_exp.runs import rundir
 
 HYDRA = "hydra.run.dir={tmp}/hydra"  # Hydra's own files (config, log) out of the way
 NO_PID = 2**22 + 1  # above any pid_max: a process that cannot exist

@@ -41,8 +41,8 @@ class Case:
 def _entry(command: str) -> Callable[[list[str]], int | None]:
     if command == "ptune-exp":
         return _hydra_main
+    from ptune_exp.artifacts.export import main as export_main
     from ptune_exp.compare import main as compare_main
-    from ptune_exp.export import main as export_main
     from ptune_exp.predict import eval_main, predict_main
 
     return {

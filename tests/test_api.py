@@ -113,7 +113,7 @@ def test_the_output_directory_defaults_to_the_command_s(tmp_path):
 
 
 def read_back(name: str, inputs: list, source: str | None = None, tmp_path=None) -> list[dict]:
-    from ptune_exp.inputs import write_inputs
+    from ptune_exp.tasks.inputs import write_inputs
 
     task = get_task(name, source)
     written = write_inputs(task, inputs, str(tmp_path))
@@ -254,7 +254,7 @@ def test_the_export_has_a_hub_model_card(sentiment):
 def test_a_hub_backbone_and_hub_data_are_named_in_the_front_matter(sentiment, tmp_path):
     import yaml
 
-    from ptune_exp.modelcard import model_card
+    from ptune_exp.artifacts.modelcard import model_card
 
     record, folder = sentiment
     meta = json.loads(Path(folder, "export.json").read_text())

@@ -34,8 +34,8 @@ from ptune_exp.injection.attention import (
 from ptune_exp.injection.deberta import install_deberta_prefix
 from ptune_exp.methods import METHODS as REGISTRY
 from ptune_exp.methods import get_method
-from ptune_exp.run import run
-from ptune_exp.tiny import _WORDPIECE_IDS, tiny_backbone, tiny_tokenizer
+from ptune_exp.model.tiny import _WORDPIECE_IDS, tiny_backbone, tiny_tokenizer
+from ptune_exp.pipeline.run import run
 from tiny_models import SENTENCES, attn_of, batch, hidden
 from tiny_models import build_tiny as build
 

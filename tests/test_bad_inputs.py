@@ -18,8 +18,8 @@ CASES = [case for name in TABLES for case in importlib.import_module(name).CASES
 def trained(tmp_path_factory) -> Paths:
     """One completed tiny run (checkpoint kept) and its export, copied afresh for every case."""
     from conftest import compose_cfg
-    from ptune_exp.export import export_run
-    from ptune_exp.run import run
+    from ptune_exp.artifacts.export import export_run
+    from ptune_exp.pipeline.run import run
 
     root = tmp_path_factory.mktemp("trained")
     cfg = compose_cfg(*SMOKE, f"output_dir={root / 'run'}", "train.keep_checkpoints=true")

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from ptune_exp import compile as compile_module
-from ptune_exp.bench import build, main, parse_args
-from ptune_exp.bench_gpu import cases
-from ptune_exp.bench_gpu import main as gpu_main
-from ptune_exp.bench_settings import TOLERANCE
+from ptune_exp.bench.cli import build, main, parse_args
+from ptune_exp.bench.gpu import cases
+from ptune_exp.bench.gpu import main as gpu_main
+from ptune_exp.bench.settings import TOLERANCE
+from ptune_exp.model import compile as compile_module
 
 
 @pytest.mark.slow

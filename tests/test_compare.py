@@ -14,7 +14,7 @@ import pytest
 from ptune_exp.compare import build_tables
 from ptune_exp.compare import main as compare_main
 from ptune_exp.methods import METHODS
-from ptune_exp.records import read_records
+from ptune_exp.runs.records import read_records
 
 BIN = Path(sys.executable).parent
 SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=16"]

@@ -12,13 +12,13 @@ import torch
 from torch._dynamo.testing import CompileCounterWithBackend
 from torch._dynamo.utils import counters
 
-from ptune_exp import compile as compile_module
-from ptune_exp.compile import BUCKET, bucket_collator, compile_layers
-from ptune_exp.config import TrainConfig
+from ptune_exp.config.schema import TrainConfig
 from ptune_exp.errors import PtuneError
-from ptune_exp.run import run
+from ptune_exp.model import compile as compile_module
+from ptune_exp.model.compile import BUCKET, bucket_collator, compile_layers
+from ptune_exp.pipeline.run import run
+from ptune_exp.pipeline.trainer import frozen_dtype, mixed_precision
 from ptune_exp.tasks.families.classification import Classification
-from ptune_exp.training import frozen_dtype, mixed_precision
 from tiny_models import SENTENCES, batch, build_tiny
 
 METHODS = ["fft", "pt", "prefix", "ptv2"]

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import compose_cfg
 from ptune_exp.errors import PtuneError
-from ptune_exp.plan import plan
+from ptune_exp.pipeline.plan import plan
 
 CONF = os.path.join(os.path.dirname(__file__), "..", "src", "ptune_exp", "conf")
 
@@ -182,7 +182,7 @@ def test_unwritable_output_dir_fails_in_plan_and_a_failed_plan_creates_nothing(t
     ],
 )
 def test_overrides_are_checked_before_composition(overrides, words):
-    from ptune_exp.usage import check_overrides
+    from ptune_exp.config.usage import check_overrides
 
     with pytest.raises(PtuneError) as e:
         check_overrides(overrides)
@@ -190,7 +190,7 @@ def test_overrides_are_checked_before_composition(overrides, words):
 
 
 def test_good_overrides_pass_the_check():
-    from ptune_exp.usage import check_overrides
+    from ptune_exp.config.usage import check_overrides
 
     check_overrides(
         [
@@ -228,7 +228,7 @@ def test_good_overrides_pass_the_check():
     ],
 )
 def test_composition_errors_become_one_line_with_the_nearest_key(override, line):
-    from ptune_exp.usage import explain
+    from ptune_exp.config.usage import explain
 
     with pytest.raises(Exception) as e:
         compose_cfg("model=tiny-bert", override)

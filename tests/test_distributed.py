@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ptune_exp.pipeline.run import run
 from ptune_exp.predict import eval_run
-from ptune_exp.run import run
 
 BIN = Path(sys.executable).parent
 SMOKE = [

@@ -1,8 +1,8 @@
 """The backbone fingerprint exports record and ptune-exp-serve checks, and how served exports are named."""
 
-from ptune_exp.fingerprint import differences, fingerprint, tokenizer_sha256
+from ptune_exp.artifacts.fingerprint import differences, fingerprint, tokenizer_sha256
+from ptune_exp.model.tiny import tiny_backbone
 from ptune_exp.serve.registry import export_name
-from ptune_exp.tiny import tiny_backbone
 
 
 def test_the_tokenizer_digest_ignores_truncation_state_but_not_the_vocabulary():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SMOKE
-from ptune_exp.export import main as export_main
+from ptune_exp.artifacts.export import main as export_main
 
 TOKEN = "hf_dummy_token_for_tests"
 REPO = "someone/tiny-ptv2"
@@ -75,7 +75,7 @@ class FakeHub(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     from conftest import compose_cfg
-    from ptune_exp.run import run
+    from ptune_exp.pipeline.run import run
 
     root = tmp_path_factory.mktemp("hub")
     run(compose_cfg(*SMOKE, f"output_dir={root / 'run'}"))

@@ -7,7 +7,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.run import run
+from ptune_exp.pipeline.run import run
 from ptune_exp.tasks import FAMILIES, TASKS, family_of, get_task
 from ptune_exp.tasks.families.base import UNLABELLED, Family
 

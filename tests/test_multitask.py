@@ -10,14 +10,14 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback
 
 from multitask_fixtures import multi_overrides, write_members
+from ptune_exp.artifacts.export import export_run
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
-from ptune_exp.export import export_run
 from ptune_exp.methods.prompts import fold_state
-from ptune_exp.multitask import TaskSampler
-from ptune_exp.plan import plan
-from ptune_exp.run import Interrupted, run
-from ptune_exp.tasks.multi import probabilities
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import Interrupted, run
+from ptune_exp.tasks.multi.family import TaskSampler
+from ptune_exp.tasks.multi.spec import probabilities
 from test_reliability import SignalAt  # SIGTERM after a step, as a pre-emption would
 
 SMALL = ["method.prefix_len=4"]
@@ -62,7 +62,7 @@ def test_init_from_a_run_loads_the_prompt_bit_exactly_and_names_the_source(sourc
     source = prompt_of(sources["ptv2"])
     assert set(first.prompt) == set(source) == {"prompt.encoder.rows"}
     assert all(torch.equal(first.prompt[k], source[k]) for k in source)
-    from ptune_exp.records import read_record
+    from ptune_exp.runs.records import read_record
 
     src_record = read_record(sources["ptv2"])[0]
     assert record["transfer"]["from"] == os.path.abspath(sources["ptv2"]) and record["transfer"]["kind"] == "run"
@@ -152,7 +152,7 @@ def test_the_sampler_keeps_each_batch_to_one_task_and_draws_the_stated_shares():
 
 @pytest.mark.parametrize("method, checkpointing", [("ptv2", False), ("ptv2", True), ("pt", False)])
 def test_three_member_heads_get_gradient_from_their_own_batches_only(tmp_path, cfg_factory, method, checkpointing):
-    from ptune_exp.engine import trainer_for
+    from ptune_exp.pipeline.engine import trainer_for
 
     dirs = write_members(tmp_path / "data")
     gc = f"train.gradient_checkpointing={str(checkpointing).lower()}"

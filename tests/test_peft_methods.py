@@ -11,20 +11,20 @@ import torch
 from safetensors.torch import load_file
 
 from conftest import SMOKE, compose_cfg
-from ptune_exp.backbones import Backbone
-from ptune_exp.builder import BuildOptions, assemble
 from ptune_exp.compare import build_tables, markdown
-from ptune_exp.engine import selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
 from ptune_exp.injection import ARCHITECTURES, support
 from ptune_exp.methods import METHODS, MethodConfig, get_method
 from ptune_exp.methods.adapters import DEFAULTS, targets
-from ptune_exp.plan import plan
-from ptune_exp.records import read_records
-from ptune_exp.run import Interrupted, run
+from ptune_exp.model.backbones import Backbone
+from ptune_exp.model.build import BuildOptions, assemble
+from ptune_exp.model.tiny import tiny_backbone
+from ptune_exp.pipeline.engine import selector_for, train_and_evaluate
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import Interrupted, run
+from ptune_exp.runs.records import read_records
 from ptune_exp.tasks.families.classification import ClassificationHead
-from ptune_exp.tiny import tiny_backbone
 from test_qa import MAX_LEN, STRIDE, data_dir
 from test_reliability import SignalAt, _rte_fixture
 from test_srl import conll05_dir  # noqa: F401  (fixture)
@@ -165,7 +165,7 @@ def test_resume_equals_an_uninterrupted_run(method, tmp_path):
 
 @pytest.mark.parametrize("method", ADAPTERS)
 def test_export_predicts_what_the_run_predicted(method, cfg_factory, tmp_path):
-    from ptune_exp.export import EXPORT_WEIGHTS, export_run
+    from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
     from ptune_exp.predict import eval_run, predict_file
 
     data = _rte_fixture(tmp_path / "data")

@@ -9,7 +9,7 @@ from ptune_exp.errors import PtuneError
 from ptune_exp.injection.attention import attach_prefix_attention, prefix_implementation
 from ptune_exp.methods import METHODS
 from ptune_exp.methods.prompts import PromptEncoder, fold_state
-from ptune_exp.tiny import tiny_backbone
+from ptune_exp.model.tiny import tiny_backbone
 from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 ARCHS = ["bert", "roberta"]

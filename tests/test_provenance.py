@@ -5,9 +5,9 @@ import json
 
 from safetensors.torch import load_file
 
-from ptune_exp.provenance import tensors_sha256
-from ptune_exp.run import run
-from ptune_exp.tiny import tiny_backbone
+from ptune_exp.model.tiny import tiny_backbone
+from ptune_exp.pipeline.run import run
+from ptune_exp.runs.provenance import tensors_sha256
 
 
 def sha256(path) -> str:

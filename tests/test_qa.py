@@ -13,14 +13,14 @@ from datasets import Dataset
 from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.plan import plan
-from ptune_exp.run import run
+from ptune_exp.model.tiny import tiny_tokenizer
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.benchmarks.squad import read_squad_json
 from ptune_exp.tasks.families import qa, qa_decode
-from ptune_exp.tiny import tiny_tokenizer
 
 QA = FAMILIES["qa"]
 MAX_LEN, STRIDE = 64, 16  # short windows, so the fixture contexts need several

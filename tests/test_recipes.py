@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from conftest import compose_cfg
-from ptune_exp.config import ModelConfig
+from ptune_exp.config.schema import ModelConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import METHODS
-from ptune_exp.plan import plan
-from ptune_exp.records import new_record
-from ptune_exp.training import EpochDecay
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.trainer import EpochDecay
+from ptune_exp.runs.records import new_record
 
 EXE = str(Path(sys.executable).parent / "ptune-exp")
 CONF = os.path.join(os.path.dirname(__file__), "..", "src", "ptune_exp", "conf")
@@ -87,8 +87,8 @@ def test_the_exponential_schedule_multiplies_the_lr_by_gamma_per_epoch(k):
 
 
 def test_the_exponential_schedule_in_a_trainer_and_after_a_warmup(cfg_factory):
-    from ptune_exp.engine import trainer_for
-    from ptune_exp.experiment import build
+    from ptune_exp.pipeline.engine import trainer_for
+    from ptune_exp.pipeline.experiment import build
 
     cfg = cfg_factory("train.lr_scheduler=exponential", "train.lr_gamma=0.5", "train.batch_size=8")
     exp = build(plan(cfg))  # 16 examples in batches of 8: 2 steps per epoch
@@ -117,7 +117,7 @@ def test_an_unknown_scheduler_is_refused_before_any_load(tmp_path):
 
 @pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
 def test_hidden_dropout_reaches_every_hidden_dropout_layer(arch):
-    from ptune_exp.backbones import load_backbone
+    from ptune_exp.model.backbones import load_backbone
 
     cfg = ModelConfig.from_cfg({"name": "t", "tiny": {"arch": arch}, "hidden_dropout": 0.37})
     model = load_backbone(cfg, "eager").model
@@ -131,7 +131,7 @@ def test_hidden_dropout_reaches_every_hidden_dropout_layer(arch):
 
 @pytest.mark.parametrize("arch", ["bert", "roberta", "distilbert"])
 def test_attention_dropout_is_set_apart_and_both_off_make_training_forwards_deterministic(arch):
-    from ptune_exp.backbones import load_backbone
+    from ptune_exp.model.backbones import load_backbone
 
     tiny = {"name": "t", "tiny": {"arch": arch}}
     model = load_backbone(ModelConfig.from_cfg({**tiny, "hidden_dropout": 0.37, "attention_dropout": 0.23}), "eager")

@@ -15,9 +15,9 @@ from transformers import TrainerCallback
 
 from conftest import SMOKE, compose_cfg
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
-from ptune_exp.run import Interrupted, run
-from ptune_exp.training import GracefulStop, Signalled
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.run import Interrupted, run
+from ptune_exp.runs.callbacks import GracefulStop, Signalled
 
 SHORT = [
     "method=ptv2",
@@ -178,7 +178,7 @@ def test_an_incomplete_checkpoint_is_refused_by_name(stopped, missing):
 
 def test_a_resumed_run_that_fails_keeps_the_run_so_far(stopped, monkeypatch):
     so_far = record_of(stopped)
-    monkeypatch.setattr("ptune_exp.run.build", lambda p: (_ for _ in ()).throw(RuntimeError("out of memory")))
+    monkeypatch.setattr("ptune_exp.pipeline.run.build", lambda p: (_ for _ in ()).throw(RuntimeError("out of memory")))
     with pytest.raises(RuntimeError):
         resume(stopped)
     record = record_of(stopped)
@@ -195,7 +195,7 @@ def test_sigterm_while_building_ends_in_an_interrupted_record(cfg_factory, monke
         signal.raise_signal(signal.SIGTERM)
         return real(p)
 
-    monkeypatch.setattr("ptune_exp.run.build", build_then_sigterm)
+    monkeypatch.setattr("ptune_exp.pipeline.run.build", build_then_sigterm)
     cfg = cfg_factory("method=ptv2")
     with pytest.raises(Interrupted, match=r"signal 15 while loading .* before any checkpoint was saved"):
         run(cfg)
@@ -208,9 +208,7 @@ def test_sigterm_while_building_ends_in_an_interrupted_record(cfg_factory, monke
 @pytest.mark.slow
 def test_a_real_sigterm_while_building_exits_with_one_line(tmp_path):
     """SIGTERM to a real process stuck in the data/model build: one error line, an interrupted record."""
-    hold = (
-        "import sys,time; import ptune_exp.run as r; real = r.build; r.build = lambda p: (time.sleep(300), real(p))[1]"
-    )
+    hold = "import sys,time; import ptune_exp.pipeline.run as r; real = r.build; r.build = lambda p: (time.sleep(300), real(p))[1]"
     code = f"{hold}; from ptune_exp.cli import main; sys.argv[0] = 'ptune-exp'; main()"
     out = tmp_path / "run"
     args = [sys.executable, "-c", code, *SMOKE, f"output_dir={out}", f"hydra.run.dir={tmp_path}/hydra"]
@@ -286,7 +284,7 @@ def test_resume_checks_the_data_files_not_where_they_lie(cfg_factory, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ptv2", "prefix", "pt", "fft"])
 def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_factory, tmp_path):
-    from ptune_exp.export import EXPORT_WEIGHTS, export_run
+    from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
     from ptune_exp.predict import eval_run, predict_file
 
     data = _rte_fixture(tmp_path / "data")

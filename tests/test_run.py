@@ -8,12 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from ptune_exp.engine import selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS as REGISTRY
-from ptune_exp.plan import plan
-from ptune_exp.run import run
+from ptune_exp.pipeline.engine import selector_for, train_and_evaluate
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import run
 from ptune_exp.tasks import family_of, get_task
 
 METHODS = sorted(REGISTRY)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ptune_exp import rundir
 from ptune_exp.errors import PtuneError
-from ptune_exp.plan import plan
-from ptune_exp.records import write_record
-from ptune_exp.run import _claim, run
-from ptune_exp.training import GracefulStop
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import _claim, run
+from ptune_exp.runs import rundir
+from ptune_exp.runs.callbacks import GracefulStop
+from ptune_exp.runs.records import write_record
 
 BIN = Path(sys.executable).parent
 

@@ -123,7 +123,7 @@ def server(exports):
 def predicted_by_the_command(exports: Path, name: str, tmp: Path) -> list[dict]:
     """`ptune-exp-predict` on the same inputs, read back as the API returns them."""
     from ptune_exp import api
-    from ptune_exp.inputs import results, write_inputs
+    from ptune_exp.tasks.inputs import results, write_inputs
 
     task = api.load_export(exports / name).task
     written = write_inputs(task, INPUTS[name], str(tmp))

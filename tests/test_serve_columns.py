@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ptune_exp.inputs import read_inputs, write_inputs
+from ptune_exp.model.tiny import tiny_tokenizer
 from ptune_exp.serve.columns import Columns
 from ptune_exp.tasks import family_of, get_task
 from ptune_exp.tasks.families.candidates import coverage
-from ptune_exp.tiny import tiny_tokenizer
+from ptune_exp.tasks.inputs import read_inputs, write_inputs
 from test_superglue import copa_rows, multirc_lines, record_lines, wsc_rows
 
 LONG = " ".join(["John met Mary in Paris"] * 12)  # over the 32 tokens: truncated, or windowed

@@ -15,14 +15,14 @@ from transformers.trainer_utils import EvalPrediction
 from ptune_exp.compare import build_tables, markdown
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import METHODS
-from ptune_exp.run import build, plan, run
+from ptune_exp.model.tiny import tiny_tokenizer
+from ptune_exp.pipeline.run import build, plan, run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.families.srl import hub_rows, score_file
 from ptune_exp.tasks.families.srl_eval import arguments, count, srl_scores
 from ptune_exp.tasks.families.srl_files import read_srl
 from ptune_exp.tasks.families.tagging_features import IGNORE
 from ptune_exp.tasks.families.tagging_files import read_predictions
-from ptune_exp.tiny import tiny_tokenizer
 
 SRL = FAMILIES["srl"]
 CONLL05 = get_task("conll05")
@@ -270,7 +270,7 @@ def test_pt_logits_line_up_with_the_input_tokens(conll05_dir, cfg_factory):
 
 
 def test_export_predicts_propositions_without_arguments(conll05_dir, tmp_path, cfg_factory):
-    from ptune_exp.export import export_run
+    from ptune_exp.artifacts.export import export_run
     from ptune_exp.predict import predict_file
 
     cfg = cfg_factory("method=ptv2", "task=conll05", f"task.data_dir={conll05_dir}")
@@ -312,7 +312,7 @@ def _record(tmp_path, task, seed, f1, brown=None):
 
 
 def test_compare_shows_wsj_brown_and_conll12_columns_with_references(tmp_path):
-    from ptune_exp.records import read_records
+    from ptune_exp.runs.records import read_records
 
     _record(tmp_path, "conll05", 1, 80.0, brown=70.0)
     _record(tmp_path, "conll05", 2, 82.0, brown=74.0)

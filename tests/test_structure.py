@@ -96,3 +96,48 @@ def test_small_files_and_functions(name):
     assert lines <= MAX_FILE_LINES, f"{path} has {lines} lines (at most {MAX_FILE_LINES})"
     long = [f"{fn}:{line} ({n} lines)" for fn, line, n in functions(path) if n > MAX_FUNCTION_LINES]
     assert not long, f"{path}: functions longer than {MAX_FUNCTION_LINES} lines: {long}"
+
+
+# The layers, highest first: a module may import its own layer and the ones below it, never one above.
+LAYERS = [
+    ("entry points", {"cli", "api", "predict", "__main__", "compare", "serve", "bench"}),
+    ("pipeline", {"pipeline"}),
+    ("lifecycle and artifacts", {"runs", "artifacts"}),
+    ("model", {"model"}),
+    ("tasks, methods, injection", {"tasks", "methods", "injection"}),
+    ("config and errors", {"config", "conf", "errors", "storage"}),
+]
+TOP_LEVEL = {"cli", "api", "predict", "errors", "__main__"}  # the rest lives in a folder per layer
+
+
+def layer_of(module: str) -> int:
+    first = module.split(".")[1] if "." in module else ""
+    if not first:
+        return len(LAYERS)  # the package's own __init__: imports nothing of ours
+    for i, (_, parts) in enumerate(LAYERS):
+        if first in parts:
+            return i
+    raise AssertionError(f"{module}: in no layer of tests/test_structure.py LAYERS; put it in one")
+
+
+def test_every_module_is_in_a_layer_and_only_entry_points_sit_at_the_top():
+    known = modules()
+    for name in known:
+        layer_of(name)
+    top = {n.split(".")[1] for n, p in known.items() if n.count(".") == 1 and not p.endswith("__init__.py")}
+    assert top <= TOP_LEVEL, f"modules at the top of src/ptune_exp that belong in a layer's folder: {top - TOP_LEVEL}"
+
+
+def test_no_lower_layer_imports_a_higher_one():
+    known = modules()
+    wrong = []
+    for name, path in known.items():
+        for imported in imports_of(path, known):
+            if layer_of(imported) < layer_of(name):
+                wrong.append(f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert layer_of("ptune_exp.tasks.spec") > layer_of("ptune_exp.pipeline.run")
+    assert layer_of("ptune_exp.errors") > layer_of("ptune_exp.runs.records")

@@ -12,17 +12,17 @@ import torch
 from transformers import EvalPrediction
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.plan import plan
-from ptune_exp.run import run
+from ptune_exp.model.tiny import tiny_tokenizer
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import run
 from ptune_exp.tasks import FAMILIES, family_of, get_task
 from ptune_exp.tasks.benchmarks.superglue import span_words
 from ptune_exp.tasks.families import candidates
 from ptune_exp.tasks.families.base import UNLABELLED
 from ptune_exp.tasks.families.classification import labelled_cross_entropy
 from ptune_exp.tasks.metrics import normalize_answer
-from ptune_exp.tiny import tiny_tokenizer
 
 CANDIDATES = FAMILIES["candidates"]
 PROMPTED = [m for m in sorted(METHODS) if METHODS[m].prompt_site != "none"]  # methods with a prompt

@@ -14,15 +14,15 @@ from omegaconf import OmegaConf
 from transformers.trainer_utils import EvalPrediction
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
 from ptune_exp.methods import METHODS
-from ptune_exp.plan import plan
-from ptune_exp.run import run
+from ptune_exp.model.tiny import tiny_tokenizer
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import plan
+from ptune_exp.pipeline.run import run
 from ptune_exp.tasks import FAMILIES, get_task
 from ptune_exp.tasks.families.tagging import TokenClassificationHead, label_list, score_file
 from ptune_exp.tasks.families.tagging_features import IGNORE, align_labels, windows, word_tokenizer
 from ptune_exp.tasks.families.tagging_files import read_columns, read_predictions, spans_to_tags, to_iob2
-from ptune_exp.tiny import tiny_tokenizer
 
 TAGGING = FAMILIES["tagging"]
 CONLL03 = get_task("conll03")
@@ -443,7 +443,7 @@ def test_pt_logits_line_up_with_the_input_tokens(conll_dir, cfg_factory):
 
 
 def test_labels_taken_from_the_data_travel_with_the_record_and_the_export(tmp_path, cfg_factory):
-    from ptune_exp.export import export_run
+    from ptune_exp.artifacts.export import export_run
     from ptune_exp.predict import predict_file
 
     d = tmp_path / "conll04"

@@ -2,13 +2,13 @@
 
 import torch
 
-from ptune_exp.backbones import Backbone
-from ptune_exp.builder import assemble
 from ptune_exp.injection import ARCHITECTURES
 from ptune_exp.methods import MethodConfig, get_method
-from ptune_exp.model import PromptedModel
+from ptune_exp.model.backbones import Backbone
+from ptune_exp.model.build import assemble
+from ptune_exp.model.prompted import PromptedModel
+from ptune_exp.model.tiny import tiny_backbone
 from ptune_exp.tasks.families.classification import ClassificationHead
-from ptune_exp.tiny import tiny_backbone
 
 SENTENCES = ["the movie was great", "i hated the soup and the service was rude too"]
 SMALL = {

@@ -24,13 +24,13 @@ import os
 import tempfile
 from collections.abc import Iterable
 
+from ptune_exp.artifacts.export import Export, export_run
+from ptune_exp.artifacts.export import load_export as _load
+from ptune_exp.artifacts.hub import push_to_hub
+from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError
-from ptune_exp.export import Export, export_run
-from ptune_exp.export import load_export as _load
-from ptune_exp.hub import push_to_hub
-from ptune_exp.inputs import named, results, write_inputs
 from ptune_exp.predict import predict_raw, read_inputs
-from ptune_exp.usage import check_overrides, explain
+from ptune_exp.tasks.inputs import named, results, write_inputs
 
 __all__ = ["Predictor", "compose", "export", "load_export", "push_to_hub", "run_experiment"]
 
@@ -62,7 +62,7 @@ def run_experiment(*overrides: str, output_dir: str | None = None, callbacks=())
     """Compose the configs with `overrides` (as on the command line), run, and return the run's record
     (what metrics.json holds: scores, parameters, settings; `record["output_dir"]` is the run folder).
     `callbacks`: extra transformers TrainerCallbacks."""
-    from ptune_exp.run import run
+    from ptune_exp.pipeline.run import run
 
     return run(compose(*overrides, output_dir=output_dir), callbacks)
 

@@ -15,10 +15,10 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
-from ptune_exp import sweep
-from ptune_exp.config import register_schemas
+from ptune_exp.config.schema import register_schemas
+from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError, TrainingDiverged
-from ptune_exp.usage import check_overrides, explain
+from ptune_exp.runs import sweep
 
 log = logging.getLogger("ptune_exp")
 
@@ -118,7 +118,7 @@ def _one_line(text) -> str:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    from ptune_exp.run import run  # heavy imports after Hydra has parsed the command line (fast --help)
+    from ptune_exp.pipeline.run import run  # heavy imports after Hydra has parsed the command line (fast --help)
 
     multirun = _in_multirun()
     try:
@@ -136,7 +136,7 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 def _failed(cfg: DictConfig, error: Exception, multirun: bool) -> None:
     """One line about a failed run (the traceback goes to the run's log file). A single run exits: 2 for
     bad input, 1 for a run that failed; in a sweep the job is marked failed and the sweep goes on."""
-    from ptune_exp.engine import Interrupted
+    from ptune_exp.pipeline.engine import Interrupted
 
     usage = isinstance(error, PtuneError) and not isinstance(error, (TrainingDiverged, Interrupted))
     plain = usage or isinstance(error, Interrupted)  # an interruption says itself what to do next

@@ -29,8 +29,7 @@ import tempfile
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ptune_exp.errors import PtuneError, check_fields, command
-from ptune_exp.export import (
+from ptune_exp.artifacts.export import (
     TRUST_FLAG,
     Export,
     build_export,
@@ -39,10 +38,11 @@ from ptune_exp.export import (
     run_weights,
     trusted_model,
 )
-from ptune_exp.inputs import read_inputs
-from ptune_exp.records import RECORD, library_versions
+from ptune_exp.errors import PtuneError, check_fields, command
+from ptune_exp.runs.records import RECORD, library_versions
+from ptune_exp.storage.weights import load_into, load_tensors
 from ptune_exp.tasks import family_of
-from ptune_exp.weights import load_into, load_tensors
+from ptune_exp.tasks.inputs import read_inputs
 
 EVAL = "eval.json"
 TRUST_HELP = "allow the model to run code from its own files (transformers' trust_remote_code); off by default"
@@ -56,8 +56,8 @@ def eval_run(run_dir: str, data_dir: str | None = None, out: str | None = None, 
 
 
 def evaluate_run(run_dir: str, data_dir: str | None = None, trust_remote_code: bool = False) -> dict:
-    from ptune_exp.engine import evaluate_splits, trainer_for
-    from ptune_exp.experiment import build
+    from ptune_exp.pipeline.engine import evaluate_splits, trainer_for
+    from ptune_exp.pipeline.experiment import build
 
     record = read_record(run_dir)
     weights = run_weights(run_dir, record)  # verified before anything loads
@@ -78,7 +78,7 @@ def evaluate_run(run_dir: str, data_dir: str | None = None, trust_remote_code: b
 
 def _eval_plan(record: dict, run_dir: str, data_dir: str | None, trust_remote_code: bool):
     """The run's plan from its record: trust_remote_code from the command line only, no trackers."""
-    from ptune_exp.plan import plan
+    from ptune_exp.pipeline.plan import plan
 
     where = os.path.join(run_dir, RECORD)
     check_fields(record["config"], f"{where} config", {"seed": int})
@@ -151,7 +151,7 @@ def predict_raw(loaded: Export, raw) -> list | dict:
     """The core that `ptune-exp-predict` and the Python API share: raw inputs (as the family reads them)
     -> tokenize -> forward -> per-example predictions, as the family's Scorer makes them (and
     `write_predictions` writes them)."""
-    from ptune_exp.training import PromptTrainer, inference_arguments
+    from ptune_exp.pipeline.trainer import PromptTrainer, inference_arguments
 
     task = loaded.task
     family = family_of(task)

@@ -20,7 +20,7 @@ from ptune_exp.compare.multi import expand
 from ptune_exp.compare.search import best_of_search
 from ptune_exp.compare.table import Table, build_tables, is_completed, select
 from ptune_exp.errors import PtuneError, command
-from ptune_exp.records import read_records
+from ptune_exp.runs.records import read_records
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from ptune_exp.compare.check import problem
 from ptune_exp.compare.multi import concept_text, expand, setting_of
+from ptune_exp.compare.reference import reference_rows
 from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
-from ptune_exp.reference import reference_rows
 
 METHOD_ORDER = ["fft", "pt", "prefix", "ptv2", "lora", "ia3"]  # the paper's four, then the references
 OUTSIDE = " †"  # marks a row whose method the P-Tuning v2 paper does not compare (table1.in_paper false)

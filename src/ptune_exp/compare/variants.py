@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ptune_exp.config import non_splitting_keys
+from ptune_exp.config.schema import non_splitting_keys
 
 # Settings that do not change what a run measures never split rows: they are marked where they are
 # declared (`splits_rows=False` in ptune_exp/config.py), e.g. train.progress, task.data_dir.

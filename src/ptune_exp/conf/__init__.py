@@ -1,5 +1,5 @@
 """Hydra configs of ptune-exp; importing this package registers the typed schemas (`<group>/base`)."""
 
-from ptune_exp.config import register_schemas
+from ptune_exp.config.schema import register_schemas
 
 register_schemas()

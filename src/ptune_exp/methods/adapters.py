@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ptune_exp.config import MethodConfig
+from ptune_exp.config.schema import MethodConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods.base import Method
 from ptune_exp.methods.prompts import NoPrompt

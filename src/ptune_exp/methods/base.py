@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ptune_exp.config import MethodConfig
+from ptune_exp.config.schema import MethodConfig
 from ptune_exp.errors import PtuneError
 
 

@@ -21,11 +21,11 @@ from transformers import EvalPrediction
 from transformers.trainer_pt_utils import nested_concat, nested_numpify
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.inputs import Written, named, read_inputs, results, write_inputs
 from ptune_exp.serve.columns import Columns
 from ptune_exp.serve.registry import Registry, Served
 from ptune_exp.serve.rows import mixed_inputs, strip
 from ptune_exp.tasks.families.base import MODEL_KEYS
+from ptune_exp.tasks.inputs import Written, named, read_inputs, results, write_inputs
 
 
 @dataclass

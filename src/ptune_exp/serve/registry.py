@@ -17,17 +17,17 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ptune_exp.backbones import Backbone, load_backbone, model_type_of
-from ptune_exp.builder import BuildOptions, assemble
+from ptune_exp.artifacts.export import Parts, member_exports, read_export
+from ptune_exp.artifacts.fingerprint import differences, fingerprint
 from ptune_exp.errors import PtuneError
-from ptune_exp.export import Parts, member_exports, read_export
-from ptune_exp.fingerprint import differences, fingerprint
 from ptune_exp.injection import prepare
 from ptune_exp.methods import METHODS
-from ptune_exp.model import PromptedModel
-from ptune_exp.provenance import model_source
+from ptune_exp.model.backbones import Backbone, load_backbone, model_type_of
+from ptune_exp.model.build import BuildOptions, assemble
+from ptune_exp.model.prompted import PromptedModel
+from ptune_exp.runs.provenance import model_source
 from ptune_exp.serve.rows import RowPrompt
-from ptune_exp.weights import load_into
+from ptune_exp.storage.weights import load_into
 
 log = logging.getLogger("ptune_exp")
 WHOLE_MODEL = "fft exports hold a whole fine-tuned model, not a prompt for a shared backbone; use ptune-exp-predict"

@@ -26,8 +26,8 @@ import signal
 import sys
 import tempfile
 
+from ptune_exp.artifacts.export import TRUST_FLAG
 from ptune_exp.errors import PtuneError, command
-from ptune_exp.export import TRUST_FLAG
 
 PREDICT, TASKS = "/v1/predict", "/v1/tasks"
 log = logging.getLogger("ptune_exp")
@@ -35,7 +35,7 @@ log = logging.getLogger("ptune_exp")
 
 def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] | None:
     """(HTTP status, message) for a malformed predict request, None for a good one. `tasks`: name -> Served."""
-    from ptune_exp.inputs import named, read_inputs, write_inputs
+    from ptune_exp.tasks.inputs import named, read_inputs, write_inputs
 
     try:
         request = json.loads(body)

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig, OmegaConf
 
-from ptune_exp.config import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
-from ptune_exp.distributed import agree_on
+from ptune_exp.artifacts.transfer import check_source, read_source
+from ptune_exp.config.schema import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
+from ptune_exp.pipeline.distributed import agree_on
+from ptune_exp.runs.rundir import output_dir
 from ptune_exp.tasks import TaskSpec, family_of, get_task
-from ptune_exp.tasks.multi import MULTI, configure_multi
-from ptune_exp.transfer import check_source, read_source
+from ptune_exp.tasks.multi.spec import MULTI, configure_multi
 
 
 @dataclass(frozen=True)
@@ -132,18 +133,3 @@ def check_writable(out_dir: str) -> None:
             f"output dir {out_dir}: cannot write there ({e.strerror or e}); pass output_dir=DIR "
             "(or hydra.run.dir=DIR / hydra.sweep.dir=DIR) naming a writable folder"
         ) from None
-
-
-def output_dir(cfg: DictConfig) -> str:
-    """Where the run writes its record: the resumed run's dir, `output_dir`, or Hydra's run dir."""
-    resume = cfg.train.get("resume")
-    if isinstance(resume, str) and resume:  # continue a run in its own directory
-        path = os.path.normpath(resume)
-        return os.path.dirname(path) if os.path.basename(path).startswith("checkpoint-") else path
-    if cfg.get("output_dir"):
-        return str(cfg.output_dir)
-    from hydra.core.hydra_config import HydraConfig
-
-    if HydraConfig.initialized():
-        return HydraConfig.get().runtime.output_dir
-    raise PtuneError("no output directory: set output_dir=DIR (the CLI sets it from Hydra's run dir)")

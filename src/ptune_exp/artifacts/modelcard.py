@@ -13,8 +13,8 @@ import re
 
 import yaml
 
-from ptune_exp.inputs import example_input
 from ptune_exp.tasks import get_task
+from ptune_exp.tasks.inputs import example_input
 
 CARD = "README.md"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")

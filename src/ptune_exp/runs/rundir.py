@@ -25,7 +25,7 @@ import time
 from datetime import datetime
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.records import RECORD, now, write_record
+from ptune_exp.runs.records import RECORD, now, write_record
 
 log = logging.getLogger("ptune_exp")
 
@@ -212,3 +212,18 @@ class Recorder:
             stop.set()
             if thread.is_alive():
                 thread.join()
+
+
+def output_dir(cfg) -> str:
+    """Where the run writes its record: the resumed run's dir, `output_dir`, or Hydra's run dir."""
+    resume = cfg.train.get("resume")
+    if isinstance(resume, str) and resume:  # continue a run in its own directory
+        path = os.path.normpath(resume)
+        return os.path.dirname(path) if os.path.basename(path).startswith("checkpoint-") else path
+    if cfg.get("output_dir"):
+        return str(cfg.output_dir)
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        return HydraConfig.get().runtime.output_dir
+    raise PtuneError("no output directory: set output_dir=DIR (the CLI sets it from Hydra's run dir)")

@@ -8,15 +8,12 @@ import os
 
 from safetensors.torch import save_file
 
-from ptune_exp.compile import bucket_collator
-from ptune_exp.distributed import is_main, replica_digests
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import Experiment
-from ptune_exp.multitask import epoch_examples, members_record, train_sizes, weights_for
-from ptune_exp.multitrainer import MultiTrainer
-from ptune_exp.tasks.multi import is_multi
-from ptune_exp.training import (
-    GracefulStop,
+from ptune_exp.model.compile import bucket_collator
+from ptune_exp.pipeline.distributed import is_main, replica_digests
+from ptune_exp.pipeline.experiment import Experiment
+from ptune_exp.pipeline.multitrainer import MultiTrainer
+from ptune_exp.pipeline.trainer import (
     NanGuard,
     PromptTrainer,
     SelectOnDev,
@@ -24,7 +21,10 @@ from ptune_exp.training import (
     epoch_decay,
     strip_prefix,
 )
-from ptune_exp.weights import sha256_file
+from ptune_exp.runs.callbacks import GracefulStop
+from ptune_exp.storage.weights import sha256_file
+from ptune_exp.tasks.multi.family import epoch_examples, members_record, train_sizes, weights_for
+from ptune_exp.tasks.multi.spec import is_multi
 
 WEIGHTS = "trainable.safetensors"
 

@@ -34,7 +34,7 @@ def record_of(cfg) -> str:
     """Where a job's story is: its metrics.json when the run got that far, else the job's log."""
     from hydra.core.hydra_config import HydraConfig
 
-    from ptune_exp.plan import output_dir
+    from ptune_exp.runs.rundir import output_dir
 
     hydra = HydraConfig.get()
     try:

@@ -28,14 +28,14 @@ import torch
 import yaml
 from torch import nn
 
-from ptune_exp.backbones import Backbone, package_model_dir
-from ptune_exp.bench_settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
-from ptune_exp.bench_timing import first_call_s, peak_gib, profile_to, reset_peak, timed
-from ptune_exp.builder import BuildOptions, assemble
-from ptune_exp.compile import compile_layers
-from ptune_exp.dropout import set_dropout
+from ptune_exp.bench.settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
+from ptune_exp.bench.timing import first_call_s, peak_gib, profile_to, reset_peak, timed
 from ptune_exp.methods import MethodConfig, get_method
-from ptune_exp.model import PromptedModel
+from ptune_exp.model.backbones import Backbone, package_model_dir
+from ptune_exp.model.build import BuildOptions, assemble
+from ptune_exp.model.compile import compile_layers
+from ptune_exp.model.dropout import set_dropout
+from ptune_exp.model.prompted import PromptedModel
 
 # name -> (model_type, hidden, layers, heads, intermediate, vocab, max positions)
 SHAPES = {
@@ -112,7 +112,7 @@ def knobs(method: str, prefix_len: int) -> dict:
     `conf/method/<key>.yaml`, read as plain YAML (no Hydra here)."""
     m = get_method(method)
     if m.adapts_weights:
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf", "method", f"{method}.yaml")) as f:
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf", "method", f"{method}.yaml")) as f:
             preset = yaml.safe_load(f)
         fields = {f.name for f in dataclasses.fields(MethodConfig)} - {"name", "lr", "epochs"}
         return {k: v for k, v in preset.items() if k in fields}

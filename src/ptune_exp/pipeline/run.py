@@ -18,15 +18,15 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from ptune_exp.checkpoints import Resume, data_digests, resume_point, settings_of
-from ptune_exp.distributed import agree_on, is_main
-from ptune_exp.engine import WEIGHTS, Interrupted, selector_for, train_and_evaluate
 from ptune_exp.errors import PtuneError
-from ptune_exp.experiment import build
-from ptune_exp.plan import Plan, plan
-from ptune_exp.records import mean_loss, new_record, now, read_record, totals, write_record
-from ptune_exp.rundir import Recorder, admit, checkpoints_in, clear, identity, locked
-from ptune_exp.training import GracefulStop, RunLog, Signalled
+from ptune_exp.pipeline.distributed import agree_on, is_main
+from ptune_exp.pipeline.engine import WEIGHTS, Interrupted, selector_for, train_and_evaluate
+from ptune_exp.pipeline.experiment import build
+from ptune_exp.pipeline.plan import Plan, plan
+from ptune_exp.runs.callbacks import GracefulStop, RunLog, Signalled
+from ptune_exp.runs.checkpoints import Resume, data_digests, resume_point, settings_of
+from ptune_exp.runs.records import mean_loss, new_record, now, read_record, totals, write_record
+from ptune_exp.runs.rundir import Recorder, admit, checkpoints_in, clear, identity, locked
 
 __all__ = ["Interrupted", "run"]
 

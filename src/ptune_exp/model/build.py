@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ptune_exp.backbones import Backbone, load_backbone, model_type_of
-from ptune_exp.config import MethodConfig, ModelConfig
+from ptune_exp.config.schema import MethodConfig, ModelConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.injection import prepare
 from ptune_exp.methods import METHODS, Method
-from ptune_exp.model import PromptedModel
+from ptune_exp.model.backbones import Backbone, load_backbone, model_type_of
+from ptune_exp.model.prompted import PromptedModel
 
 
 @dataclass(frozen=True)

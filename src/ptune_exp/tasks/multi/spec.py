@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from importlib.resources import files
 
-from ptune_exp.config import DataConfig, _container, check_name, nearest
+from ptune_exp.config.schema import DataConfig, _container, check_name, nearest
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families import family_of
 from ptune_exp.tasks.spec import Split, TaskSpec, get_task

@@ -10,8 +10,8 @@ import statistics
 from torch.utils.data import ConcatDataset
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.multitask import MultiScorer, TaskSampler, train_sizes
-from ptune_exp.training import PromptTrainer, strip_prefix
+from ptune_exp.pipeline.trainer import PromptTrainer, strip_prefix
+from ptune_exp.tasks.multi.family import MultiScorer, TaskSampler, train_sizes
 
 
 class MultiTrainer(PromptTrainer):

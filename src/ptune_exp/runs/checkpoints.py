@@ -15,12 +15,12 @@ import os
 import zipfile
 from dataclasses import dataclass
 
-from ptune_exp.config import non_splitting_keys
+from ptune_exp.config.schema import non_splitting_keys
 from ptune_exp.errors import PtuneError
-from ptune_exp.records import loss_curve
-from ptune_exp.rundir import checkpoints_in
-from ptune_exp.training import RUN_FILE
-from ptune_exp.weights import sha256_file
+from ptune_exp.runs.callbacks import RUN_FILE
+from ptune_exp.runs.records import loss_curve
+from ptune_exp.runs.rundir import checkpoints_in
+from ptune_exp.storage.weights import sha256_file
 
 log = logging.getLogger("ptune_exp")
 

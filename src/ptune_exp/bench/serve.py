@@ -1,7 +1,7 @@
 """The serving benchmark (`make bench-serve`): K exported prompts on one backbone, a stream of requests spread
 over the K tasks, mixed batching against one batch per task.
 
-    python -m ptune_exp.serve.bench --k 1,4,16 --model minilm --requests 256 --inputs 1 --batch 16 --json out.json
+    python -m ptune_exp.bench.serve --k 1,4,16 --model minilm --requests 256 --inputs 1 --batch 16 --json out.json
 
 Exports: one `ptv2` run on an RTE-like pair task (SuperGLUE jsonl written here; 2 training steps: speed
 does not depend on training), exported, then copied into K exports with their own random prompts and
@@ -70,7 +70,7 @@ def derive(base: str, out: str, seed: int, prefix_len: int) -> str:
     import torch
     from safetensors.torch import load_file, save_file
 
-    from ptune_exp.weights import sha256_file
+    from ptune_exp.storage.weights import sha256_file
 
     shutil.copytree(base, out, dirs_exist_ok=True)
     state = load_file(os.path.join(base, "weights.safetensors"))
@@ -126,7 +126,7 @@ def time_mode(registry, requests: list, batch: int, mixed: bool, max_rows: int) 
 
 def rss_of(kind: str, exports: list[str]) -> float:
     """RSS (MiB) of a fresh process after loading `exports` as a registry (`prompts`) or as whole models."""
-    code = "import sys; from ptune_exp.serve.bench import probe; print(probe(sys.argv[1], sys.argv[2:]))"
+    code = "import sys; from ptune_exp.bench.serve import probe; print(probe(sys.argv[1], sys.argv[2:]))"
     out = subprocess.run([sys.executable, "-c", code, kind, *exports], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -139,7 +139,7 @@ def probe(kind: str, exports: list[str]) -> float:
 
         held = load_registry(exports)
     else:
-        from ptune_exp.export import load_export
+        from ptune_exp.artifacts.export import load_export
 
         held = [load_export(path) for path in exports]
     gc.collect()
@@ -221,7 +221,7 @@ def table_row(row: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ptune_exp.serve.bench", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m ptune_exp.bench.serve", description=__doc__.splitlines()[0])
     ap.add_argument("--k", default="1,4,16", help="numbers of exported prompts (default 1,4,16)")
     ap.add_argument("--model", default="minilm", help="a conf/model name (default minilm)")
     ap.add_argument("--requests", type=int, default=256, help="requests per case (default 256)")

@@ -1,7 +1,7 @@
 """`make bench-gpu`: the one-shot GPU matrix, eager and compiled, into a JSON file and a markdown table.
 
-    python -m ptune_exp.bench_gpu --out outputs/bench_gpu             # on a GPU box (what make bench-gpu runs)
-    python -m ptune_exp.bench_gpu --shape tiny --device cpu --out DIR  # a dry run of the same code on a CPU
+    python -m ptune_exp.bench.gpu --out outputs/bench_gpu             # on a GPU box (what make bench-gpu runs)
+    python -m ptune_exp.bench.gpu --shape tiny --device cpu --out DIR  # a dry run of the same code on a CPU
 
 The matrix: roberta-large's shape with random weights (no download), batch x tokens 32x128 and 64x256,
 prefix 16 and 128, methods fft/pt/prefix/ptv2 and the frozen-backbone floor, each eager and compiled,
@@ -20,8 +20,8 @@ import time
 
 import torch
 
-from ptune_exp import compile as compiling
-from ptune_exp.bench import floor_ms, measure, parse_args
+from ptune_exp.bench.cli import floor_ms, measure, parse_args
+from ptune_exp.model import compile as compiling
 
 MATRIX = {  # shape -> (model, [(batch, tokens)], prefix lengths)
     "roberta-large": ("roberta-large-shape", [(32, 128), (64, 256)], [16, 128]),
@@ -87,7 +87,7 @@ def markdown(rows: list[dict], header: str) -> str:
 
 
 def parse(argv=None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m ptune_exp.bench_gpu", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m ptune_exp.bench.gpu", description=__doc__.split("\n\n")[0])
     ap.add_argument("--shape", choices=sorted(MATRIX), default="roberta-large")
     ap.add_argument("--device", choices=["cuda", "cpu"], default=None, help="default: cuda when available")
     ap.add_argument("--out", default="outputs/bench_gpu", help="folder for bench_gpu.json and bench_gpu.md")

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 
 from transformers import set_seed
 
-from ptune_exp.builder import BuildOptions, build_model
-from ptune_exp.compile import compile_layers
-from ptune_exp.model import PromptedModel
-from ptune_exp.multitask import family_for, multitask_facts
-from ptune_exp.plan import Plan
-from ptune_exp.provenance import data_source, model_source
+from ptune_exp.artifacts.transfer import backbone_shape, load_prompt
+from ptune_exp.model.build import BuildOptions, build_model
+from ptune_exp.model.compile import compile_layers
+from ptune_exp.model.prompted import PromptedModel
+from ptune_exp.pipeline.plan import Plan
+from ptune_exp.pipeline.trainer import frozen_dtype
+from ptune_exp.runs.provenance import data_source, model_source
 from ptune_exp.tasks import family_of
-from ptune_exp.tasks.multi import is_multi
-from ptune_exp.training import frozen_dtype
-from ptune_exp.transfer import backbone_shape, load_prompt
+from ptune_exp.tasks.multi.family import family_for, multitask_facts
+from ptune_exp.tasks.multi.spec import is_multi
 
 log = logging.getLogger("ptune_exp")
 

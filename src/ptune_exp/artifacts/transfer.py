@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import torch
 
+from ptune_exp.artifacts.export import EXPORT_JSON, member_exports, read_export, read_record, run_weights
+from ptune_exp.artifacts.fingerprint import SHAPE
 from ptune_exp.errors import PtuneError
-from ptune_exp.export import EXPORT_JSON, member_exports, read_export, read_record, run_weights
-from ptune_exp.fingerprint import SHAPE
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
-from ptune_exp.records import RECORD
-from ptune_exp.weights import load_tensors, sha256_file
+from ptune_exp.runs.records import RECORD
+from ptune_exp.storage.weights import load_tensors, sha256_file
 
 PROMPT = "prompt."  # where a PromptedModel keeps its prompt's tensors
 KINDS = {"input": "an input prompt", "every layer": "a deep prompt", "none": "no prompt"}

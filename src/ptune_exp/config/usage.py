@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 
-from ptune_exp.config import (
+from ptune_exp.config.schema import (
     NAME_KEYS,
     SEED_MAX,
     check_name,
@@ -24,7 +24,7 @@ from ptune_exp.config import (
 )
 from ptune_exp.errors import PtuneError
 
-CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf")
+CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
 HINT_SWEEP = "several values are a sweep: add -m (or write a list as [a,b], or quote the text)"
 
 

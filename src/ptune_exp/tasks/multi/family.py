@@ -21,7 +21,7 @@ from torch.utils.data import Sampler
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families import Family, family_of
-from ptune_exp.tasks.multi import MultiSpec, is_multi, probabilities
+from ptune_exp.tasks.multi.spec import MultiSpec, is_multi, probabilities
 
 TASK_ID = "task_id"
 

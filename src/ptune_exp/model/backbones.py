@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from ptune_exp.config import ModelConfig
-from ptune_exp.dropout import set_dropout
+from ptune_exp.config.schema import ModelConfig
 from ptune_exp.errors import PtuneError
-from ptune_exp.tiny import tiny_archs, tiny_backbone
-from ptune_exp.weights import sha256_file
+from ptune_exp.model.dropout import set_dropout
+from ptune_exp.model.tiny import tiny_archs, tiny_backbone
+from ptune_exp.storage.weights import sha256_file
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import os
 import torch
 from torch import nn
 
-from ptune_exp.config import ModelConfig
-from ptune_exp.weights import sha256_file
+from ptune_exp.config.schema import ModelConfig
+from ptune_exp.storage.weights import sha256_file
 
 WEIGHTS_FILE = "model.safetensors"
 

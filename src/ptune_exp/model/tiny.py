@@ -14,7 +14,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
 
-from ptune_exp.dropout import set_dropout
+from ptune_exp.model.dropout import set_dropout
 
 # Words the tokenizer learns whole; anything else falls back to characters (WordPiece) or bytes (BPE).
 _WORDS = (

@@ -24,19 +24,19 @@ from dataclasses import dataclass
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ptune_exp.backbones import describe_backbone
-from ptune_exp.builder import BuildOptions, build_model
-from ptune_exp.config import DataConfig, MethodConfig, ModelConfig
+from ptune_exp.artifacts.fingerprint import fingerprint
+from ptune_exp.artifacts.modelcard import CARD, model_card, write_card
+from ptune_exp.config.schema import DataConfig, MethodConfig, ModelConfig
 from ptune_exp.errors import PtuneError, check_fields, command, read_json_file, warn
-from ptune_exp.fingerprint import fingerprint
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
-from ptune_exp.model import PromptedModel
-from ptune_exp.modelcard import CARD, model_card, write_card
-from ptune_exp.records import RECORD
+from ptune_exp.model.backbones import describe_backbone
+from ptune_exp.model.build import BuildOptions, build_model
+from ptune_exp.model.prompted import PromptedModel
+from ptune_exp.runs.records import RECORD
+from ptune_exp.storage.weights import file_in, load_into, load_tensors, sha256_file, verify
 from ptune_exp.tasks import TaskSpec, family_of, get_task
 from ptune_exp.tasks.families import Family
-from ptune_exp.weights import file_in, load_into, load_tensors, sha256_file, verify
 
 EXPORT_JSON = "export.json"
 EXPORT_WEIGHTS = "weights.safetensors"
@@ -294,7 +294,7 @@ def main(argv=None) -> int:
     size = sum(os.path.getsize(os.path.join(out, f)) for f in (EXPORT_JSON, EXPORT_WEIGHTS, CARD))
     print(f"exported {args.run_dir} -> {out} ({size / 1e6:.2f} MB)")
     if args.push_to_hub:
-        from ptune_exp.hub import push_to_hub
+        from ptune_exp.artifacts.hub import push_to_hub
 
         print(f"pushed {out} -> {push_to_hub(out, args.push_to_hub, args.private)}")
     return 0

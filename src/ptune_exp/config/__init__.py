@@ -1,0 +1,1 @@
+"""Configuration: the typed schemas of every config group and the command line's own checks."""

@@ -1,0 +1,1 @@
+"""Files the tools write and read back, at the lowest layer: weights files and their digests."""

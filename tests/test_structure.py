@@ -141,3 +141,37 @@ def test_no_lower_layer_imports_a_higher_one():
 def test_the_layer_check_sees_an_upward_import():
     assert layer_of("ptune_exp.tasks.spec") > layer_of("ptune_exp.pipeline.run")
     assert layer_of("ptune_exp.errors") > layer_of("ptune_exp.runs.records")
+
+
+def declared_distributions() -> set[str]:
+    """Every distribution pyproject.toml names, in its dependencies or an extra, normalised."""
+    import re
+    import tomllib
+
+    with open(os.path.join(SRC, "..", "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    specs = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    return {re.split(r"[<>=!~\[ ;]", s, maxsplit=1)[0].lower().replace("_", "-") for s in specs}
+
+
+def test_every_third_party_import_is_declared():
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    declared = declared_distributions()
+    missing = {}
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(node, ast.Import):
+                tops = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top == PACKAGE or top in sys.stdlib_module_names or top not in owners:
+                    continue
+                if not {d.lower().replace("_", "-") for d in owners[top]} & declared:
+                    missing.setdefault(top, name)
+    assert not missing, f"imported but not declared in pyproject.toml (module: first importer): {missing}"

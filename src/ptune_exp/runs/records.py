@@ -69,7 +69,17 @@ def read_records(roots: Iterable[str]) -> list[dict]:
 
 
 def library_versions() -> dict[str, str]:
-    names = ["ptune-exp", "torch", "transformers", "datasets", "hydra-core", "accelerate"]
+    names = [
+        "ptune-exp",
+        "torch",
+        "transformers",
+        "datasets",
+        "hydra-core",
+        "accelerate",
+        "peft",
+        "seqeval",
+        "scikit-learn",
+    ]
     out = {}
     for name in names:
         try:

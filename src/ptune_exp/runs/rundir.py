@@ -103,27 +103,21 @@ def describe(owner) -> str:
 
 @contextlib.contextmanager
 def locked(out_dir: str):
-    """Hold the directory's claim lock (created with the directory when needed)."""
-    import fcntl  # POSIX: Linux and macOS, where runs train
+    """Hold the directory's claim lock (created with the directory when needed), waiting up to LOCK_WAIT_S."""
+    import filelock
 
     try:
         os.makedirs(out_dir, exist_ok=True)
-        fd = os.open(os.path.join(out_dir, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+        lock = filelock.FileLock(os.path.join(out_dir, LOCK), timeout=LOCK_WAIT_S)
+        lock.acquire()
+    except filelock.Timeout:
+        raise PtuneError(f"{out_dir} stayed locked by another run for {LOCK_WAIT_S:.0f} s") from None
     except OSError as e:
         raise PtuneError(f"cannot use {out_dir} as the output dir ({type(e).__name__}: {e.strerror})") from None
     try:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise PtuneError(f"{out_dir} stayed locked by another run for {LOCK_WAIT_S:.0f} s") from None
-                time.sleep(0.05)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        lock.release()
 
 
 def admit(out_dir: str, old: dict | None, unreadable: str | None, resume: bool, overwrite: bool) -> None:

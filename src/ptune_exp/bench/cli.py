@@ -26,7 +26,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from ptune_exp.bench.models import model_type, load, preset
+from ptune_exp.bench.models import load, model_type, preset
 from ptune_exp.bench.settings import SETTINGS, best_table, for_setting, loss_gap, setting_name, table
 from ptune_exp.bench.timing import first_call_s, peak_gib, profile_to, reset_peak, timed
 from ptune_exp.methods import MethodConfig, get_method

@@ -23,8 +23,7 @@ from ptune_exp.pipeline.trainer import (
 )
 from ptune_exp.runs.callbacks import GracefulStop
 from ptune_exp.storage.weights import sha256_file
-from ptune_exp.tasks.multi.family import epoch_examples, members_record, train_sizes, weights_for
-from ptune_exp.tasks.multi.spec import is_multi
+from ptune_exp.tasks.multi.family import MultiTask
 
 WEIGHTS = "trainable.safetensors"
 
@@ -33,26 +32,25 @@ class Interrupted(PtuneError):
     """SIGINT/SIGTERM stopped the run (after saving a checkpoint, when it came during training)."""
 
 
+TRAINERS = {MultiTask.key: MultiTrainer}  # a family whose runs need their own trainer; else PromptTrainer
+
+
 def trainer_for(exp: Experiment, callbacks=()) -> PromptTrainer:
-    p, train = exp.plan, exp.data.get("train")
-    multi = is_multi(p.task)
-    n_train = 1 if train is None else epoch_examples(train_sizes(train), p.train.batch_size) if multi else len(train)
+    p, train, family = exp.plan, exp.data.get("train"), exp.family
+    n_train = 1 if train is None else family.epoch_examples(train, p.train.batch_size)
     dev = "dev" in exp.data
-    collator = exp.family.collator(exp.tokenizer)
+    collator = family.collator(exp.tokenizer)
     args = arguments(p.train, p.out_dir, p.method_cfg.lr, p.seed, n_train, p.run_name)
-    kwargs = {} if not multi or train is None else {"weights": weights_for(p.task, train)}
-    if multi:  # under DDP: the heads of the other members get no gradient in a batch
-        args.ddp_find_unused_parameters = True
-    return (MultiTrainer if multi else PromptTrainer)(
+    return TRAINERS.get(family.key, PromptTrainer)(
         model=exp.model,
         args=args,
         train_dataset=train,
         eval_dataset=exp.data.get("dev"),
         data_collator=bucket_collator(collator) if p.train.compile else collator,
-        compute_metrics=exp.family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
+        compute_metrics=family.Scorer(p.task, exp.raw["dev"], exp.data["dev"]) if dev else None,
         callbacks=list(callbacks),
         lr_decay=epoch_decay(p.train, n_train),
-        **kwargs,
+        **family.trainer_options(p.task, train),
     )
 
 
@@ -78,9 +76,7 @@ def evaluate_splits(exp: Experiment, trainer, out_dir: str | None, known: dict |
             result[role] = scores
         else:
             result.setdefault("extra", {})[role] = scores
-    if is_multi(p.task):
-        result["members"] = members_record(p.task, result)
-    return result
+    return result | exp.family.scores(p.task, result)
 
 
 def selector_for(exp: Experiment, checkpoint: str | None) -> SelectOnDev:

@@ -9,15 +9,14 @@ from dataclasses import dataclass
 from transformers import set_seed
 
 from ptune_exp.artifacts.transfer import backbone_shape, load_prompt
+from ptune_exp.config.schema import DataConfig
 from ptune_exp.model.build import BuildOptions, build_model
 from ptune_exp.model.compile import compile_layers
 from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.pipeline.plan import Plan
 from ptune_exp.pipeline.trainer import frozen_dtype
 from ptune_exp.runs.provenance import data_source, model_source
-from ptune_exp.tasks import family_of
-from ptune_exp.tasks.multi.family import family_for, multitask_facts
-from ptune_exp.tasks.multi.spec import is_multi
+from ptune_exp.tasks.multi.family import family_for
 
 log = logging.getLogger("ptune_exp")
 
@@ -42,26 +41,17 @@ class Experiment:
         return {
             "provenance": {"data": data_source(p), "model": model_source(p.model, self.model.backbone)},
             "params": {**counts, "trainable_pct": round(100.0 * counts["trainable"] / counts["total"], 4)},
-            "data": {role: _sizes(split) for role, split in self.data.items()},
+            "data": {role: self.family.size(split) for role, split in self.data.items()},
             "labels": list(getattr(self.plan.task, "labels", ()) or ()) or None,
             "backbone": backbone_shape(self.model.backbone.config),
             "transfer": self.transfer,
-            **({"multitask": multitask_facts(p.task, self.data["train"])} if is_multi(p.task) else {}),
+            **self.family.facts(p.task, self.data),
         }
 
 
 def load_raw(p: Plan) -> dict:
-    """Every split the task has, as raw examples; unlabelled evaluation splits are dropped. A multi-task
-    run's splits are dicts member -> examples, each member loaded as its own run would load it."""
-    if is_multi(p.task):
-        by_member = {m.name: load_raw(p.with_data(m.task, m.data)) for m in p.task.members}
-        roles = dict.fromkeys(role for raw in by_member.values() for role in raw)
-        return {role: {name: raw[role] for name, raw in by_member.items() if role in raw} for role in roles}
-    family = family_of(p.task)
-    raw = {role: family.load_split(p.task, role, p.data.data_dir) for role in p.task.splits}
-    return {
-        role: _subset(split, p, role) for role, split in raw.items() if role == "train" or family.is_labelled(split)
-    }
+    """Every split the task has, as raw examples (a multi-task run's: dicts member -> examples)."""
+    return family_for(p.task).load_raw(p.task, p.data, _subset)
 
 
 def model_for(p: Plan) -> tuple[PromptedModel, object]:
@@ -100,13 +90,8 @@ def build(p: Plan) -> Experiment:
     return exp
 
 
-def _sizes(split) -> int | dict:
-    """A split's size; a multi-task split's per member."""
-    return {name: len(s) for name, s in split.items()} if isinstance(split, dict) else len(split)
-
-
-def _subset(split, p: Plan, role: str):
-    limit = p.data.max_train_samples if role == "train" else p.data.max_eval_samples
+def _subset(split, role: str, data: DataConfig):
+    limit = data.max_train_samples if role == "train" else data.max_eval_samples
     if limit and limit < len(split):
         return split.shuffle(seed=0).select(range(limit))  # same subset for every seed and method
     return split

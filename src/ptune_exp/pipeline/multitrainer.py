@@ -19,6 +19,8 @@ class MultiTrainer(PromptTrainer):
     sampling rule's p_i."""
 
     def __init__(self, *args, train_dataset=None, weights=None, **kwargs):
+        if "args" in kwargs:  # under DDP: the heads of the other members get no gradient in a batch
+            kwargs["args"].ddp_find_unused_parameters = True
         members = train_dataset or {}
         concat = ConcatDataset(list(members.values())) if members else None
         super().__init__(*args, train_dataset=concat, **kwargs)

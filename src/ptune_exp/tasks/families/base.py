@@ -189,6 +189,35 @@ class Family(ABC):
         """Whether any example of the split has a label (by default: a `label` column)."""
         return any(label != UNLABELLED for label in split["label"])
 
+    # ---------------------------------------------------------------- the run around the family (MultiTask: per member)
+
+    def load_raw(self, spec: TaskSpec, data, subset: Callable) -> dict:
+        """Every split the task has, as raw examples, each cut by `subset(split, role, data)` (`data`: the
+        run's DataConfig); unlabelled evaluation splits are dropped."""
+        raw = {role: self.load_split(spec, role, data.data_dir) for role in spec.splits}
+        labelled = {role: split for role, split in raw.items() if role == "train" or self.is_labelled(split)}
+        return {role: subset(split, role, data) for role, split in labelled.items()}
+
+    def size(self, split) -> int | dict:
+        """A split's size, as the record states it."""
+        return len(split)
+
+    def epoch_examples(self, train, batch_size: int) -> int:
+        """How many examples one training epoch yields (what the schedule counts)."""
+        return len(train)
+
+    def trainer_options(self, spec: TaskSpec, train) -> dict:
+        """Keyword arguments of the trainer beyond the usual ones (none by default)."""
+        return {}
+
+    def facts(self, spec: TaskSpec, data: dict) -> dict:
+        """What the record says about the run's data beyond split sizes (nothing by default)."""
+        return {}
+
+    def scores(self, spec: TaskSpec, result: dict) -> dict:
+        """Parts of the record derived from the evaluated splits' scores (none by default)."""
+        return {}
+
     # ---------------------------------------------------------------- the run's spec
 
     def configure(self, spec: TaskSpec, task_cfg) -> TaskSpec:

@@ -148,6 +148,27 @@ class MultiTask(Family):
     def __init__(self, spec: MultiSpec):
         self.spec = spec
 
+    def load_raw(self, spec: MultiSpec, data, subset) -> dict:
+        """Each split as a dict member -> examples, each member loaded as a run of it alone would load it."""
+        by_member = {m.name: family_of(m.task).load_raw(m.task, m.data, subset) for m in spec.members}
+        roles = dict.fromkeys(role for raw in by_member.values() for role in raw)
+        return {role: {name: raw[role] for name, raw in by_member.items() if role in raw} for role in roles}
+
+    def size(self, split: dict) -> dict:
+        return {name: len(s) for name, s in split.items()}
+
+    def epoch_examples(self, train: dict, batch_size: int) -> int:
+        return epoch_examples(train_sizes(train), batch_size)
+
+    def trainer_options(self, spec: MultiSpec, train: dict | None) -> dict:
+        return {} if train is None else {"weights": weights_for(spec, train)}
+
+    def facts(self, spec: MultiSpec, data: dict) -> dict:
+        return {"multitask": multitask_facts(spec, data["train"])} if "train" in data else {}
+
+    def scores(self, spec: MultiSpec, result: dict) -> dict:
+        return {"members": members_record(spec, result)}
+
     def read_file(self, spec, path, labelled=False):
         raise PtuneError("task=multi has no files of its own: its members read theirs")
 

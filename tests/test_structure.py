@@ -134,9 +134,7 @@ def test_no_lower_layer_imports_a_higher_one():
     for name, path in known.items():
         for imported in imports_of(path, known):
             if layer_of(imported) < layer_of(name):
-                wrong.append(
-                    f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})"
-                )
+                wrong.append(f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})")
     assert not wrong, "\n".join(sorted(wrong))
 
 

@@ -141,7 +141,8 @@ def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
     return {
         "format": FORMAT,
         "method": record["method"],
-        "method_config": {**record["method_config"], "reparam": False},  # folded: flat rows from here on
+        # folded: flat rows from here on (ptv1's prompt encoder is kept whole: it is its method)
+        "method_config": {**record["method_config"], "reparam": record["method"] == "ptv1"},
         "trained_with_reparam": record["method_config"].get("reparam", False),
         "model": cfg["model"],
         "task": {k: v for k, v in cfg["task"].items() if k not in dropped} | _fixed_labels(record),

@@ -112,11 +112,7 @@ def knobs(method: str, prefix_len: int) -> dict:
     `conf/method/<key>.yaml`, read as plain YAML (no Hydra here)."""
     m = get_method(method)
     if m.adapts_weights:
-        with open(
-            os.path.join(
-                os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf", "method", f"{method}.yaml"
-            )
-        ) as f:
+        with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf", "method", f"{method}.yaml")) as f:
             preset = yaml.safe_load(f)
         fields = {f.name for f in dataclasses.fields(MethodConfig)} - {"name", "lr", "epochs"}
         return {k: v for k, v in preset.items() if k in fields}

@@ -218,7 +218,7 @@ def test_compare_places_them_in_the_table_marked_outside_the_paper(tmp_path):
     text = markdown([table], [])
     rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if line.startswith("| ")}
     # deep, reparam, multi-task, no verbalizer
-    assert "| low-rank updates of attention weights | no | no | no | yes |" in rows["LoRA †"]
+    assert "| low-rank updates of attention weights | no | none | no | yes |" in rows["LoRA †"]
     assert "| rescaling vectors of keys, values and feed-forward activations |" in rows["(IA)³ †"]
     assert "| prefix keys/values of every layer | yes |" in rows["P-Tuning v2"]
     assert "† = a reference method outside the P-Tuning v2 paper" in text

@@ -13,7 +13,8 @@ from ptune_exp.model.tiny import tiny_backbone
 from tiny_models import SENTENCES, batch, build_tiny, hidden
 
 ARCHS = ["bert", "roberta"]
-PROMPT_METHODS = [k for k, m in sorted(METHODS.items()) if m.prompt_site != "none"]  # lora/ia3: test_peft_methods.py
+# lora/ia3: test_peft_methods.py; ptv1 (its prompt sits where a template's inputs reserve it): test_heads.py
+PROMPT_METHODS = [k for k, m in sorted(METHODS.items()) if m.prompt_site != "none" and k != "ptv1"]
 
 
 def build(method: str, arch: str = "bert", attn: str = "sdpa", seed: int = 0, **knobs):

@@ -31,7 +31,7 @@ from ptune_exp.errors import PtuneError, check_fields, command, read_json_file, 
 from ptune_exp.methods import Method, get_method
 from ptune_exp.methods.prompts import fold_state
 from ptune_exp.model.backbones import describe_backbone
-from ptune_exp.model.build import BuildOptions, build_model
+from ptune_exp.model.build import BuildOptions, build_model, task_for
 from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.runs.records import RECORD
 from ptune_exp.storage.weights import file_in, load_into, load_tensors, sha256_file, verify
@@ -141,7 +141,8 @@ def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
     return {
         "format": FORMAT,
         "method": record["method"],
-        "method_config": {**record["method_config"], "reparam": False},  # folded: flat rows from here on
+        # folded: flat rows from here on (ptv1's prompt encoder is kept whole: it is its method)
+        "method_config": {**record["method_config"], "reparam": record["method"] == "ptv1"},
         "trained_with_reparam": record["method_config"].get("reparam", False),
         "model": cfg["model"],
         "task": {k: v for k, v in cfg["task"].items() if k not in dropped} | _fixed_labels(record),
@@ -247,7 +248,7 @@ def _parts(meta: dict, model: dict, where: str) -> Parts:
         method_cfg = MethodConfig.from_cfg({**meta["method_config"], "name": method.key})
         method.validate(method_cfg)
         spec = get_task(meta["task"]["name"], meta["task"].get("source"))
-        task = family_of(spec).configure(spec, OmegaConf.create(meta["task"]))
+        task = task_for(family_of(spec).configure(spec, OmegaConf.create(meta["task"])), method, method_cfg)
         data, model_cfg = DataConfig.from_cfg(meta["task"]), ModelConfig.from_cfg(model)
     except (PtuneError, OmegaConfBaseException) as e:
         raise PtuneError(f"{where}: {e}") from None

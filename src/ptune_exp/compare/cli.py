@@ -15,10 +15,10 @@ import os
 import sys
 
 from ptune_exp.compare.check import screen
-from ptune_exp.compare.formats import markdown, write_csv, write_json, write_latex
+from ptune_exp.compare.formats import concepts_markdown, markdown, write_csv, write_json, write_latex
 from ptune_exp.compare.multi import expand
 from ptune_exp.compare.search import best_of_search
-from ptune_exp.compare.table import Table, build_tables, is_completed, select
+from ptune_exp.compare.table import Table, build_tables, concept_rows, is_completed, select
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.runs.records import read_records
 
@@ -41,6 +41,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--best-of-search",
         action="store_true",
         help="one row per method: on each task, the setting with the best mean dev score (as the paper reports)",
+    )
+    ap.add_argument(
+        "--concepts",
+        action="store_true",
+        help="print the conceptual table instead (families, deep or input-only, reparameterisation, multi-task, "
+        "verbalizer): one row per method as the runs used it",
     )
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
@@ -93,6 +99,9 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.concepts:
+        sys.stdout.write(concepts_markdown(concept_rows(records)))
+        return 0
     failed = [r for r in records if not is_completed(r)]
     tables = build_tables(records, args.split, args.paper)
     if args.best_of_search:

@@ -89,9 +89,9 @@ def concept_cells(row: Row) -> list[str]:
         budget_text(row),
         row.tuned or "–",
         _yes(row.deep),
-        _yes(row.reparam),
+        row.encoder,
         row.multi_task,
-        "yes",
+        _yes(row.head != "verbalizer"),
         ", ".join(row.families),
     ]
 
@@ -166,6 +166,18 @@ def markdown(tables: list[Table], failed: list[dict], delta: bool = False) -> st
     if failed:
         out += _failed_lines(failed)
     return "\n".join(out) + "\n"
+
+
+CONCEPT_HEADER = ["method", "families covered", "prompt", "reparameterisation", "multi-task", "no verbalizer", "head"]
+
+
+def concepts_markdown(rows: list[Row]) -> str:
+    """`--concepts`: the paper's Table 1 as the runs used each method (one row per method, head, encoder)."""
+    lines = [_md_line(CONCEPT_HEADER), "|" + "---|" * len(CONCEPT_HEADER)]
+    for row in rows:
+        cells = [row.method_label, ", ".join(row.families), row.site, row.encoder, row.multi_task]
+        lines.append(_md_line([*cells, _yes(row.head != "verbalizer"), row.head]))
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ CSV and JSON

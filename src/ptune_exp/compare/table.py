@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from ptune_exp.compare.check import problem
 from ptune_exp.compare.multi import concept_text, expand, setting_of
 from ptune_exp.compare.reference import reference_rows
-from ptune_exp.compare.variants import latest_per_seed, settings, variant_fields
+from ptune_exp.compare.variants import encoder_of, head_of, latest_per_seed, settings, variant_fields
 
-METHOD_ORDER = ["fft", "pt", "prefix", "ptv2", "lora", "ia3"]  # the paper's four, then the references
+METHOD_ORDER = ["fft", "ptv1", "pt", "prefix", "ptv2", "lora", "ia3"]  # the paper's four, then the references
 OUTSIDE = " †"  # marks a row whose method the P-Tuning v2 paper does not compare (table1.in_paper false)
 
 
@@ -37,12 +37,16 @@ class Row:
     note: str = ""  # e.g. "best of 12 on dev" (--best-of-search)
     chosen: dict[str, dict] = field(default_factory=dict)  # task -> the variant selected on dev
     setting: str = ""  # multi-task, from multi-task, from <task> (compare/multi.py), or none
+    head: str = "linear"  # method.head: linear | pooler | verbalizer (part of the row's identity)
+    encoder: str = "none"  # the reparameterisation: LSTM | MLP | none (part of the row's identity)
 
     @property
     def method_label(self) -> str:
         """The method as the paper names it ("P-Tuning v2 + reparam"); prefix tuning always has the MLP; a
         method outside the paper is marked with a dagger ("LoRA †")."""
-        text = self.title + (" + reparam" if self.reparam and self.method != "prefix" else "")
+        text = self.title + (" + reparam" if self.reparam and self.method not in ("prefix", "ptv1") else "")
+        text += f" ({self.encoder})" if self.method == "ptv1" else ""
+        text += f" + {self.head}" if self.head != ("verbalizer" if self.method == "ptv1" else "linear") else ""
         text += f", {self.setting}" if self.setting else ""
         return text + ("" if self.in_paper else OUTSIDE)
 
@@ -80,6 +84,13 @@ class Row:
     def tuned(self) -> str:
         """Where the tuned parameters live, as the records say (records before this field: unknown)."""
         return next((r["table1"]["tuned"] for r in self.records if isinstance(r["table1"].get("tuned"), str)), "")
+
+    @property
+    def site(self) -> str:
+        """Where the prompt goes: deep (every layer), input only, or none (records before `prompt_site`: from deep)."""
+        sites = {r["table1"].get("prompt_site", "every layer" if r["table1"]["deep"] else "?") for r in self.records}
+        names = {"every layer": "deep", "input": "input only", "none": "no prompt"}
+        return "/".join(sorted(names.get(s, s) for s in sites))
 
     @property
     def in_paper(self) -> bool:
@@ -149,6 +160,8 @@ def _row_order(row: Row) -> tuple:
         METHOD_ORDER.index(row.method) if row.method in METHOD_ORDER else 99,
         row.reparam,
         row.setting,
+        row.head,
+        row.encoder,
         [_sortable(v) for _, v in row.variant],
     )
 
@@ -194,8 +207,9 @@ def _cells(table: Table, records: list[dict]) -> dict[str, dict[str, Stat]]:
     return cells
 
 
-def _method_rows(table: Table, method: str, reparam: bool, setting: str, group: list[dict]) -> list[Row]:
+def _method_rows(table: Table, key: tuple, group: list[dict]) -> list[Row]:
     """One row per variant (combination of the settings that vary within a task) of one method."""
+    method, reparam, setting, head, encoder = key
     fields = variant_fields(group)
     by_variant: dict[tuple, list[dict]] = {}
     for r in group:
@@ -204,17 +218,19 @@ def _method_rows(table: Table, method: str, reparam: bool, setting: str, group: 
     for variant, members in by_variant.items():
         records = latest_per_seed(members)
         title = members[0].get("method_title", method)
-        rows.append(Row(method, title, reparam, variant, records, _cells(table, records), setting=setting))
+        cells = _cells(table, records)
+        rows.append(Row(method, title, reparam, variant, records, cells, setting=setting, head=head, encoder=encoder))
     return rows
 
 
 def build_table(model: str, records: list[dict], split: str = "auto", paper: bool = False) -> Table:
     table = _empty_table(model, records, split)
-    groups: dict[tuple[str, bool, str], list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["method"], bool(r["method_config"].get("reparam")), setting_of(r)), []).append(r)
-    for (method, reparam, setting), group in groups.items():
-        table.rows += _method_rows(table, method, reparam, setting, group)
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:  # head and prompt encoder are part of a row's identity: never averaged across
+        key = (r["method"], bool(r["method_config"].get("reparam")), setting_of(r), head_of(r), encoder_of(r))
+        groups.setdefault(key, []).append(r)
+    for key, group in groups.items():
+        table.rows += _method_rows(table, key, group)
     table.rows.sort(key=_row_order)
     if paper:
         table.references = reference_rows(model, table.tasks)
@@ -226,3 +242,18 @@ def build_tables(records: list[dict], split: str = "auto", paper: bool = False) 
     return [
         build_table(m, [r for r in done if r["model"] == m], split, paper) for m in sorted({r["model"] for r in done})
     ]
+
+
+def concept_rows(records: list[dict]) -> list[Row]:
+    """The conceptual table (`--concepts`): one row per method as the runs used it (head, prompt encoder,
+    multi-task setting), over every backbone and task; cells stay empty."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in expand(records):
+        if is_completed(r):
+            key = (r["method"], bool(r["method_config"].get("reparam")), setting_of(r), head_of(r), encoder_of(r))
+            groups.setdefault(key, []).append(r)
+    rows = [
+        Row(k[0], g[0].get("method_title", k[0]), k[1], (), g, setting=k[2], head=k[3], encoder=k[4])
+        for k, g in groups.items()
+    ]
+    return sorted(rows, key=_row_order)

@@ -30,6 +30,20 @@ def settings(record: dict) -> dict[str, object]:
     return {**out, **provenance(record)}
 
 
+def head_of(record: dict) -> str:
+    """The run's classification head (`method.head`): linear, pooler or verbalizer (records before it: linear)."""
+    return (record.get("method_config") or {}).get("head") or "linear"
+
+
+def encoder_of(record: dict) -> str:
+    """How the prompt is reparameterised: LSTM or MLP (ptv1's `method.prompt_encoder`), MLP
+    (`method.reparam=true`), or none."""
+    mc = record.get("method_config") or {}
+    if mc.get("prompt_encoder"):
+        return str(mc["prompt_encoder"]).upper()
+    return "MLP" if mc.get("reparam") else "none"
+
+
 def source(transfer: dict) -> str:
     """A transferred prompt's source by what it was (method and tasks), not where it lies nor its weights:
     each seed of "multi-task, then each task" starts from its own multi-task run, and the seeds share a row."""

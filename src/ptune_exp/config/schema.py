@@ -136,6 +136,10 @@ class MethodConfig:
     reparam: bool = False
     reparam_hidden: int = 512
     head_dropout: float = 0.1
+    # the classification head: linear ([CLS]) | pooler (the backbone's pooler, as the official classifier) |
+    # verbalizer (the masked-LM head at a template's [MASK], read at the label words; docs/heads.md)
+    head: str = "linear"
+    prompt_encoder: str = ""  # ptv1: lstm | mlp (P-tuning's prompt encoder); empty for every other method
     # lora / ia3 (methods/adapters.py): PEFT's knobs; 0 / null = not an adapter method, or the architecture's default
     lora_rank: int = 0
     lora_alpha: float = 0.0

@@ -26,6 +26,7 @@ class Method:
             raise PtuneError(f"method.head_dropout={cfg.head_dropout} must be in [0, 1)")
         if not self.adapts_weights:
             _no_adapter_knobs(self.key, cfg)
+        _check_head(self.key, cfg)
         if self.prompt_site == "none":
             if cfg.prefix_len or cfg.reparam:
                 raise PtuneError(
@@ -45,6 +46,14 @@ class Method:
     def build_prompt(self, cfg: MethodConfig, backbone) -> nn.Module:
         raise NotImplementedError
 
+    def templated(self, cfg: MethodConfig) -> bool:
+        """Whether inputs are written through the task's template (a [MASK] slot, the virtual tokens' place)."""
+        return cfg.head == "verbalizer"
+
+    def template_slots(self, cfg: MethodConfig) -> int:
+        """How many virtual tokens the template places in the input (input prompts only; deep ones take none)."""
+        return cfg.prefix_len if self.prompt_site == "input" and self.templated(cfg) else 0
+
     def adapt(self, cfg: MethodConfig, backbone: nn.Module) -> None:
         """Add trainable layers inside the frozen backbone (lora, ia3); the others add none."""
 
@@ -55,6 +64,19 @@ def _no_adapter_knobs(key: str, cfg: MethodConfig) -> None:
         raise PtuneError(
             f"method={key} adds no adapter layers, so method.lora_*/target_modules/feedforward_modules do not "
             "apply; choose method=lora or method=ia3 to tune adapters."
+        )
+
+
+HEADS = ("linear", "pooler", "verbalizer")
+
+
+def _check_head(key: str, cfg: MethodConfig) -> None:
+    if cfg.head not in HEADS:
+        raise PtuneError(f"method.head={cfg.head}: choose one of {', '.join(HEADS)} (docs/heads.md)")
+    if cfg.prompt_encoder and key != "ptv1":
+        raise PtuneError(
+            f"method.prompt_encoder={cfg.prompt_encoder} applies to method=ptv1 only; method={key} "
+            "reparameterises through method.reparam=true (an MLP): drop method.prompt_encoder"
         )
 
 

@@ -5,6 +5,8 @@ the reparameterisation MLP (embedding -> linear -> tanh -> linear). A method the
 rows go:
 
 - `NoPrompt`    (fft): nowhere.
+- `TemplatePrompt` (ptv1; pt with a verbalizer): at the places the task's template reserved in the
+  input (placeholder tokens, see `tasks/families/templates.py`); nothing to strip.
 - `InputPrompt` (pt): into the input embedding sequence, right after the first ([CLS]/<s>) token,
   so a [CLS] head still reads the real [CLS]; `strip` removes the virtual positions from the
   output again, so token-level logits line up with the input tokens. The virtual tokens take
@@ -64,7 +66,7 @@ ENCODER = "prompt.encoder."  # where a PromptedModel keeps its PromptEncoder's t
 def fold_state(state: dict[str, torch.Tensor], prefix: str = ENCODER) -> dict[str, torch.Tensor]:
     """A state dict with the encoder's MLP (embedding -> linear -> tanh -> linear) replaced by the flat
     `rows` it produces: the MLP is only needed while training. States without an MLP come back as they are."""
-    if prefix + "embedding.weight" not in state:
+    if prefix + "mlp.0.weight" not in state:  # flat rows, or ptv1's encoder (kept whole: it is small)
         return dict(state)
     t = {k[len(prefix) :]: v.float() for k, v in state.items() if k.startswith(prefix)}
     hidden = torch.tanh(t["embedding.weight"] @ t["mlp.0.weight"].T + t["mlp.0.bias"])
@@ -117,6 +119,36 @@ class InputPrompt(nn.Module):
 
     def strip(self, hidden: torch.Tensor) -> torch.Tensor:
         return torch.cat([hidden[:, :1], hidden[:, 1 + self.prefix_len :]], dim=1)
+
+
+class TemplatePrompt(nn.Module):
+    """Virtual tokens written where the task's template put them: the input holds `slot_id` (the pad token
+    under an attention mask of 1) at each virtual position, `prefix_len` per example, and their word
+    embeddings are replaced by the encoder's rows in order. The positions are real input positions."""
+
+    def __init__(self, encoder: nn.Module, dropout: float, slot_id: int):
+        super().__init__()
+        self.encoder, self.dropout, self.slot_id = encoder, nn.Dropout(dropout), slot_id
+
+    @property
+    def prefix_len(self) -> int:
+        return self.encoder.prefix_len
+
+    def backbone_inputs(self, backbone, input_ids, attention_mask, token_type_ids) -> dict:
+        words = backbone.get_input_embeddings()(input_ids)
+        batch = words.shape[0]
+        rows = _per_example_dropout(self.dropout, self.encoder().unsqueeze(0), batch).to(words.dtype)
+        rows = rows.expand(batch, -1, -1)
+        slots = (input_ids == self.slot_id) & attention_mask.bool()
+        order = (slots.long().cumsum(1) - 1).clamp(0, self.prefix_len - 1)
+        placed = rows.gather(1, order.unsqueeze(-1).expand(-1, -1, rows.shape[-1]))
+        inputs = _plain_inputs(input_ids, attention_mask, token_type_ids)
+        del inputs["input_ids"]
+        inputs["inputs_embeds"] = torch.where(slots.unsqueeze(-1), placed, words)
+        return inputs
+
+    def strip(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden
 
 
 def _per_example_dropout(dropout: nn.Dropout, rows: torch.Tensor, batch: int) -> torch.Tensor:

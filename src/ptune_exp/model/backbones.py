@@ -1,7 +1,8 @@
 """Loading encoders: a hub id, a local directory, an offline PyPI package, or a tiny random config.
 
 The backbone is returned without any pooler (heads read [CLS]/tokens directly, so no randomly
-initialised pooler sits between the encoder and the head).
+initialised pooler sits between the encoder and the head), unless `method.head=pooler` reads it; with
+`method.head=verbalizer` it comes with its masked-LM head, which must be in the checkpoint (heads.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from ptune_exp.config.schema import ModelConfig
 from ptune_exp.errors import PtuneError
@@ -24,6 +33,7 @@ class Backbone:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase | None
     prefix_shapes: list[tuple[int, int]] | None = None  # (kv_heads, head_dim) per layer, set by injection.prepare
+    mlm_head: nn.Module | None = None  # the checkpoint's masked-LM head (method.head=verbalizer)
 
     @property
     def hidden_size(self) -> int:
@@ -116,8 +126,42 @@ def describe_backbone(model_cfg: ModelConfig):
         raise _cannot_load(path, e) from None
 
 
-def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
-    """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation."""
+# architecture -> the attribute of its ...ForMaskedLM model that maps hidden states to vocabulary scores
+MLM_HEADS = {"bert": "cls", "roberta": "lm_head", "xlm-roberta": "lm_head", "camembert": "lm_head"}
+MLM_HEADS |= {"deberta-v2": "cls", "deberta": "cls", "albert": "predictions"}
+POOLERS = ("bert", "roberta", "xlm-roberta", "camembert", "albert")  # architectures with a pooler
+
+
+def check_head(model_type: str, head: str) -> None:
+    """Refuse a head the architecture cannot give, before any weights load."""
+    if head == "pooler" and model_type not in POOLERS:
+        raise PtuneError(
+            f"method.head=pooler reads the backbone's pooler; {model_type} has none ({', '.join(POOLERS)} do): "
+            "use method.head=linear"
+        )
+    if head == "verbalizer" and model_type not in MLM_HEADS:
+        raise PtuneError(
+            f"method.head=verbalizer reads a masked-LM head, supported on {', '.join(sorted(MLM_HEADS))}; "
+            f"{model_type} is not one of them: use method.head=linear"
+        )
+
+
+def _with_mlm_head(mlm: PreTrainedModel, tokenizer, path: str, missing) -> Backbone:
+    """The encoder of a masked-LM model and its head; refused when the checkpoint lacked the head's weights
+    (transformers fills them with random values and only warns)."""
+    name = MLM_HEADS[mlm.config.model_type]
+    absent = sorted(k for k in missing if k.startswith(name + "."))
+    if absent:
+        raise PtuneError(
+            f"method.head=verbalizer: {path} has no masked-LM head weights ({absent[0]}, ...); "
+            "use a checkpoint saved with its MLM head, or method.head=linear"
+        )
+    return Backbone(mlm.base_model, tokenizer, mlm_head=getattr(mlm, name))
+
+
+def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = "linear") -> Backbone:
+    """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation (and the
+    parts `head` reads: the pooler, or the masked-LM head)."""
     if model_cfg.tiny:
         t = model_cfg.tiny
         if t.arch not in tiny_archs():
@@ -131,7 +175,7 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
             attn_implementation,
             dropout=(model_cfg.hidden_dropout, model_cfg.attention_dropout),
         )
-        return Backbone(model, tokenizer)
+        return _tiny_head(model, tokenizer, head)
 
     path = _model_path(model_cfg, verify=True)
     common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
@@ -139,11 +183,35 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
         tokenizer = AutoTokenizer.from_pretrained(path, **common)
         config = AutoConfig.from_pretrained(path, **common)
         set_dropout(config, model_cfg.hidden_dropout, model_cfg.attention_dropout)
-        model = AutoModel.from_pretrained(
-            path, config=config, attn_implementation=attn_implementation, use_safetensors=True, **common
+        auto = AutoModelForMaskedLM if head == "verbalizer" else AutoModel
+        model, info = auto.from_pretrained(
+            path,
+            config=config,
+            attn_implementation=attn_implementation,
+            use_safetensors=True,
+            output_loading_info=True,
+            **common,
         )
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
-    if getattr(model, "pooler", None) is not None:
+    if head == "verbalizer":
+        return _with_mlm_head(model, tokenizer, path, info["missing_keys"])
+    if head != "pooler" and getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
     return Backbone(model, tokenizer)
+
+
+def _tiny_head(model: PreTrainedModel, tokenizer, head: str) -> Backbone:
+    """A tiny backbone with a random masked-LM head of its architecture (head=verbalizer), drawn after
+    the encoder from a fixed seed; the encoder keeps its weights."""
+    if head != "verbalizer":
+        return Backbone(model, tokenizer)
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        mlm = AutoModelForMaskedLM.from_config(model.config)
+    name = MLM_HEADS[model.config.model_type]
+    lm_head = getattr(mlm, name)
+    mlm.get_output_embeddings().weight = model.get_input_embeddings().weight  # tied, as in a checkpoint
+    return Backbone(model, tokenizer, mlm_head=lm_head)

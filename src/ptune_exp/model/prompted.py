@@ -27,6 +27,8 @@ class PromptedModel(nn.Module):
         flat = lambda t: None if t is None else t.reshape(-1, t.shape[-1])
         inputs = self.prompt.backbone_inputs(self.backbone, flat(input_ids), flat(attention_mask), flat(token_type_ids))
         hidden = self.prompt.strip(self.backbone(**inputs).last_hidden_state)
+        if getattr(self.head, "reads_input_ids", False):  # a verbalizer finds the [MASK] position
+            features["input_ids"] = flat(input_ids)
         return self.head(
             hidden, labels=labels, attention_mask=flat(attention_mask), batch_shape=batch_shape, **features
         )

@@ -15,6 +15,7 @@ from ptune_exp.artifacts.transfer import check_source, read_source
 from ptune_exp.config.schema import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
+from ptune_exp.model.build import task_for
 from ptune_exp.pipeline.distributed import agree_on
 from ptune_exp.runs.rundir import output_dir
 from ptune_exp.tasks import TaskSpec, family_of, get_task
@@ -58,6 +59,7 @@ def plan(cfg: DictConfig) -> Plan:
         check_source(read_source(method_cfg.init_from), method, method_cfg)
     model = ModelConfig.from_cfg(cfg.model)
     task, data = configure_multi(cfg.task) if cfg.task.get("name") == MULTI else _task(cfg.task)
+    task = task_for(task, method, method_cfg)  # the head and the template's placement (docs/heads.md)
     if data.data_dir and not os.path.isdir(data.data_dir):
         raise PtuneError(f"task.data_dir={data.data_dir} is not a directory")
     p = Plan(

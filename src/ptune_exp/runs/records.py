@@ -156,7 +156,9 @@ def new_record(p) -> dict:
             "prompt_site": p.method.prompt_site,
             "deep": p.method.prompt_site == "every layer",
             "reparam": p.method_cfg.reparam,
-            "no_verbalizer": True,
+            "no_verbalizer": p.method_cfg.head != "verbalizer",
+            "head": p.method_cfg.head,
+            "prompt_encoder": p.method_cfg.prompt_encoder or ("mlp" if p.method_cfg.reparam else "none"),
             "tuned": p.method.tuned,  # where the tuned parameters live
             "in_paper": p.method.in_paper,  # false: a reference method outside the P-Tuning v2 paper
         },

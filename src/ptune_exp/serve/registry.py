@@ -31,6 +31,10 @@ from ptune_exp.storage.weights import load_into
 
 log = logging.getLogger("ptune_exp")
 WHOLE_MODEL = "fft exports hold a whole fine-tuned model, not a prompt for a shared backbone; use ptune-exp-predict"
+OWN_HEAD = (
+    "method={key} with head={head} reads its template, pooler or masked-LM head, which the shared backbone "
+    "does not serve yet; use ptune-exp-predict or the Python API"
+)
 ADAPTER = (
     "{key} exports put adapter layers inside the backbone's linear layers, which every other task served on it "
     "would run through; serve prompt exports (pt, prefix, ptv2) together, and this one alone with "
@@ -139,6 +143,8 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
             continue
         if parts.method.trains_backbone:
             refused[name] = WHOLE_MODEL
+        elif getattr(parts.task, "head", "linear") != "linear" or getattr(parts.task, "templated", False):
+            refused[name] = OWN_HEAD.format(key=parts.method.key, head=parts.method_cfg.head)
         elif parts.method.adapts_weights:
             refused[name] = ADAPTER.format(key=parts.method.key)
         else:

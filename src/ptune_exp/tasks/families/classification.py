@@ -1,10 +1,12 @@
 """Task family `classification`: one text or a text pair -> a label (or a score, for regression).
 
-Head: dropout + linear on the [CLS] hidden state. Loading: the dataset hub, or the official local
-files (GLUE tsv, SuperGLUE jsonl) from `task.data_dir`. Every dataset becomes rows of
-`{idx, text_a, text_b, label}`; `label` is the class index, a float score for regression, or -1
-when an input to predict has none (GLUE/SuperGLUE test files). Texts must be strings and labels
-spelled (and typed) as the official files do; a training or evaluation file must label every row.
+Head: dropout + linear on the [CLS] hidden state; or, by `method.head`, on the backbone's pooler output
+or a verbalizer (heads.py) reading inputs written through `task.template` (templates.py).
+Loading: the dataset hub, or the official local files (GLUE tsv, SuperGLUE jsonl) from
+`task.data_dir`. Every dataset becomes rows of `{idx, text_a, text_b, label}`; `label` is the class
+index, a float score for regression, or -1 when an input to predict has none (GLUE/SuperGLUE test
+files). Texts must be strings and labels spelled (and typed) as the official files do; a training or
+evaluation file must label every row.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from transformers import DataCollatorWithPadding
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.tasks.families import templates
 from ptune_exp.tasks.families.base import (
     UNLABELLED,
     Family,
@@ -30,6 +33,7 @@ from ptune_exp.tasks.families.base import (
     tokenize_rows,
     unlabelled_row,
 )
+from ptune_exp.tasks.families.heads import PoolerHead, VerbalizerHead, labelled_cross_entropy
 from ptune_exp.tasks.files import hub_split, json_type, read_jsonl, read_tsv
 from ptune_exp.tasks.spec import TASKS, TaskSpec
 from ptune_exp.tasks.values import INT64, field, number
@@ -45,6 +49,11 @@ class ClassificationSpec(TaskSpec):
     file_labels: tuple = ()  # literal label values in the files, in label order
     compose: Callable[[dict], tuple[str, str | None]] | None = None  # row -> texts, when not plain fields
     generate: Callable[[str, int], list[dict]] | None = None  # (role, seed) -> rows
+    template: str = ""  # task.template (templates.py); the task's default where it has one
+    label_words: tuple[str, ...] = ()  # task.label_words, one per label
+    head: str = "linear"  # method.head, set by the run (templates.with_head)
+    templated: bool = False  # inputs written through the template
+    virtual_tokens: int = 0  # how many virtual tokens the template places
 
     @property
     def is_regression(self) -> bool:
@@ -172,14 +181,6 @@ class ClassificationHead(LinearHead):
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 
-def labelled_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy over the rows that have a label; zero when none has one (predicting on an
-    unlabelled test file, whose rows carry UNLABELLED). No host sync: the mask weights the rows."""
-    labelled = (labels != UNLABELLED).float()
-    losses = nn.functional.cross_entropy(logits.float(), labels.clamp(min=0), reduction="none")
-    return (losses * labelled).sum() / labelled.sum().clamp(min=1.0)
-
-
 class ClassificationScorer(Scorer):
     """Per example its idx and the predicted label with every label's probability (or the score)."""
 
@@ -256,11 +257,20 @@ class Classification(Family):
         lines = read_jsonl(path) if fmt == "superglue_jsonl" else read_tsv(path, spec.file_header)
         return _own_idx(rows, [line for _, line in lines])
 
+    def configure(self, spec: ClassificationSpec, task_cfg) -> ClassificationSpec:
+        """The spec with `task.template` and `task.label_words` (or the task's defaults)."""
+        return templates.configure(spec, task_cfg)
+
     def make_head(self, spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
-        return ClassificationHead(hidden_size, len(spec.labels) or 1, dropout)
+        if spec.head == "verbalizer":
+            return VerbalizerHead(spec.label_words)
+        head = PoolerHead if spec.head == "pooler" else ClassificationHead
+        return head(hidden_size, len(spec.labels) or 1, dropout)
 
     def tokenize(self, split: Dataset, spec: ClassificationSpec, tokenizer, max_len: int, train: bool) -> Dataset:
         def encode(batch):
+            if spec.templated:
+                return _templated(batch, spec, tokenizer, max_len)
             pair = batch["text_b"] if spec.is_pair else None
             enc = tokenizer(batch["text_a"], pair, truncation=True, max_length=max_len)
             enc["labels"] = batch["label"]
@@ -270,3 +280,16 @@ class Classification(Family):
 
     def collator(self, tokenizer):
         return DataCollatorWithPadding(tokenizer)
+
+
+def _templated(batch: dict, spec: ClassificationSpec, tokenizer, max_len: int) -> dict:
+    """A batch of rows written through the template (templates.encode)."""
+    b = batch["text_b"] if spec.is_pair else [None] * len(batch["text_a"])
+    ids = [
+        templates.encode(tokenizer, spec.template, spec.virtual_tokens, a, t, max_len)
+        for a, t in zip(batch["text_a"], b)
+    ]
+    enc = {"input_ids": ids, "attention_mask": [[1] * len(i) for i in ids], "labels": batch["label"]}
+    if "token_type_ids" in tokenizer.model_input_names:
+        enc["token_type_ids"] = [[0] * len(i) for i in ids]
+    return enc

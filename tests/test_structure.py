@@ -134,7 +134,9 @@ def test_no_lower_layer_imports_a_higher_one():
     for name, path in known.items():
         for imported in imports_of(path, known):
             if layer_of(imported) < layer_of(name):
-                wrong.append(f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})")
+                wrong.append(
+                    f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})"
+                )
     assert not wrong, "\n".join(sorted(wrong))
 
 
@@ -146,6 +148,7 @@ def test_the_layer_check_sees_an_upward_import():
 def declared_distributions() -> set[str]:
     """Every distribution pyproject.toml names, in its dependencies or an extra, normalised."""
     import re
+
     import tomllib
 
     with open(os.path.join(SRC, "..", "pyproject.toml"), "rb") as f:

@@ -22,7 +22,7 @@ def cli(*args, cwd):
 def test_help_lists_every_group_and_option(tmp_path):
     out = cli("--help", cwd=tmp_path)  # outside the repo: configs come from the installed package
     assert out.returncode == 0, out.stderr
-    # `base` is each group's typed schema (src/ptune_exp/config.py) that the presets extend
+    # `base` is each group's typed schema (src/ptune_exp/config/schema.py) that the presets extend
     for line in (
         "method: base, fft, ia3, lora, prefix, pt, ptv2",
         "model: base, ",

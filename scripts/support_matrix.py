@@ -1,8 +1,8 @@
-"""Print the support matrix (architecture x method) that README.md shows under "### Support matrix".
+"""Print the support matrix (architecture x method) that docs/models.md shows under "## Support matrix".
 
     python scripts/support_matrix.py
 
-Generated from src/ptune_exp/injection/support.py; tests/test_backbones.py fails while README's copy differs.
+Generated from src/ptune_exp/injection/support.py; tests/test_backbones.py fails while the page's copy differs.
 """
 
 from ptune_exp.injection import render_matrix

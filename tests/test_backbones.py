@@ -4,7 +4,7 @@ Supported cells build, train two steps, attend to their prompt (lora/ia3: train 
 keep frozen weights frozen; refused
 cells are refused by the registry and by the build-time probe alike. DeBERTa-v2/v3's own prefix
 injection is checked against the stock model (exact without a prefix) and against the formula
-(zero relative-position bias on the prefix columns). The README's matrix is the registry's rendering.
+(zero relative-position bias on the prefix columns). The docs' matrix (docs/models.md) is the registry's rendering.
 """
 
 import copy
@@ -325,7 +325,7 @@ def test_deberta_mask_forms_agree():
         torch.testing.assert_close(out, outs["2-D int"], atol=1e-6, rtol=1e-5, msg=name)
 
 
-# --- the registry, the configs and the README ---------------------------------------------------------------
+# --- the registry, the configs and the docs ----------------------------------------------------------------
 
 
 def test_registry_configs_exist_and_name_their_architecture():
@@ -355,12 +355,12 @@ def test_tiny_wordpiece_special_ids():
     assert "token_type_ids" not in tok("a b") and "token_type_ids" in tiny_tokenizer("bert")("a b")
 
 
-def test_readme_shows_the_generated_support_matrix(capsys):
+def test_the_docs_show_the_generated_support_matrix(capsys):
     runpy.run_path(os.path.join(ROOT, "scripts", "support_matrix.py"), run_name="__main__")
     printed = capsys.readouterr().out
     assert printed == render_matrix(REGISTRY.values())
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    assert render_matrix(REGISTRY.values()) in readme, (
-        "README's support matrix is stale: paste `python scripts/support_matrix.py`"
+    with open(os.path.join(ROOT, "docs", "models.md"), encoding="utf-8") as f:
+        page = f.read()
+    assert render_matrix(REGISTRY.values()) in page, (
+        "the support matrix in docs/models.md is stale: paste `python scripts/support_matrix.py` over it"
     )

@@ -8,9 +8,12 @@ import subprocess
 import pytest
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), ".."))
-# repository paths as README and comments write them: src/..., tests/..., conf/..., scripts/..., docs/...
+# repository paths as README, the docs pages and comments write them: src/..., tests/..., conf/..., scripts/...,
+# docs/..., and the package's own folders (`model/compile.py`, `serve/rows.py`: under src/ptune_exp/)
 PATH = re.compile(
-    r"(?<![\w./-])((?:src|tests|scripts|conf|docs|tasks|methods|injection|compare)/[\w./-]*\w\.(?:py|ya?ml|md|json|png|svg))"
+    r"(?<![\w./-])((?:src|tests|scripts|conf|docs|"
+    r"tasks|methods|injection|compare|config|storage|model|runs|artifacts|pipeline|serve|bench)"
+    r"/[\w./-]*\w\.(?:py|ya?ml|md|json|png|svg))"
 )
 OUTSIDE = re.compile(r"\.\./shared|\bGUIDE\b|issue notes|not testable here")
 
@@ -31,11 +34,24 @@ def exists(path: str) -> bool:
 
 
 def test_the_path_pattern_finds_paths_and_skips_placeholders():
-    text = "see `src/ptune_exp/run.py`, conf/method/ptv2.yaml and tests/x_<name>.py, not mysrc/a.py"
-    assert cited_paths(text) == {"src/ptune_exp/run.py", "conf/method/ptv2.yaml"}
+    text = "see `src/ptune_exp/pipeline/run.py`, conf/method/ptv2.yaml, model/compile.py and tests/x_<name>.py, not mysrc/a.py"
+    assert cited_paths(text) == {"src/ptune_exp/pipeline/run.py", "conf/method/ptv2.yaml", "model/compile.py"}
 
 
-@pytest.mark.parametrize("path", tracked(".md", ".py", ".yaml", ".toml", "Makefile", ".cfg"))
+def documents() -> list[str]:
+    """README.md and every page of the documentation site, tracked by git or not yet."""
+    pages = sorted(f"docs/{name}" for name in os.listdir(os.path.join(ROOT, "docs")) if name.endswith(".md"))
+    return ["README.md", *pages]
+
+
+def test_readme_and_every_docs_page_are_checked():
+    checked = set(tracked(".md", ".py", ".yaml", ".toml", "Makefile", ".cfg")) | set(documents())
+    assert {"README.md", "docs/index.md", "docs/reproduction.md"} <= checked
+
+
+@pytest.mark.parametrize(
+    "path", sorted(set(tracked(".md", ".py", ".yaml", ".toml", "Makefile", ".cfg")) | set(documents()))
+)
 def test_no_citation_points_outside_the_repository(path):
     with open(os.path.join(ROOT, path), encoding="utf-8") as f:
         text = f.read()

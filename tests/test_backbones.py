@@ -40,7 +40,8 @@ from tiny_models import SENTENCES, attn_of, batch, hidden
 from tiny_models import build_tiny as build
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
-METHODS = sorted(REGISTRY)
+# ptv1: its prompt sits where a task template reserves it (plain inputs here have no slots): tests/test_heads.py
+METHODS = sorted(k for k in REGISTRY if k != "ptv1")
 
 
 def support(arch: str, method: str):

@@ -15,7 +15,7 @@ from corpus import SMOKE
 from ptune_exp import api
 from ptune_exp.errors import PtuneError
 from ptune_exp.predict import predict_main
-from ptune_exp.tasks import family_of, get_task
+from ptune_exp.tasks import get_task
 
 INPUTS = ["the movie was great", {"sentence": "the soup was not awful", "idx": 9}, {"sentence": "the plot was dull"}]
 
@@ -66,6 +66,53 @@ def test_predict_takes_a_list_and_names_the_bad_input(sentiment):
         predictor.predict([{"sentence": ["a", "list"]}])
 
 
+def no_temporary_files(monkeypatch, tmp_path) -> list[Path]:
+    """tempfile's functions raise; the working folder and the temp folder are fresh and empty. Returns the
+    folders that must stay empty, with the Trainer's output_dir for predictions (which must not change)."""
+    import tempfile
+
+    from ptune_exp import predict
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a temporary file was made")
+
+    for name in ("mkstemp", "mkdtemp", "NamedTemporaryFile", "TemporaryDirectory", "TemporaryFile"):
+        monkeypatch.setattr(tempfile, name, refuse)
+    folders = [tmp_path / "cwd", tmp_path / "tmp"]
+    for folder in folders:
+        folder.mkdir()
+    monkeypatch.chdir(folders[0])
+    monkeypatch.setattr(tempfile, "tempdir", str(folders[1]))
+    return [*folders, Path(predict.NOWHERE)]
+
+
+def test_predict_check_and_batch_write_no_file(sentiment, monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from ptune_exp.serve.batch import answers, job_from_list, run_jobs
+    from ptune_exp.serve.registry import load_registry
+    from ptune_exp.serve.server import check_request
+
+    predictor = api.load_export(sentiment[1])
+    want = predictor.predict(INPUTS)
+    registry = load_registry([sentiment[1]])
+    folders = no_temporary_files(monkeypatch, tmp_path)
+    before = [sorted(f.iterdir()) for f in folders]
+    assert predictor.predict(INPUTS) == want
+    tasks = {"sentiment": SimpleNamespace(parts=SimpleNamespace(task=predictor.task))}
+    body = json.dumps({"task": "sentiment", "inputs": INPUTS}).encode()
+    assert check_request(tasks, body, 10) is None
+    bad = json.dumps({"task": "sentiment", "inputs": ["ok", {"text": "x"}]}).encode()
+    assert check_request(tasks, bad, 10) == (
+        422,
+        "field 'inputs': inputs[1]: missing field 'sentence' (expected the official layout of task=synth_sentiment)",
+    )
+    job = job_from_list(next(iter(registry.tasks.values())), INPUTS)
+    run_jobs(registry, [job])
+    same_predictions(answers(job), want)
+    assert [sorted(f.iterdir()) for f in folders] == before
+
+
 def test_load_export_keeps_the_export_checks(sentiment, tmp_path):
     with pytest.raises(PtuneError, match="has no export.json"):
         api.load_export(tmp_path)
@@ -112,59 +159,86 @@ def test_the_output_directory_defaults_to_the_command_s(tmp_path):
 # ---------------------------------------------------------------- lists in each family's input format
 
 
-def read_back(name: str, inputs: list, source: str | None = None, tmp_path=None) -> list[dict]:
-    from ptune_exp.tasks.inputs import write_inputs
+def read_back(name: str, inputs: list, source: str | None = None) -> list[dict]:
+    from ptune_exp.tasks.inputs import input_dataset
 
-    task = get_task(name, source)
-    written = write_inputs(task, inputs, str(tmp_path))
-    return family_of(task).read_inputs(task, written.path).to_list()
+    return input_dataset(get_task(name, source), inputs).to_list()
 
 
-def test_lists_become_each_family_s_input_file(tmp_path):
+def test_lists_become_each_family_s_rows():
     rte = [{"premise": "A man sleeps.", "hypothesis": "Someone rests.", "idx": 4}]
-    assert [(r["text_a"], r["text_b"], r["idx"]) for r in read_back("rte", rte, "superglue", tmp_path)] == [
+    assert [(r["text_a"], r["text_b"], r["idx"]) for r in read_back("rte", rte, "superglue")] == [
         ("A man sleeps.", "Someone rests.", 4)
     ]
     glue = [{"sentence1": "A man sleeps.", "sentence2": "Someone rests.", "label": "entailment"}]
-    assert [(r["text_a"], r["label"]) for r in read_back("rte", glue, "glue", tmp_path)] == [("A man sleeps.", 0)]
-    assert [r["text_a"] for r in read_back("sst2", ["a fine film", "dull"], None, tmp_path)] == ["a fine film", "dull"]
+    assert [(r["text_a"], r["label"]) for r in read_back("rte", glue, "glue")] == [("A man sleeps.", 0)]
+    assert [r["text_a"] for r in read_back("sst2", ["a fine film", "dull"])] == ["a fine film", "dull"]
+    assert [r["label"] for r in read_back("sst2", [{"sentence": "x", "label": 1}])] == [1]  # as a tsv cell: "1"
     copa = [{"premise": "It rained.", "choice1": "We got wet.", "choice2": "We got dry.", "question": "effect"}]
-    assert len(read_back("copa", copa, None, tmp_path)) == 1
+    assert len(read_back("copa", copa)) == 1
     qa = [{"question": "who won?", "context": "John won."}, {"question": "who?", "context": "Mary.", "id": "q7"}]
-    assert [(r["id"], r["question"]) for r in read_back("squad", qa, None, tmp_path)] == [
-        ("0", "who won?"),
-        ("q7", "who?"),
-    ]
+    assert [(r["id"], r["question"]) for r in read_back("squad", qa)] == [("0", "who won?"), ("q7", "who?")]
+    hub = [{"question": "who?", "context": "John won.", "id": 3, "answers": {"text": ["John"], "answer_start": [0]}}]
+    assert [(r["id"], r["answer_texts"]) for r in read_back("squad", hub)] == [("3", ["John"])]
     words = [{"tokens": ["John", "saw", "Rome"]}, ["IBM", "hired"], "Mary left ."]
-    assert [r["tokens"] for r in read_back("conll03", words, None, tmp_path)] == [
+    assert [r["tokens"] for r in read_back("conll03", words)] == [
         ["John", "saw", "Rome"],
         ["IBM", "hired"],
         ["Mary", "left", "."],
     ]
+    tagged = [{"tokens": ["John", "saw", "Rome"], "tags": ["I-PER", "O", "I-LOC"]}]
+    assert [r["tags"] for r in read_back("conll03", tagged)] == [["B-PER", "O", "B-LOC"]]  # IOB1 -> IOB2
     props = [{"tokens": ["John", "saw", "Rome"], "predicate": 1}]
-    assert [(r["tokens"], r["predicate"], r["tags"]) for r in read_back("conll05", props, None, tmp_path)] == [
+    assert [(r["tokens"], r["predicate"], r["tags"]) for r in read_back("conll05", props)] == [
         (["John", "saw", "Rome"], 1, [])
+    ]
+    # what only a file's format refused now reads: a text with a tab, inputs with other fields
+    assert [r["text_a"] for r in read_back("rte", [{"sentence1": "a\tb", "sentence2": "c", "x": [1]}], "glue")] == [
+        "a\tb"
     ]
 
 
 @pytest.mark.parametrize(
     "name, source, inputs, message",
     [
-        ("rte", "glue", [{"sentence1": "a\tb", "sentence2": "c"}], r"inputs\[0\]: a GLUE .tsv holds texts"),
-        ("rte", "glue", [{"sentence1": "a", "sentence2": "b"}, {"sentence1": "a"}], "a .tsv has one header"),
+        (
+            "rte",
+            "glue",
+            [{"sentence1": "a", "sentence2": "b"}, {"sentence1": "a"}],
+            r"inputs\[1\]: missing field 'sentence2'",
+        ),
+        ("rte", "glue", [{"sentence1": ["a"], "sentence2": "b"}], r"inputs\[0\]: field 'sentence1' should be a string"),
         ("cola", None, ["a sentence"], "without a header"),
         ("rte", "superglue", ["a lone string"], r"inputs\[0\] is str: give a dict"),
-        ("squad", None, [{"question": "q"}], r"inputs\[0\] needs 'context'"),
-        ("squad", None, [{"question": "q", "context": "c", "id": "x"}] * 2, "the same 'id' twice"),
+        ("squad", None, [{"question": "q"}], r"inputs\[0\] \(id 0\): missing field 'context'"),
+        (
+            "squad",
+            None,
+            [{"question": "q", "context": "c", "id": "x"}] * 2,
+            r"inputs\[1\]: question id 'x' appears twice",
+        ),
+        (
+            "squad",
+            None,
+            [{"question": "q", "context": "c", "answers": [{"text": "d", "answer_start": 0}]}],
+            "does not point",
+        ),
         ("conll03", None, [{"tokens": []}], r"inputs\[0\] needs words"),
         ("conll03", None, [["two words", "x"]], "without spaces"),
+        (
+            "conll03",
+            None,
+            [{"tokens": ["a"], "tags": ["S-PER"]}],
+            r"inputs\[0\]: word 0 \('a'\): tag 'S-PER' is not an IOB tag",
+        ),
+        ("conll03", None, [{"tokens": ["a"], "tags": ["B-X"]}], r"entity type 'X', which task=conll03 does not have"),
         ("conll05", None, [{"tokens": ["a", "b"], "predicate": 2}], r"'predicate': the index .* \(0\.\.1\)"),
         ("conll05", None, [["a", "b"]], "'predicate'"),
     ],
 )
-def test_a_list_that_the_format_cannot_hold_is_refused_by_input(name, source, inputs, message, tmp_path):
+def test_a_bad_input_is_refused_by_its_index(name, source, inputs, message):
     with pytest.raises(PtuneError, match=message):
-        read_back(name, inputs, source, tmp_path)
+        read_back(name, inputs, source)
 
 
 def conll04(folder: Path) -> Path:

@@ -120,19 +120,36 @@ def server(exports):
         log.close()
 
 
+def input_file(name: str, folder: Path) -> Path:
+    """INPUTS[name] as a file in the task's local format (what `ptune-exp-predict` reads)."""
+    if name == "sentiment":
+        path = folder / "in.jsonl"
+        path.write_text("".join(json.dumps(x) + "\n" for x in INPUTS[name]))
+    elif name == "tags":
+        path = folder / "in.conll"
+        path.write_text(
+            "".join("".join(w + "\n" for w in (x.split() if isinstance(x, str) else x)) + "\n" for x in INPUTS[name])
+        )
+    else:
+        path = folder / "in.json"
+        paragraphs = [
+            {"context": x["context"], "qas": [{"id": str(i), "question": x["question"]}]}
+            for i, x in enumerate(INPUTS[name])
+        ]
+        path.write_text(json.dumps({"version": "1.1", "data": [{"title": "", "paragraphs": paragraphs}]}))
+    return path
+
+
 def predicted_by_the_command(exports: Path, name: str, tmp: Path) -> list[dict]:
     """`ptune-exp-predict` on the same inputs, read back as the API returns them."""
-    from ptune_exp import api
-    from ptune_exp.tasks.inputs import results, write_inputs
-
-    task = api.load_export(exports / name).task
-    written = write_inputs(task, INPUTS[name], str(tmp))
-    assert predict_main([str(exports / name), written.path, "-o", str(tmp / name)]) == 0
-    out = next(p for p in tmp.iterdir() if p.name.startswith(f"{name}.") and p.name != Path(written.path).name)
+    path = input_file(name, tmp)
+    assert predict_main([str(exports / name), str(path), "-o", str(tmp / name)]) == 0
+    out = next(p for p in tmp.iterdir() if p.name.startswith(f"{name}."))
     if name == "sentiment":
         return [json.loads(line) for line in out.read_text().splitlines()]
     if name == "qa":
-        return results(task, INPUTS[name], json.loads(out.read_text()), written)
+        answers = json.loads(out.read_text())
+        return [{"id": str(i), "answer": answers[str(i)]} for i in range(len(INPUTS[name]))]
     words = [s.split("\n") for s in out.read_text().strip().split("\n\n")]
     return [{"tokens": [w.split()[0] for w in s], "tags": [w.split()[-1] for w in s]} for s in words]
 
@@ -185,7 +202,11 @@ def test_tasks_lists_the_served_exports_and_the_refused_with_reasons(server):
         ({"task": "whole", "inputs": [{"sentence": "x"}]}, 404, "field 'task'"),
         ({"task": "sentiment", "inputs": "x"}, 422, "field 'inputs'"),
         ({"task": "sentiment", "inputs": [{"sentence": "x"}], "top_k": 2}, 422, "field 'top_k'"),
-        ({"task": "qa", "inputs": [{"question": "who?"}]}, 422, r"field 'inputs': inputs\[0\] needs 'context'"),
+        (
+            {"task": "qa", "inputs": [{"question": "who?"}]},
+            422,
+            r"field 'inputs': inputs\[0\] \(id 0\): missing field 'context'",
+        ),
     ],
 )
 def test_a_malformed_request_gets_a_4xx_naming_the_field_and_the_server_keeps_serving(server, body, status, message):

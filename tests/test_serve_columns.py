@@ -10,7 +10,7 @@ from ptune_exp.model.tiny import tiny_tokenizer
 from ptune_exp.serve.columns import Columns
 from ptune_exp.tasks import family_of, get_task
 from ptune_exp.tasks.families.candidates import coverage
-from ptune_exp.tasks.inputs import read_inputs, write_inputs
+from ptune_exp.tasks.inputs import input_dataset, input_rows
 from test_superglue import copa_rows, multirc_lines, record_lines, wsc_rows
 
 LONG = " ".join(["John met Mary in Paris"] * 12)  # over the 32 tokens: truncated, or windowed
@@ -42,12 +42,14 @@ def plain(value):
 
 
 @pytest.mark.parametrize("name, source", list(INPUTS), ids=[f"{n}-{s}" for n, s in INPUTS])
-def test_columns_give_each_family_what_its_datasets_path_gives(name, source, tmp_path):
+def test_columns_give_each_family_what_its_datasets_path_gives(name, source):
     spec = get_task(name, source)
     family = family_of(spec)
     spec = family.configure(spec, OPTIONS.get(name, {}))
-    written = write_inputs(spec, INPUTS[name, source], str(tmp_path))
-    table, columns = read_inputs(spec, written.path), Columns.from_rows(read_inputs(spec, written.path, as_rows=True))
+    table, columns = (
+        input_dataset(spec, INPUTS[name, source]),
+        Columns.from_rows(input_rows(spec, INPUTS[name, source])),
+    )
     assert len(columns) == len(table) > 0 and columns.column_names == table.column_names
     assert plain(columns.to_list()) == plain(table.to_list())
     tok = tiny_tokenizer("bert")

@@ -13,15 +13,15 @@ PtuneError with Hydra's message, the one the command prints. Without an output d
 `output_dir=` override) the run goes where the command would put it (`hydra.run.dir`: outputs/runs/...).
 
 `Predictor.predict(inputs)` shares its core with `ptune-exp-predict` (`predict.predict_raw`: read ->
-tokenize -> forward -> per-example predictions). The list is written to a temporary file in the
-task family's input format (inputs.py) and read back by the family's own reader, so a list and a file
-with the same inputs give the same predictions and the same input checks; an error names `inputs[i]`.
+tokenize -> forward -> per-example predictions). The list is read straight into the family's rows by the
+path its file reader takes after parsing a file (`tasks/inputs.py`, `Family.read_examples`; no file is
+written), so a list and a file with the same inputs give the same predictions and the same input checks;
+an error names `inputs[i]`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 
 from ptune_exp.artifacts.export import Export, export_run
@@ -29,8 +29,8 @@ from ptune_exp.artifacts.export import load_export as _load
 from ptune_exp.artifacts.hub import push_to_hub
 from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError
-from ptune_exp.predict import predict_raw, read_inputs
-from ptune_exp.tasks.inputs import named, results, write_inputs
+from ptune_exp.predict import predict_raw
+from ptune_exp.tasks.inputs import input_dataset, results
 
 __all__ = ["Predictor", "compose", "export", "load_export", "push_to_hub", "run_experiment"]
 
@@ -112,14 +112,8 @@ class Predictor:
         inputs = list(inputs)
         if not inputs:
             return []
-        with tempfile.TemporaryDirectory(prefix="ptune-exp-inputs-") as folder:
-            written = write_inputs(self.task, inputs, folder)
-            try:
-                raw = read_inputs(self.task, written.path)
-            except PtuneError as e:
-                raise named(e, written) from None
-            predictions = predict_raw(self.export, raw)
-        return results(self.task, inputs, predictions, written)
+        raw = input_dataset(self.task, inputs)
+        return results(self.task, inputs, predict_raw(self.export, raw), raw)
 
     def __repr__(self) -> str:
         meta = self.meta

@@ -45,6 +45,9 @@ from ptune_exp.tasks import family_of
 from ptune_exp.tasks.inputs import read_inputs
 
 EVAL = "eval.json"
+# the Trainer's output_dir when predicting: a folder that exists (this package's), so the Trainer creates
+# none; predicting saves and reports nothing, so nothing is written there either
+NOWHERE = os.path.dirname(os.path.abspath(__file__))
 TRUST_HELP = "allow the model to run code from its own files (transformers' trust_remote_code); off by default"
 
 
@@ -157,14 +160,13 @@ def predict_raw(loaded: Export, raw) -> list | dict:
     family = family_of(task)
     features = family.tokenize(raw, task, loaded.tokenizer, loaded.data.max_seq_len, False)
     scorer = family.Scorer(task, raw, features)
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = PromptTrainer(
-            model=loaded.model,
-            args=inference_arguments(scratch),
-            data_collator=family.collator(loaded.tokenizer),
-            compute_metrics=scorer,
-        )
-        trainer.predict(features)
+    trainer = PromptTrainer(
+        model=loaded.model,
+        args=inference_arguments(NOWHERE),
+        data_collator=family.collator(loaded.tokenizer),
+        compute_metrics=scorer,
+    )
+    trainer.predict(features)
     return scorer.predictions
 
 

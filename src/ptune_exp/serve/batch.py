@@ -1,7 +1,8 @@
 """Predicting for many tasks at once: the mixed-batch counterpart of `predict.predict_raw`.
 
-A `Job` is one task's inputs (one request, or one task's rows of an input file): read by the family's
-own reader (the same checks and messages as `ptune-exp-predict`), tokenized by the family's own
+A `Job` is one task's inputs (one request, or one task's rows of an input file): read into the family's
+rows by its own `read_examples` (the path its file reader takes: the same checks as `ptune-exp-predict`;
+no file is written), tokenized by the family's own
 `tokenize` (so an over-long input is truncated, or windowed, exactly as in training), the rows held in
 memory as `Columns` (`columns.py`: no Arrow table, no fingerprint, no `map` machinery per request). `run_jobs` cuts
 all jobs' features into forwards of at most `max_rows` rows: **mixed** (any tasks in one forward: every
@@ -13,19 +14,17 @@ gets the predictions `predict_raw` gives for the same inputs.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 
 import torch
 from transformers import EvalPrediction
 from transformers.trainer_pt_utils import nested_concat, nested_numpify
 
-from ptune_exp.errors import PtuneError
 from ptune_exp.serve.columns import Columns
 from ptune_exp.serve.registry import Registry, Served
 from ptune_exp.serve.rows import mixed_inputs, strip
 from ptune_exp.tasks.families.base import MODEL_KEYS
-from ptune_exp.tasks.inputs import Written, named, read_inputs, results, write_inputs
+from ptune_exp.tasks.inputs import input_rows, results
 
 
 @dataclass
@@ -36,8 +35,7 @@ class Job:
     raw: Columns  # the family's rows
     dataset: Columns  # their features (the Scorer reads its bookkeeping columns)
     features: list[dict]  # the same, as rows for the collator
-    written: Written | None = None
-    inputs: list | None = None
+    inputs: list
     truncated: list[int] = field(default_factory=list)  # indices of inputs cut to task.max_seq_len
     logits: object = None
     labels: object = None
@@ -46,27 +44,10 @@ class Job:
 def job_from_list(task: Served, inputs: list) -> Job:
     """A job of a request's inputs (in the task's own fields, as `Predictor.predict` takes them); a bad
     input is a PtuneError that names `inputs[i]`."""
-    with tempfile.TemporaryDirectory(prefix="ptune-exp-serve-") as folder:
-        written = write_inputs(task.parts.task, inputs, folder)
-        try:
-            raw = _read(task, written.path)
-        except PtuneError as e:
-            raise named(e, written) from None
-    return _tokenized(task, raw, written, inputs)
-
-
-def job_from_file(task: Served, path: str) -> Job:
-    return _tokenized(task, _read(task, path), None, None)
-
-
-def _read(task: Served, path: str) -> Columns:
-    return Columns.from_rows(read_inputs(task.parts.task, path, as_rows=True))
-
-
-def _tokenized(task: Served, raw: Columns, written, inputs) -> Job:
     parts, tokenizer = task.parts, task.tokenizer
+    raw = Columns.from_rows(input_rows(parts.task, inputs))
     features = parts.family.tokenize(raw, parts.task, tokenizer, parts.data.max_seq_len, False)
-    return Job(task, raw, features, features.to_list(), written, inputs, _truncated(parts, raw, tokenizer))
+    return Job(task, raw, features, features.to_list(), inputs, _truncated(parts, raw, tokenizer))
 
 
 def _truncated(parts, raw, tokenizer) -> list[int]:
@@ -157,7 +138,7 @@ def predictions(job: Job):
 
 def answers(job: Job) -> list[dict]:
     """One result per input of a list job, in order (as `Predictor.predict`), over-long ones marked."""
-    out = results(job.task.parts.task, job.inputs, predictions(job), job.written)
+    out = results(job.task.parts.task, job.inputs, predictions(job), job.raw)
     for i in job.truncated:
         out[i] = {**out[i], "truncated": True}
     return out

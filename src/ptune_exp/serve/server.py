@@ -24,7 +24,6 @@ import json
 import logging
 import signal
 import sys
-import tempfile
 
 from ptune_exp.artifacts.export import TRUST_FLAG
 from ptune_exp.errors import PtuneError, command
@@ -35,7 +34,7 @@ log = logging.getLogger("ptune_exp")
 
 def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] | None:
     """(HTTP status, message) for a malformed predict request, None for a good one. `tasks`: name -> Served."""
-    from ptune_exp.tasks.inputs import named, read_inputs, write_inputs
+    from ptune_exp.tasks.inputs import input_rows
 
     try:
         request = json.loads(body)
@@ -55,16 +54,10 @@ def check_request(tasks: dict, body: bytes, max_inputs: int) -> tuple[int, str] 
     unknown = sorted(set(request) - {"task", "inputs"})
     if unknown:
         return 422, f"field {unknown[0]!r} is not a request field; send only 'task' and 'inputs'"
-    spec = tasks[task].parts.task
-    with tempfile.TemporaryDirectory(prefix="ptune-exp-check-") as folder:
-        try:
-            written = write_inputs(spec, inputs, folder)
-        except PtuneError as e:
-            return 422, f"field 'inputs': {e}"
-        try:
-            read_inputs(spec, written.path, as_rows=True)
-        except PtuneError as e:
-            return 422, f"field 'inputs': {named(e, written)}"
+    try:
+        input_rows(tasks[task].parts.task, inputs)  # read as the worker will read them, no file written
+    except PtuneError as e:
+        return 422, f"field 'inputs': {e}"
     return None
 
 

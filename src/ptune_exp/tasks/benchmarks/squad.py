@@ -7,9 +7,10 @@ Hub: `rajpurkar/squad`, `rajpurkar/squad_v2` (parquet, load with current `datase
 file by article into train/dev files (e.g. the dev set, for an offline check), see
 `scripts/split_squad.py`.
 
-Checked as read (one error naming the file, the question's place and id): the official layout, unique
-question ids, and every answer's `answer_start` (a character offset: 0 <= start, start + len(text) <=
-len(context), and the context reads the answer's text there). The official scorer compares texts only,
+Checked as read (one error naming the file, the question's place and id): the official layout, then, as
+for questions given in memory (`families/qa_rows.py`), unique question ids, and every answer's
+`answer_start` (a character offset: 0 <= start, start + len(text) <= len(context), and the context reads
+the answer's text there). The official scorer compares texts only,
 but training labels and the dev loss come from the offset, so a wrong one (e.g. -598, which Python would
 slice from the end) is refused rather than trained as another span or as "no answer". In a training or
 evaluation file every question needs answers (SQuAD 2.0: or `is_impossible: true`).
@@ -19,107 +20,47 @@ from __future__ import annotations
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.qa import QASpec
+from ptune_exp.tasks.families.qa_rows import LAYOUT, question_rows
 from ptune_exp.tasks.files import parse_json, read_text
 from ptune_exp.tasks.spec import Split, register
 from ptune_exp.tasks.values import field, where
-
-LAYOUT = "the official SQuAD layout"
 
 
 def read_squad_json(path: str, version: str, labelled: bool = False) -> list[dict]:
     """Rows of the qa family from one official SQuAD json file: {"version", "data": [articles]},
     article = {"title", "paragraphs": [{"context", "qas": [{"id", "question", "answers", "is_impossible"?}]}]}.
-    With `labelled`, every question needs its answers (or, SQuAD 2.0, `is_impossible: true`)."""
+    The file's questions, each with its paragraph's context and its article's title, go through the
+    family's own path (`question_rows`). With `labelled`, every question needs its answers (or, SQuAD 2.0,
+    `is_impossible: true`)."""
     data = parse_json(read_text(path), path, "an official SQuAD json file")
     articles = data.get("data") if isinstance(data, dict) else None
     if not isinstance(articles, list):
         raise PtuneError(f'{path}: expected the official SQuAD layout {{"version": ..., "data": [articles]}}')
-    rows, seen = [], {}
+    questions, places = [], []
     for a, article in enumerate(articles):
         where_ = f"{path}: data[{a}]"
         with where(where_, LAYOUT):
             title = field(article, "title", str, default="")
             paragraphs = field(article, "paragraphs", list)
         for p, paragraph in enumerate(paragraphs):
-            rows += _paragraph(paragraph, title, (version, labelled), f"{where_}.paragraphs[{p}]", seen)
-    return rows
+            for place, question in _paragraph(paragraph, title, f"{where_}.paragraphs[{p}]"):
+                places.append(place)
+                questions.append(question)
+    return question_rows(questions, places.__getitem__, version, labelled)
 
 
-def _paragraph(paragraph, title: str, mode: tuple[str, bool], where_: str, seen: dict) -> list[dict]:
-    """The rows of one paragraph's questions; `seen` maps the ids read so far to where they were."""
+def _paragraph(paragraph, title: str, where_: str) -> list[tuple[str, dict]]:
+    """(place, question) of each of a paragraph's questions, with the paragraph's context and the article's
+    title; every question has a string id."""
     with where(where_, LAYOUT):
         context = field(paragraph, "context", str)
         qas = field(paragraph, "qas", list)
-    rows = []
+    out = []
     for q, qa in enumerate(qas):
-        row = _row(qa, title, context, mode, f"{where_}.qas[{q}]")
-        if row["id"] in seen:
-            raise PtuneError(
-                f"{where_}.qas[{q}]: question id {row['id']!r} appears twice (first at {seen[row['id']]}); "
-                "every question needs its own id"
-            )
-        seen[row["id"]] = f"{where_}.qas[{q}]"
-        rows.append(row)
-    return rows
-
-
-def _row(qa, title: str, context: str, mode: tuple[str, bool], where_: str) -> dict:
-    version, labelled = mode
-    with where(where_, LAYOUT):
-        id_ = field(qa, "id", str)
-    where_ = f"{where_} (id {id_})"
-    with where(where_, LAYOUT):
-        impossible = field(qa, "is_impossible", bool, default=False)
-        question = field(qa, "question", str)
-        texts, starts = _answers(field(qa, "answers", list, default=[]), context, where_)
-    if impossible and version != "2.0":
-        raise PtuneError(
-            f"{where_}: an unanswerable (is_impossible) question: this is a SQuAD 2.0 file, use task=squad_v2"
-        )
-    if impossible and texts:
-        raise PtuneError(f"{where_}: is_impossible is true but the question has answers")
-    if labelled and not texts and not impossible:
-        unanswerable = " (or, if it has none, is_impossible: true)" if version == "2.0" else ""
-        raise PtuneError(f"{where_}: no answers; a training or evaluation file needs them{unanswerable}")
-    return {
-        "id": id_,
-        "title": title,
-        "question": question,
-        "context": context,
-        "answer_texts": texts,
-        "answer_starts": starts,
-        "is_impossible": impossible,
-    }
-
-
-def _answers(answers: list, context: str, where_: str) -> tuple[list[str], list[int]]:
-    """Texts and start characters of a question's answers, each checked against the context."""
-    texts, starts = [], []
-    for n, answer in enumerate(answers):
-        at = f"answers[{n}]."
-        text, start = field(answer, "text", str, at=at), field(answer, "answer_start", int, at=at)
-        _check_answer(text, start, context, f"{where_}.answers[{n}]")
-        texts.append(text)
-        starts.append(start)
-    return texts, starts
-
-
-def _check_answer(text: str, start: int, context: str, where_: str) -> None:
-    """The answer's text must be in the context at answer_start, its character offset. The official
-    scorer compares texts only, but training labels (and the dev loss) come from the offset: a wrong one
-    would teach, or score, another span, so it is an error (the official files' offsets all match)."""
-    if not text:
-        raise PtuneError(f"{where_}: the answer text is empty")
-    if start < 0 or start + len(text) > len(context):
-        raise PtuneError(
-            f"{where_}: answer_start={start} is outside the context ({len(context)} characters) for the answer "
-            f"{text!r}; it must be the answer's character offset in the context"
-        )
-    if context[start : start + len(text)] != text:
-        raise PtuneError(
-            f"{where_}: answer_start={start} does not point at the answer text {text!r} "
-            f"in the context (it reads {context[start : start + len(text)]!r})"
-        )
+        with where(f"{where_}.qas[{q}]", LAYOUT):
+            field(qa, "id", str)
+        out.append((f"{where_}.qas[{q}]", {**qa, "title": title, "context": context}))
+    return out
 
 
 def squad(name: str, version: str, hub: str, metrics: tuple[str, ...]) -> QASpec:

@@ -14,14 +14,19 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
   Scorer(spec, raw, features)                       the Trainer's compute_metrics for one split; after a
                                                     call, `.predictions` holds per-example predictions
   write_predictions(spec, predictions, path) -> str writes them next to the record, returns the path
+  read_examples(spec, examples, where, labelled) -> list[dict]   rows of examples given as dicts in the
+                                                    family's fields (what the API and the server take, a
+                                                    file's records, a dataset's rows); `where(i)` names
+                                                    example i in errors (default `inputs[i]`)
   read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
-  read_input_rows(spec, path) -> list[dict]         the same as rows (the server's requests)
+  read_input_rows(spec, path) -> list[dict]         the same as rows
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
   fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
 
-A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_file` (with
-`labelled=True` a row without a label is an error at its file and line; predict inputs may go
-without), `read_hub`, `make_head`, `tokenize` and `collator`; the rest has defaults here that
+A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_examples` (with
+`labelled=True` an example without a label is an error at its place; predict inputs may go without),
+`read_file` (the file parsed into dicts, located checks of its format, then `read_examples` with
+`where` naming the file and line), `read_hub`, `make_head`, `tokenize` and `collator`; the rest has defaults here that
 families override where they differ: loading (`split_rows`: the official file in task.data_dir, else
 the hub split; `load_split` refuses an empty split and an unlabelled one that must have labels), the
 label check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, no
@@ -34,7 +39,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import ClassVar
 
@@ -127,6 +132,21 @@ def unlabelled_row(what: str) -> ValueError:
     return ValueError(f"no label ({what}); a training or evaluation file needs one on every example")
 
 
+def input_at(i: int) -> str:
+    """How an error names example `i` of a list given in memory (the API's and the server's inputs)."""
+    return f"inputs[{i}]"
+
+
+def numbered(path: str, records: Iterable[tuple[int, object]]) -> tuple[list, Callable[[int], str]]:
+    """A file's (line number, record) pairs as the list of records, and the `where` that names record `i`
+    by its file and line."""
+    numbers, items = [], []
+    for n, item in records:
+        numbers.append(n)
+        items.append(item)
+    return items, lambda i: f"{path}:{numbers[i]}"
+
+
 def official_jsonl(spec: TaskSpec, path: str) -> None:
     """Inputs to predict on must be a .jsonl file in the task's official layout."""
     if not path.endswith(".jsonl"):
@@ -163,8 +183,16 @@ class Family(ABC):
         return self.read_hub(spec, split.hub)
 
     @abstractmethod
+    def read_examples(
+        self, spec: TaskSpec, examples: Iterable, where: Callable[[int], str] = input_at, labelled: bool = False
+    ) -> list[dict]:
+        """Rows of examples given as dicts in the family's fields; a bad one is an error at `where(i)`.
+        With `labelled`, every example must have its label."""
+
+    @abstractmethod
     def read_file(self, spec: TaskSpec, path: str, labelled: bool = False) -> list[dict]:
-        """Rows of a local file in the task's official layout; with `labelled`, every row must have its label."""
+        """Rows of a local file in the task's official layout (parsed into dicts, then `read_examples`);
+        with `labelled`, every row must have its label."""
 
     @abstractmethod
     def read_hub(self, spec: TaskSpec, split: str) -> list[dict]:
@@ -175,7 +203,7 @@ class Family(ABC):
         return Dataset.from_list(self.read_input_rows(spec, path), features=self.row_features)
 
     def read_input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
-        """The same inputs as rows (the server's requests: `serve/columns.py`); an empty file is an error."""
+        """The same inputs as rows; an empty file is an error."""
         rows = self.input_rows(spec, path)
         if not rows:
             raise PtuneError(f"{path} holds no {self.inputs_noun}")

@@ -50,7 +50,9 @@ from ptune_exp.tasks.families.base import (
     UNLABELLED,
     Family,
     Scorer,
+    input_at,
     located,
+    numbered,
     official_jsonl,
     tokenize_rows,
     unlabelled_row,
@@ -97,12 +99,12 @@ def question_row(
 # ---------------------------------------------------------------- loading
 
 
-def read_rows(spec: CandidatesSpec, path: str, labelled: bool = False) -> list[dict]:
-    """Rows from an official jsonl file; a bad line is named by file:line, and so is, with `labelled`,
-    a question with a candidate that has no label."""
+def read_rows(spec: CandidatesSpec, lines: Iterable, where: Callable[[int], str], labelled: bool = False) -> list[dict]:
+    """Rows (one per question) of lines in the official jsonl fields; a bad line is named by `where(i)`,
+    and so is, with `labelled`, a question with a candidate that has no label."""
     rows = []
-    for n, line in read_jsonl(path):
-        with located(spec, f"{path}:{n}"):
+    for i, line in enumerate(lines):
+        with located(spec, where(i)):
             for row in spec.read_line(line):
                 if labelled and UNLABELLED in row["labels"]:
                     raise unlabelled_row(
@@ -276,8 +278,12 @@ class Candidates(Family):
     key = "candidates"
     Scorer = CandidatesScorer
 
+    def read_examples(self, spec: CandidatesSpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Lines of the official jsonl (MultiRC, ReCoRD: a passage with its questions), as dicts."""
+        return read_rows(spec, examples, where, labelled)
+
     def read_file(self, spec: CandidatesSpec, path: str, labelled: bool = False) -> list[dict]:
-        return read_rows(spec, path, labelled)
+        return read_rows(spec, *numbered(path, read_jsonl(path)), labelled)
 
     def read_hub(self, spec: CandidatesSpec, split: str) -> list[dict]:
         rows = spec.read_hub(hub_split(spec, split))

@@ -12,7 +12,7 @@ evaluation file must label every row.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 import torch
@@ -28,7 +28,9 @@ from ptune_exp.tasks.families.base import (
     Family,
     LinearHead,
     Scorer,
+    input_at,
     located,
+    numbered,
     probabilities,
     tokenize_rows,
     unlabelled_row,
@@ -86,41 +88,60 @@ def _check_layout(spec: ClassificationSpec, role: str, data_dir: str) -> None:
             )
 
 
-def _texts(spec: ClassificationSpec, row: dict | list, fields: tuple) -> tuple[str, str | None]:
+def _texts(spec: ClassificationSpec, row: dict, fields: tuple) -> tuple[str, str | None]:
     if spec.compose is not None:
         return spec.compose(row)
     a, b = fields
     return _text(row, a), (_text(row, b) if b is not None else None)
 
 
-def _text(row: dict | list, column) -> str:
-    if isinstance(row, list):  # a tsv line without a header: read_tsv checked that the column is there
+def _text(row: dict, column) -> str:
+    if isinstance(column, int) and isinstance(row, dict):  # a tsv line without a header: read_tsv checked it
         return row[column]
     return field(row, column, str)
 
 
-def _read_local(spec: ClassificationSpec, path: str, labelled: bool) -> list[dict]:
+def _file_examples(spec: ClassificationSpec, path: str, labelled: bool):
+    """The records of a local file as dicts (a tsv line without a header: keyed by column index), and
+    the `where` that names them by line."""
     a_col, b_col, label_col = spec.file_columns
     if spec.file_format == "superglue_jsonl":
         lines = read_jsonl(path)
     else:
         needed = (a_col, b_col, label_col if labelled else None)
         lines = read_tsv(path, spec.file_header, tuple(c for c in needed if c is not None))
-    rows = []
-    for n, row in lines:
-        with located(spec, f"{path}:{n}"):
-            a, b = _texts(spec, row, (a_col, b_col))
-            label = _row_label(spec, row, label_col, labelled)
-        rows.append({"idx": len(rows), "text_a": a, "text_b": b, "label": label})
-    return rows
+    return numbered(path, ((n, dict(enumerate(row)) if isinstance(row, list) else row) for n, row in lines))
 
 
-def _row_label(spec: ClassificationSpec, row: dict | list, column, labelled: bool):
+def _read_examples(spec: ClassificationSpec, examples: Iterable, where: Callable[[int], str], labelled: bool):
+    """Rows `{idx: position, text_a, text_b, label}` of examples in the task's file fields, and the examples
+    (as read: a tsv task reads values as its cells hold them, text)."""
+    a_col, b_col, label_col = spec.file_columns
+    rows, given = [], []
+    for i, example in enumerate(examples):
+        with located(spec, where(i)):
+            if spec.file_format == "glue_tsv":
+                example = _cells(example)
+            a, b = _texts(spec, example, (a_col, b_col))
+            if not isinstance(a, str) or not isinstance(b, (str, type(None))):
+                raise ValueError("a text that is not a string")
+            label = _row_label(spec, example, label_col, labelled)
+        rows.append({"idx": i, "text_a": a, "text_b": b, "label": label})
+        given.append(example)
+    return rows, given
+
+
+def _cells(example) -> dict:
+    """An example's plain values as the cells of a tsv line hold them: text ("" for null)."""
+    if not isinstance(example, dict):
+        raise ValueError(f"the record should be an object, got {json_type(example)}")
+    plain = (str, int, float, type(None))
+    return {k: ("" if v is None else str(v)) if isinstance(v, plain) else v for k, v in example.items()}
+
+
+def _row_label(spec: ClassificationSpec, row: dict, column, labelled: bool):
     """The row's label (index, or score); UNLABELLED when it has none (absent, or null) and may go without."""
-    if isinstance(row, list):
-        value = row[column] if column < len(row) else None
-    else:
-        value = row.get(column)
+    value = row.get(column)
     if value is None:
         if labelled:
             raise unlabelled_row(f"field {column!r}")
@@ -150,6 +171,12 @@ def _own_idx(rows: list[dict], lines: list) -> list[dict]:
         isinstance(i, str) or (type(i) is int and abs(i) < INT64) for i in own
     )
     return [{**row, "idx": _text_idx(i) if isinstance(i, str) or not same else i} for row, i in zip(rows, own)]
+
+
+def _generated(spec: ClassificationSpec, fmt: str) -> ClassificationSpec:
+    """A generated task's inputs (no official files): its text field, `label` by name, in `fmt`."""
+    columns = (spec.hub_text[0], None, "label")
+    return replace(spec, file_format=fmt, file_header=True, file_columns=columns, file_labels=spec.labels)
 
 
 def _whole(text: str) -> bool:
@@ -215,8 +242,17 @@ class Classification(Family):
             _check_layout(spec, role, data_dir)
         return super().split_rows(spec, role, data_dir)
 
+    def read_examples(self, spec: ClassificationSpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Examples in the task's file fields (SuperGLUE RTE: premise, hypothesis; GLUE RTE: sentence1,
+        sentence2; synth_sentiment: sentence), `label` as the files spell it (synth_sentiment: by name); each
+        keeps its own `idx` (GLUE: `index`) where it has one, as inputs to predict do."""
+        if spec.file_format == "generated":
+            spec = _generated(spec, "superglue_jsonl")
+        return _own_idx(*_read_examples(spec, examples, where, labelled))
+
     def read_file(self, spec: ClassificationSpec, path: str, labelled: bool = False) -> list[dict]:
-        return _read_local(spec, path, labelled)
+        """Rows of a training or evaluation file, numbered by position (as the hub's are)."""
+        return _read_examples(spec, *_file_examples(spec, path, labelled), labelled)[0]
 
     def read_hub(self, spec: ClassificationSpec, split: str) -> list[dict]:
         rows = []
@@ -242,20 +278,12 @@ class Classification(Family):
             raise PtuneError(
                 f"{path}: give inputs as .jsonl (SuperGLUE fields) or .tsv (GLUE columns) for task={spec.name}"
             )
-        if spec.file_format == "generated":  # no official files: plain text, labels by name
-            columns = (field, None, "label")
-            spec = replace(spec, file_format=fmt, file_header=True, file_columns=columns, file_labels=spec.labels)
+        if spec.file_format == "generated":
+            spec = _generated(spec, fmt)
         elif fmt != spec.file_format:
             suffix = ".jsonl" if spec.file_format == "superglue_jsonl" else ".tsv"
             raise PtuneError(f"{path}: task={spec.name} reads {spec.file_format} files ({suffix})")
-        rows = self.read_file(spec, path)
-        odd = [
-            r["idx"] for r in rows if not isinstance(r["text_a"], str) or not isinstance(r["text_b"], (str, type(None)))
-        ]
-        if odd:
-            raise PtuneError(f"{path}: input {odd[0] + 1} has a text that is not a string (task={spec.name})")
-        lines = read_jsonl(path) if fmt == "superglue_jsonl" else read_tsv(path, spec.file_header)
-        return _own_idx(rows, [line for _, line in lines])
+        return _own_idx(*_read_examples(spec, *_file_examples(spec, path, False), False))
 
     def configure(self, spec: ClassificationSpec, task_cfg) -> ClassificationSpec:
         """The spec with `task.template` and `task.label_words` (or the task's defaults)."""

@@ -34,7 +34,9 @@ from ptune_exp.tasks.families.base import (
     Family,
     LinearHead,
     Scorer,
+    input_at,
     located,
+    numbered,
     official_jsonl,
     probabilities,
     tokenize_rows,
@@ -56,13 +58,13 @@ class MultipleChoiceSpec(TaskSpec):
 
 
 def read_rows(
-    spec: MultipleChoiceSpec, lines: Iterable[tuple[int, dict]], where: Callable[[int], str], labelled: bool = False
+    spec: MultipleChoiceSpec, examples: Iterable[dict], where: Callable[[int], str], labelled: bool = False
 ) -> list[dict]:
-    """Rows from (position, dataset row) pairs; `where(position)` names a bad row in errors; with
+    """Rows of dataset rows in the official fields; `where(i)` names a bad one in errors; with
     `labelled`, a row without a label is one."""
     rows = []
-    for n, row in lines:
-        with located(spec, where(n)):
+    for i, row in enumerate(examples):
+        with located(spec, where(i)):
             rows.append(_example(spec, row, len(rows), labelled))
     return rows
 
@@ -146,13 +148,17 @@ class MultipleChoice(Family):
     key = "multiple_choice"
     Scorer = ChoiceScorer
 
+    def read_examples(self, spec: MultipleChoiceSpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Examples in the official SuperGLUE fields (COPA: premise, choice1, choice2, question)."""
+        return read_rows(spec, examples, where, labelled)
+
     def read_file(self, spec: MultipleChoiceSpec, path: str, labelled: bool = False) -> list[dict]:
-        return read_rows(spec, read_jsonl(path), lambda n: f"{path}:{n}", labelled)
+        return read_rows(spec, *numbered(path, read_jsonl(path)), labelled)
 
     def read_hub(self, spec: MultipleChoiceSpec, split: str) -> list[dict]:
         data = hub_split(spec, split)
         path, name = spec.hub
-        return read_rows(spec, enumerate(data), lambda i: f"{path}/{name} {split} row {i}")
+        return read_rows(spec, data, lambda i: f"{path}/{name} {split} row {i}")
 
     def input_rows(self, spec: MultipleChoiceSpec, path: str) -> list[dict]:
         official_jsonl(spec, path)

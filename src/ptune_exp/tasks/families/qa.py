@@ -26,8 +26,9 @@ import torch
 from datasets import Dataset, Features, Sequence, Value
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families.base import MODEL_KEYS, Family, tokenize_rows
+from ptune_exp.tasks.families.base import MODEL_KEYS, Family, input_at, tokenize_rows
 from ptune_exp.tasks.families.qa_decode import SpanHead, SpanScorer, write_answers
+from ptune_exp.tasks.families.qa_rows import question_rows
 from ptune_exp.tasks.files import hub_split
 from ptune_exp.tasks.spec import TaskSpec
 
@@ -180,6 +181,10 @@ class QA(Family):
         if not isinstance(spec.null_threshold, (int, float)):
             raise PtuneError(f"task.null_threshold={spec.null_threshold!r} must be a number")
         return spec
+
+    def read_examples(self, spec: QASpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Questions as dicts (see `question_rows`)."""
+        return question_rows(examples, where, spec.version, labelled)
 
     def read_file(self, spec: QASpec, path: str, labelled: bool = False) -> list[dict]:
         return spec.read_file(path, spec.version, labelled)

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from datasets import Dataset
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.tasks.families.base import input_at
 from ptune_exp.tasks.families.srl_eval import srl_scores
-from ptune_exp.tasks.families.srl_files import VERB, read_srl
+from ptune_exp.tasks.families.srl_files import VERB, proposition_rows, read_srl
 from ptune_exp.tasks.families.tagging import Tagging, TaggingScorer, TaggingSpec, label_list
 from ptune_exp.tasks.families.tagging_features import tokenize_windows, word_tokenizer
 from ptune_exp.tasks.families.tagging_files import read_predictions, to_iob2
@@ -88,6 +89,10 @@ class SRL(Tagging):
     key = "srl"
     Scorer = SRLScorer
     inputs_noun = "propositions"
+
+    def read_examples(self, spec: SRLSpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Propositions as dicts: `tokens` (words), `predicate` (its word's index), optional `tags` (BIO)."""
+        return proposition_rows(examples, where, labelled)
 
     def read_file(self, spec: SRLSpec, path: str, labelled: bool = False) -> list[dict]:
         """Rows of a props or BIO file; argument columns are always required (inputs without: `input_rows`)."""

@@ -25,9 +25,10 @@ predicate columns only.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families.tagging_files import check_tag, to_iob2
+from ptune_exp.tasks.families.tagging_files import check_tag, tags_of, to_iob2, words_of
 from ptune_exp.tasks.files import text_lines
 
 VERB = "V"
@@ -62,15 +63,34 @@ def is_props(sentences: list[list[tuple[int, list[str]]]]) -> bool:
 
 def read_srl(path: str, inputs: bool = False) -> list[dict]:
     """Rows `{idx, tokens, tags, predicate}` of a props or BIO file (see the module docstring). With
-    `inputs`, a props file may hold no argument columns: its rows have no tags ([])."""
+    `inputs`, a props file may hold no argument columns: its rows have no tags ([]). The file's
+    propositions go through `proposition_rows`."""
     sentences = blocks(path)
-    props, rows = is_props(sentences), []
+    props, examples, places = is_props(sentences), [], []
     for sentence in sentences:
         if props or (inputs and not all(check_tag(fields[-1]) is None for _, fields in sentence)):
-            examples = props_rows(path, sentence, inputs)  # (inputs: `word predicate` without arguments)
+            found = props_rows(path, sentence, inputs)  # (inputs: `word predicate` without arguments)
         else:
-            examples = [bio_row(path, sentence)]
-        rows += [{"idx": len(rows) + i, **example} for i, example in enumerate(examples)]
+            found = [bio_row(path, sentence)]
+        examples += found
+        places += [f"{path}:{sentence[0][0]}"] * len(found)
+    return proposition_rows(examples, places.__getitem__)
+
+
+def proposition_rows(examples: Iterable, where: Callable[[int], str], labelled: bool = False) -> list[dict]:
+    """Rows `{idx, tokens, tags, predicate}` of propositions given as dicts: `tokens` (words), `predicate`
+    (the predicate word's index) and optional `tags` (BIO, one per word); with `labelled`, every one needs
+    its tags. A bad one is an error at `where(i)`."""
+    rows = []
+    for i, example in enumerate(examples):
+        tokens = words_of(example, where(i))
+        p = example.get("predicate") if isinstance(example, dict) else None
+        if not isinstance(p, int) or isinstance(p, bool) or not 0 <= p < len(tokens):
+            raise PtuneError(f"{where(i)} needs 'predicate': the index of the predicate word (0..{len(tokens) - 1})")
+        tags = tags_of(example, tokens, where(i))
+        if labelled and not tags:
+            raise PtuneError(f"{where(i)}: no 'tags'; a training or evaluation file needs them")
+        rows.append({"idx": i, "tokens": tokens, "tags": tags, "predicate": p})
     return rows
 
 

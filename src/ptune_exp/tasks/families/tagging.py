@@ -37,7 +37,7 @@ from torch import nn
 from transformers.modeling_outputs import TokenClassifierOutput
 
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families.base import Family, LinearHead, Scorer
+from ptune_exp.tasks.families.base import Family, LinearHead, Scorer, input_at
 from ptune_exp.tasks.families.tagging_features import (
     IGNORE,
     NO_WORD,
@@ -50,6 +50,7 @@ from ptune_exp.tasks.families.tagging_files import (
     iob_labels,
     read_columns,
     read_predictions,
+    sentence_rows,
     spans_to_tags,
     to_iob2,
     write_conll,
@@ -202,6 +203,10 @@ class Tagging(Family):
                 f"its labels {list(spec.labels)}"
             )
         return rows
+
+    def read_examples(self, spec: TaggingSpec, examples, where=input_at, labelled=False) -> list[dict]:
+        """Sentences as dicts: `tokens` (words), optional `tags` (IOB, one per word)."""
+        return sentence_rows(examples, where, spec.labels, f"task={spec.name}", labelled)
 
     def read_file(self, spec: TaggingSpec, path: str, labelled: bool = False) -> list[dict]:
         """Sentences of a column file; a tag column is always required (inputs without one: `input_rows`)."""

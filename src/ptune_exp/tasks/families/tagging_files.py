@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.files import text_lines
+from ptune_exp.tasks.values import checked_text
 
 log = logging.getLogger("ptune_exp")
 
 DOCSTART = "-DOCSTART-"
 _FIELDS = re.compile(r"[ \t]+")
+_SPACE = re.compile(r"[ \t\n]")  # what separates words in a column file
 
 
 # ---------------------------------------------------------------- IOB tags
@@ -127,12 +129,14 @@ def _no_word(line: str) -> str:
 
 def read_columns(path: str, labels: tuple[str, ...], what: str, words_only: bool = False) -> list[dict]:
     """Rows `{idx, tokens, tags}` (IOB2) of a column file; `labels` (if not empty) are the allowed tags.
-    With `words_only`, a one-column file (words, no tags) is accepted: its rows have no tags ([])."""
-    rows, converted = [], 0
+    With `words_only`, a one-column file (words, no tags) is accepted: its rows have no tags ([]). The
+    file's tags are checked line by line, then its sentences go through `sentence_rows`."""
+    sentences, places, converted = [], [], 0
     for sentence in column_sentences(path, min_columns=1 if words_only else 2):
         words = [fields[0] for _, fields in sentence]
+        places.append(f"{path}:{sentence[0][0]}")
         if len(sentence[0][1]) == 1:
-            rows.append({"idx": len(rows), "tokens": words, "tags": []})
+            sentences.append({"tokens": words, "tags": []})
             continue
         for n, fields in sentence:
             problem = check_tag(fields[-1])
@@ -142,15 +146,70 @@ def read_columns(path: str, labels: tuple[str, ...], what: str, words_only: bool
         converted += changed
         for (n, fields), tag in zip(sentence, tags):
             if labels and tag not in labels:
-                raise PtuneError(
-                    f"{path}:{n}: tag {fields[-1]!r} has entity type {tag[2:]!r}, which {what} "
-                    f"does not have (its types: {entity_types(labels)}); is this the right task= "
-                    "for the file?"
-                )
-        rows.append({"idx": len(rows), "tokens": words, "tags": tags})
+                raise PtuneError(f"{path}:{n}: tag {fields[-1]!r} {_unknown(tag, what, labels)}")
+        sentences.append({"tokens": words, "tags": tags})
     if converted:
         log.info("%s: IOB1 tags converted to IOB2 (%d entity starts I- -> B-)", path, converted)
+    return sentence_rows(sentences, places.__getitem__, labels, what)
+
+
+def _unknown(tag: str, what: str, labels: tuple[str, ...]) -> str:
+    return (
+        f"has entity type {tag[2:]!r}, which {what} does not have (its types: {entity_types(labels)}); "
+        "is this the right task= for the file?"
+    )
+
+
+# ---------------------------------------------------------------- sentences as dicts
+
+
+def sentence_rows(
+    examples: Iterable, where: Callable[[int], str], labels: tuple[str, ...] = (), what: str = "", labelled=False
+) -> list[dict]:
+    """Rows `{idx, tokens, tags}` of sentences given as dicts: `tokens` (a list of words, or a string split
+    at whitespace) and optional `tags` (IOB, one per word; IOB1 becomes IOB2), among `labels` if any;
+    with `labelled`, every sentence needs its tags. A bad one is an error at `where(i)`."""
+    rows = []
+    for i, example in enumerate(examples):
+        tokens = words_of(example, where(i))
+        tags = tags_of(example, tokens, where(i), labels, what)
+        if labelled and not tags:
+            raise PtuneError(f"{where(i)}: no 'tags'; a training or evaluation file needs them")
+        rows.append({"idx": i, "tokens": tokens, "tags": tags})
     return rows
+
+
+def words_of(example, place: str) -> list[str]:
+    """The words of an example's `tokens`: non-empty strings without spaces (a string: split at them)."""
+    words = example.get("tokens") if isinstance(example, dict) else None
+    words = words.split() if isinstance(words, str) else words
+    if not isinstance(words, list) or not words:
+        raise PtuneError(f"{place} needs words: a non-empty list 'tokens' (or a list of words, or a string)")
+    for word in words:
+        if not isinstance(word, str) or not word or _SPACE.search(word):
+            raise PtuneError(f"{place}: word {word!r} must be a non-empty string without spaces")
+        try:
+            checked_text(word, "tokens")
+        except ValueError as e:
+            raise PtuneError(f"{place}: {e}") from None
+    return list(words)
+
+
+def tags_of(example, tokens: list[str], place: str, labels: tuple[str, ...] = (), what: str = "") -> list[str]:
+    """An example's `tags` as IOB2 ([] when it has none): one IOB tag per word, among `labels` if any."""
+    tags = example.get("tags") if isinstance(example, dict) else None
+    if not tags:
+        return []
+    if not isinstance(tags, list) or len(tags) != len(tokens) or not all(isinstance(t, str) for t in tags):
+        raise PtuneError(f"{place}: 'tags' must be a list of {len(tokens)} IOB tags, one per word")
+    for k, tag in enumerate(tags):
+        if problem := check_tag(tag):
+            raise PtuneError(f"{place}: word {k} ({tokens[k]!r}): {problem}")
+    tags = to_iob2(tags)[0]
+    for k, tag in enumerate(tags):
+        if labels and tag not in labels:
+            raise PtuneError(f"{place}: word {k} ({tokens[k]!r}): tag {tag!r} {_unknown(tag, what, labels)}")
+    return tags
 
 
 # ---------------------------------------------------------------- prediction files

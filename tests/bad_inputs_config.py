@@ -171,7 +171,21 @@ BROKEN = [
     ("no-params", without("params"), r"invalid record: `params.trainable_pct` is missing"),
     ("seed-text", good(seed="one"), r"invalid record: `seed`='one' is not an integer"),
     ("config-list", good(config=[1]), r"invalid record: `config` .* is not a mapping"),
+    ("accuracy-huge", good(dev={"accuracy": 1e308}), r"invalid \| .*`dev` accuracy=1e\+308 is outside \[0, 100\]"),
+    ("accuracy-negative", good(dev={"accuracy": -5}), r"invalid record: `dev` accuracy=-5 is outside \[0, 100\]"),
+    ("accuracy-over", good(dev={"accuracy": 100.5}), r"`dev` accuracy=100.5 is outside \[0, 100\] \| \S+/bad/"),
+    ("f1-test-over", good(metrics=["f1"], main_metric="f1", dev={"f1": 50}, test={"f1": 101}), r"`test` f1=101 "),
+    ("mcc-under", good(metrics=["mcc"], main_metric="mcc", dev={"mcc": -100.5}), r"`dev` mcc=-100.5 is outside \[-100"),
+    ("extra-over", good(extra={"dev_brown": {"accuracy": 300}}), r"`extra.dev_brown` accuracy=300 is outside"),
+    ("extra-text", good(extra={"dev_brown": {"accuracy": "x"}}), r"`extra.dev_brown` scores of \['accuracy'\] are not"),
 ]
+
+
+def one_line_table(markdown_row: str) -> str:
+    """A regex: the table's header line as markdown_row, with nothing but the table around it."""
+    return rf"(?m)^\| method \| {markdown_row} \|"
+
+
 COMPARE = [
     *(
         compare(f"record-{id}", "{tmp}/runs", setup=records(bad=content), message=rf"(?s){ROW}.*{why}")
@@ -188,6 +202,24 @@ COMPARE = [
         *("{tmp}/runs", "--plot", "{tmp}/plots"),
         setup=records(other=good(model="../../escape")),
         message=r"wrote \S+/plots/methods_\.\._\.\._escape-[0-9a-f]{8}\.png",
+    ),
+    compare(
+        "correlation-negative-kept",  # -40 is a valid Pearson correlation: in the table, not invalid
+        "{tmp}/runs",
+        setup=records(stsb=good(task="stsb", metrics=["pearson"], main_metric="pearson", dev={"pearson": -40.0})),
+        message=r"(?s)\| P-Tuning v2 \| 61\.5 \(n=1\) \| -40\.0 \(n=1\)(?!.*invalid)",
+    ),
+    compare(
+        "task-name-pipe-newline",
+        "{tmp}/runs",
+        setup=records(other=good(task="x|y\nz")),
+        message=one_line_table(r"rte acc \[dev\] \| x\\\|y z acc \[dev\] \| trainable %"),
+    ),
+    compare(
+        "method-title-pipe-newline",
+        "{tmp}/runs",
+        setup=records(other=good(method="pt", method_title="P|T\nv1")),
+        message=r"(?m)^\| P\\\|T v1 \| \*\*61\.5 \(n=1\)\*\* \|",
     ),
     compare("path-missing", "{tmp}/nothing", exit=2, message=r"\S+/nothing: no such file or directory"),
     compare("csv-folder-missing", "{tmp}/runs", "--csv", "{tmp}/no/t.csv", setup=records(), exit=2, message="--csv"),

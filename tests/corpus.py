@@ -9,8 +9,10 @@ files before the command runs.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
+import json
 import re
 import shutil
 import sys
@@ -31,7 +33,7 @@ class Paths:
 @dataclass(frozen=True)
 class Case:
     id: str
-    command: str  # ptune-exp | ptune-exp-eval | ptune-exp-export | ptune-exp-predict | ptune-exp-compare
+    command: str  # ptune-exp | ptune-exp-eval | ptune-exp-export | ptune-exp-predict | ptune-exp-compare | python-api
     args: tuple[str, ...]
     exit: int = 2  # 2: bad input or usage; 1: a run that failed; 0: a correct result
     message: str = ""  # a regex the error line (or, for exit 0, the output) must contain
@@ -41,6 +43,8 @@ class Case:
 def _entry(command: str) -> Callable[[list[str]], int | None]:
     if command == "ptune-exp":
         return _hydra_main
+    if command == "python-api":
+        return _api_main
     from ptune_exp.artifacts.export import main as export_main
     from ptune_exp.compare import main as compare_main
     from ptune_exp.predict import eval_main, predict_main
@@ -63,6 +67,27 @@ def _hydra_main(argv: list[str]) -> int | None:
     finally:
         sys.argv = saved
     return 0
+
+
+def _api_main(argv: list[str]) -> int:
+    """`python-api CALL VALUE [EXPORT]`: the Python API called with VALUE, a Python literal (so any type):
+    `load_export(VALUE)`, `load_export(EXPORT, trust_remote_code=VALUE)` (CALL `trust`) or
+    `load_export(EXPORT).predict(VALUE)` (CALL `predict`); a PtuneError is its one error line."""
+    from ptune_exp import api
+    from ptune_exp.errors import command
+
+    @command("python-api")
+    def call(argv: list[str]) -> int:
+        name, value = argv[0], ast.literal_eval(argv[1])
+        if name == "load_export":
+            api.load_export(value)
+        elif name == "trust":
+            api.load_export(argv[2], trust_remote_code=value)
+        else:
+            print(json.dumps(api.load_export(argv[2]).predict(value)))
+        return 0
+
+    return call(argv)
 
 
 @dataclass

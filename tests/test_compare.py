@@ -428,3 +428,17 @@ def test_learning_curves_average_the_dev_score_per_step_over_seeds(tmp_path):
     )
     written = plot_all([table], str(tmp_path / "plots"))
     assert str(tmp_path / "plots" / "learning_curve_m_rte.png") in written
+
+
+def test_names_are_escaped_in_markdown_and_latex(tmp_path, capsys):
+    """A task or method name holding Markdown's `|` or LaTeX's specials, or a line break, stays in its cell."""
+    _record(tmp_path, "a", 1, 50.0, epochs=2, task="x|y_z\n&{1}$", method_title="P|T ^~#%\\")
+    out = tmp_path / "t.tex"
+    assert compare_main([str(tmp_path), "--latex", str(out)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert len(lines) == 2 and all(line.replace("\\|", "").count("|") == 11 for line in lines), lines
+    assert "x\\|y_z &{1}$ acc [dev]" in lines[0] and lines[1].startswith("| P\\|T ^~#%\\\\ |")
+    rows = [line for line in out.read_text().splitlines() if line.endswith(" \\\\")]
+    assert "x|y\\_z \\&\\{1\\}\\$ acc [dev]" in rows[0]
+    assert rows[1].startswith("P|T \\^{}\\~{}\\#\\%\\textbackslash{} & ")
+    assert all(row.replace("\\&", "").count("&") == 9 for row in rows), rows

@@ -31,6 +31,7 @@ from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError
 from ptune_exp.predict import predict_raw
 from ptune_exp.tasks.inputs import input_dataset, results
+from ptune_exp.tasks.text import bad_text
 
 __all__ = ["Predictor", "compose", "export", "load_export", "push_to_hub", "run_experiment"]
 
@@ -82,7 +83,39 @@ def load_export(path: str, trust_remote_code: bool = False) -> Predictor:
     """An export (a folder written by `ptune-exp-export`, or downloaded from the Hub) ready to predict.
     Its fields are checked and its weights verified; a backbone that needs its own code loads only with
     `trust_remote_code=True`."""
-    return Predictor(_load(os.fspath(path), trust_remote_code))
+    return Predictor(_load(_export_path(path), _flag(trust_remote_code, "trust_remote_code")))
+
+
+def _export_path(path) -> str:
+    """The folder argument of `load_export`: a str or os.PathLike naming a folder, else a one-line PtuneError."""
+    if isinstance(path, os.PathLike):
+        path = os.fspath(path)
+    if not isinstance(path, str):
+        kind = "bytes (decode it to a str)" if isinstance(path, (bytes, bytearray)) else type(path).__name__
+        raise PtuneError(f"load_export takes the path of an export folder (a str or os.PathLike), not {kind}")
+    if not path or "\x00" in path or bad_text([path]):
+        raise PtuneError(f"load_export: {path!r:.80} is not a usable folder path; pass the export folder's path")
+    return path
+
+
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise PtuneError(f"{name} must be True or False, not {value!r:.40}")
+    return value
+
+
+def _input_list(inputs) -> list:
+    """The inputs of `predict` as a list: any iterable but a str, bytes or dict (one input), else a PtuneError."""
+    if isinstance(inputs, (str, bytes, dict)):
+        raise PtuneError("predict takes a list of inputs; wrap a single input in a list")
+    try:
+        inputs = list(inputs)
+    except TypeError:
+        raise PtuneError(f"predict takes a list of inputs, not {type(inputs).__name__}") from None
+    problem = bad_text(inputs)
+    if problem:
+        raise PtuneError(problem)
+    return inputs
 
 
 class Predictor:
@@ -107,9 +140,7 @@ class Predictor:
         """One prediction per input, in order: for classification `{"idx", "prediction": label, "scores":
         {label: probability}}`, for tagging `{"idx", "tokens", "tags"}`, for QA `{"id", "answer"}`: what
         `ptune-exp-predict` writes for the same inputs (module docstring of inputs.py: the fields)."""
-        if isinstance(inputs, (str, dict)):
-            raise PtuneError("predict takes a list of inputs; wrap a single input in a list")
-        inputs = list(inputs)
+        inputs = _input_list(inputs)
         if not inputs:
             return []
         raw = input_dataset(self.task, inputs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 _TEXT = ("model", "task", "method", "family", "main_metric")
+SIGNED = {"mcc", "pearson", "spearman", "matthews_correlation"}  # correlations: in [-100, 100]; the rest [0, 100]
 
 
 def _number(value) -> bool:
@@ -22,7 +23,32 @@ def _scores_problem(record: dict, split: str) -> str | None:
     if record["main_metric"] not in scores:
         return f"`{split}` lacks the main metric {record['main_metric']!r}"
     bad = sorted(m for m in record["metrics"] if m in scores and not _number(scores[m]))
-    return f"`{split}` scores of {bad} are not numbers" if bad else None
+    return f"`{split}` scores of {bad} are not numbers" if bad else _range_problem(record, split, scores)
+
+
+def _range_problem(record: dict, split: str, scores: dict) -> str | None:
+    """A score outside its metric's range (percent: [0, 100], correlations [-100, 100])."""
+    for metric in record["metrics"]:
+        low = -100.0 if metric in SIGNED else 0.0
+        if metric in scores and not low <= scores[metric] <= 100.0:
+            return f"`{split}` {metric}={scores[metric]!r:.12} is outside [{low:g}, 100]"
+    return None
+
+
+def _extra_problem(record: dict) -> str | None:
+    """The extra evaluation splits (`extra`: split -> scores) hold numbers in range too, when there are any."""
+    extra = record.get("extra")
+    if not extra:
+        return None
+    if not isinstance(extra, dict) or not all(isinstance(s, dict) for s in extra.values()):
+        return "`extra` is not a mapping of split -> scores"
+    for split, scores in extra.items():
+        bad = sorted(m for m in record["metrics"] if m in scores and not _number(scores[m]))
+        if bad:
+            return f"`extra.{split}` scores of {bad} are not numbers"
+        if problem := _range_problem(record, f"extra.{split}", scores):
+            return problem
+    return None
 
 
 def _fields_problem(record: dict) -> str | None:
@@ -69,6 +95,7 @@ def problem(record: dict) -> str | None:
         or _parts_problem(record)
         or _scores_problem(record, "dev")
         or _scores_problem(record, "test")
+        or _extra_problem(record)
     )
 
 

@@ -91,7 +91,7 @@ def check_paths(args: argparse.Namespace) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_paths(args)
-    records = select(expand(screen(read_records(args.paths))), args.model, args.task, args.method)
+    records = select(screen(expand(screen(read_records(args.paths)))), args.model, args.task, args.method)
     if not records:
         print(
             f"ptune-exp-compare: error: no metrics.json under {' '.join(args.paths)} (after filters). "

@@ -127,17 +127,24 @@ def _md_line(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def md_text(text) -> str:
+    """A name as one Markdown table cell: `|` escaped, line breaks (and other control characters) as spaces."""
+    text = "".join(" " if c.isspace() or ord(c) < 32 or c == "\x7f" else c for c in str(text))
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
 def _markdown_table(table: Table, delta: bool) -> list[str]:
-    header = _header(table)
-    body = _body(table, lambda row, t: format_cell(table, row, t, delta), str, "_ref: {method} ({source})_")
-    lines = [f"### {table.model}\n", _md_line(header), "|" + "---|" * len(header), *map(_md_line, body), ""]
+    header = [md_text(h) for h in _header(table)]
+    body = _body(table, lambda row, t: format_cell(table, row, t, delta), md_text, "_ref: {method} ({source})_")
+    lines = [f"### {md_text(table.model)}\n", _md_line(header), "|" + "---|" * len(header), *map(_md_line, body), ""]
     return lines + _chosen_lines(table)
 
 
 def _chosen_lines(table: Table) -> list[str]:
     """Under a best-of-search table: the setting each row's cell was selected with, per task."""
     out = [
-        f"- {row.method_label}, {task}: " + (", ".join(f"{k}={v}" for k, v in variant.items()) or "one setting")
+        f"- {md_text(row.method_label)}, {md_text(task)}: "
+        + (md_text(", ".join(f"{k}={v}" for k, v in variant.items())) or "one setting")
         for row in table.rows
         for task, variant in row.chosen.items()
     ]
@@ -150,11 +157,8 @@ def _failed_lines(failed: list[dict]) -> list[str]:
     out.append("|---|---|---|---|---|---|---|")
     for r in failed:
         error = r.get("error") or ("still running, or killed without a trace" if r.get("status") == "running" else "")
-        error = str(error).replace("|", "\\|").replace("\n", " ")[:160]
-        out.append(
-            f"| {r.get('status', '?')} | {r.get('method', '?')} | {r.get('task', '?')} | {r.get('model', '?')} "
-            f"| {r.get('seed', '?')} | {error} | {r['record_path']} |"
-        )
+        cells = [r.get(k, "?") for k in ("status", "method", "task", "model", "seed")]
+        out.append(_md_line([md_text(c) for c in [*cells, str(error)[:160], r["record_path"]]]))
     return out
 
 
@@ -261,21 +265,28 @@ def write_json(tables: list[Table], failed: list[dict], path: str) -> None:
 # ------------------------------------------------------------------ LaTeX
 
 
+_TEX = {
+    "\\": "\\textbackslash{}",
+    "{": "\\{",
+    "}": "\\}",
+    "$": "\\$",
+    "_": "\\_",
+    "%": "\\%",
+    "&": "\\&",
+    "#": "\\#",
+    "^": "\\^{}",
+    "~": "\\~{}",
+    "±": "$\\pm$",
+    "Δ": "$\\Delta$",
+    "†": "$^\\dagger$",
+    "³": "$^3$",
+    "–": "--",
+}
+
+
 def _tex(text: str) -> str:
-    for a, b in (
-        ("\\", "\\textbackslash{}"),
-        ("_", "\\_"),
-        ("%", "\\%"),
-        ("&", "\\&"),
-        ("#", "\\#"),
-        ("±", "$\\pm$"),
-        ("Δ", "$\\Delta$"),
-        ("†", "$^\\dagger$"),
-        ("³", "$^3$"),
-        ("–", "--"),
-    ):
-        text = text.replace(a, b)
-    return text
+    """Text as LaTeX source, in one pass: special characters escaped, line breaks as spaces."""
+    return "".join(" " if c.isspace() or ord(c) < 32 else _TEX.get(c, c) for c in str(text))
 
 
 def _tex_line(cells: list[str]) -> str:
@@ -288,7 +299,7 @@ def _latex_table(table: Table, delta: bool) -> list[str]:
         return text.replace("BOLDOPEN", "\\textbf{").replace("BOLDCLOSE", "}")
 
     cols = len(table.tasks) + len(CONCEPTS) + 1
-    head = [f"% {table.model}", "\\begin{tabular}{l" + "c" * (cols - 1) + "}", "\\hline"]
+    head = [f"% {_tex(table.model)}", "\\begin{tabular}{l" + "c" * (cols - 1) + "}", "\\hline"]
     head += [_tex_line([_tex(h) for h in _header(table)]), "\\hline"]
     body = _body(table, task_cell, _tex, "ref: {method} ({source})")
     return [*head, *map(_tex_line, body), "\\hline", "\\end{tabular}", ""]

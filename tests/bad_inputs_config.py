@@ -85,7 +85,7 @@ NAMES = [
     cli(
         "method-unknown",
         "method=bitfit",
-        message=r"method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2$",
+        message=r"method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv1, ptv2$",
     ),
     cli("method-typo", "method=ptv3", message=r"method=ptv3: no such method; did you mean method=ptv2\?"),
     cli("model-unknown", "model=nope", message=r"model=nope: no such model; choose one of .*tiny-bert"),

@@ -90,6 +90,7 @@ def test_predict_check_and_batch_write_no_file(sentiment, monkeypatch, tmp_path)
     from types import SimpleNamespace
 
     from ptune_exp.serve.batch import answers, job_from_list, run_jobs
+    from ptune_exp.serve.limits import Limits
     from ptune_exp.serve.registry import load_registry
     from ptune_exp.serve.server import check_request
 
@@ -101,9 +102,10 @@ def test_predict_check_and_batch_write_no_file(sentiment, monkeypatch, tmp_path)
     assert predictor.predict(INPUTS) == want
     tasks = {"sentiment": SimpleNamespace(parts=SimpleNamespace(task=predictor.task))}
     body = json.dumps({"task": "sentiment", "inputs": INPUTS}).encode()
-    assert check_request(tasks, body, 10) is None
+    limits = Limits(max_inputs=10, max_chars=10_000, max_bytes=1 << 20)
+    assert check_request(tasks, body, limits) is None
     bad = json.dumps({"task": "sentiment", "inputs": ["ok", {"text": "x"}]}).encode()
-    assert check_request(tasks, bad, 10) == (
+    assert check_request(tasks, bad, limits) == (
         422,
         "field 'inputs': inputs[1]: missing field 'sentence' (expected the official layout of task=synth_sentiment)",
     )

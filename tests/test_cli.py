@@ -84,7 +84,7 @@ def test_hydra_flags_still_work_and_a_composition_error_is_one_line(tmp_path):
         ),
         (
             ["method=bitfit"],
-            "ptune-exp: error: method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2",
+            "ptune-exp: error: method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv1, ptv2",
         ),
         (["model.name=../../escape"], "ptune-exp: error: model.name=../../escape: expected a plain name"),
     ]:

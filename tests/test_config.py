@@ -217,10 +217,10 @@ def test_good_overrides_pass_the_check():
         ("seeed=3", "seeed: no such key; did you mean seed?"),
         ("method.zzz=3", "method.zzz: no such key; see the keys with: ptune-exp --cfg job"),
         ("train.batch_size=abc", "train.batch_size=abc: expected an integer"),
-        ("method=bitfit", "method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv2"),
+        ("method=bitfit", "method=bitfit: no such method; choose one of fft, ia3, lora, prefix, pt, ptv1, ptv2"),
         (
             "method=ptv3",
-            "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, ia3, lora, prefix, pt, ptv2",
+            "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, ia3, lora, prefix, pt, ptv1, ptv2",
         ),
         ("seed=1,2", "seed=1,2: several values are a sweep: add -m"),
         ("methods=fft", "methods: no such key; did you mean method?"),

@@ -12,15 +12,38 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 
 from ptune_exp.compare.check import screen
-from ptune_exp.compare.formats import concepts_markdown, markdown, write_csv, write_json, write_latex
+from ptune_exp.compare.formats import concepts_markdown, markdown, write_csv, write_json
+from ptune_exp.compare.grid import choose, grid, parse_columns, write_latex
 from ptune_exp.compare.multi import expand
 from ptune_exp.compare.search import best_of_search
 from ptune_exp.compare.table import Table, build_tables, concept_rows, is_completed, select
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.runs.records import read_records
+
+
+def _figure_args(ap: argparse.ArgumentParser) -> None:
+    """--columns, --plot and --report: the figures and the report, and the columns of LaTeX and report."""
+    ap.add_argument(
+        "--columns",
+        help='the columns of --latex and --report, in order, by name: "rte,cola,trainable %%" (method always first)',
+    )
+    ap.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write PNG figures into DIR: methods' scores per task (bars); per task, score against cost (trainable "
+        "%%, peak memory, step time; Pareto front), dev score while training (learning curves), score against "
+        "prefix length",
+    )
+    ap.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write DIR/report.html (self-contained: tables, figures, each run's provenance and command), "
+        "its Markdown twin DIR/report.md, DIR/tables.tex and DIR/figures/",
+    )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,13 +73,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
-    ap.add_argument("--latex", help="write the tables as LaTeX tabulars to this file")
-    ap.add_argument("--plot", metavar="DIR", help="write PNG figures (prefix-length curves, method bars) into DIR")
-    return ap.parse_args(argv)
+    ap.add_argument("--latex", help="write the tables as LaTeX tabulars (booktabs rules) to this file")
+    _figure_args(ap)
+    args = ap.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the report shows the command that made it
+    return args
 
 
 def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict]) -> list[str]:
-    """The files asked for by --csv/--json/--latex/--plot; returns their paths."""
+    """The files asked for by --csv/--json/--latex/--plot/--report; returns their paths."""
     written = []
     if args.csv:
         write_csv(tables, args.csv)
@@ -65,12 +90,17 @@ def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict
         write_json(tables, failed, args.json)
         written.append(args.json)
     if args.latex:
-        write_latex(tables, args.latex, args.delta)
+        write_latex(tables, args.latex, args.delta, parse_columns(args.columns))
         written.append(args.latex)
     if args.plot:
         from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
 
         written += plot_all(tables, args.plot)
+    if args.report:
+        from ptune_exp.compare.report import write_report
+
+        command = shlex.join(["ptune-exp-compare", *(args.argv or [])])
+        written += write_report(tables, failed, args.report, command, args.delta, parse_columns(args.columns))
     return written
 
 
@@ -83,8 +113,10 @@ def check_paths(args: argparse.Namespace) -> None:
         path = getattr(args, flag)
         if path and (os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path)))):
             raise PtuneError(f"--{flag} {path}: not a file in an existing folder; create the folder first")
-    if args.plot and os.path.exists(args.plot) and not os.path.isdir(args.plot):
-        raise PtuneError(f"--plot {args.plot}: exists and is not a folder")
+    for flag in ("plot", "report"):
+        path = getattr(args, flag)
+        if path and os.path.exists(path) and not os.path.isdir(path):
+            raise PtuneError(f"--{flag} {path}: exists and is not a folder")
 
 
 @command("ptune-exp-compare")
@@ -106,6 +138,7 @@ def main(argv=None) -> int:
     tables = build_tables(records, args.split, args.paper)
     if args.best_of_search:
         tables = [best_of_search(t) for t in tables]
+    choose([grid(t) for t in tables], parse_columns(args.columns))  # an unknown column: an error before any output
     sys.stdout.write(markdown(tables, failed, args.delta))
     try:
         written = write_files(args, tables, failed)

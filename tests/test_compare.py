@@ -442,5 +442,5 @@ def test_names_are_escaped_in_markdown_and_latex(tmp_path, capsys):
     assert "x\\|y_z &{1}$ acc [dev]" in lines[0] and lines[1].startswith("| P\\|T ^~#%\\\\ |")
     rows = [line for line in out.read_text().splitlines() if line.endswith(" \\\\")]
     assert "x|y\\_z \\&\\{1\\}\\$ acc [dev]" in rows[0]
-    assert rows[1].startswith("P|T \\^{}\\~{}\\#\\%\\textbackslash{} & ")
+    assert rows[1].startswith("P|T \\textasciicircum{}\\textasciitilde{}\\#\\%\\textbackslash{} & ")
     assert all(row.replace("\\&", "").count("&") == 9 for row in rows), rows

@@ -19,8 +19,8 @@ from ptune_exp.compare.formats import (
     trainable_pct_text,
     write_csv,
     write_json,
-    write_latex,
 )
+from ptune_exp.compare.grid import write_latex
 from ptune_exp.compare.table import METHOD_ORDER, Row, Stat, Table, build_table, build_tables, is_completed, select
 from ptune_exp.compare.variants import IGNORED, settings
 

@@ -91,7 +91,7 @@ def plain(text: str) -> str:
 
 def tex(text: str) -> str:
     """Text as LaTeX that prints it: every special character escaped, ±/Δ/† as math; bold as \\textbf."""
-    out = "".join(TEX.get(c, c) for c in text)
+    out = "".join(" " if (c.isspace() or ord(c) < 32) and c not in BOLD else TEX.get(c, c) for c in str(text))
     return out.replace(BOLD[0], r"\textbf{").replace(BOLD[1], "}")
 
 
@@ -105,7 +105,7 @@ def latex_lines(g: Grid, references: int = 0) -> list[str]:
     rows = [_tex_line(r) for r in g.body]
     if references:
         rows[len(rows) - references : len(rows) - references] = ["\\midrule"]
-    head = [f"% {g.model}", "\\begin{tabular}{l" + "c" * (len(g.header) - 1) + "}", "\\toprule"]
+    head = [f"% {tex(g.model)}", "\\begin{tabular}{l" + "c" * (len(g.header) - 1) + "}", "\\toprule"]
     return [*head, _tex_line(g.header), "\\midrule", *rows, "\\bottomrule", "\\end{tabular}", ""]
 
 

@@ -226,6 +226,14 @@ class PromptTrainer(Trainer):
         tensors = {n: t.contiguous() for n, t in model.trainable_state().items()}
         save_file(tensors, os.path.join(output_dir, "model.safetensors"), metadata={"format": "pt"})
 
+    def _run_epoch(self, *args, **kwargs):
+        """No step past the end: resumed from the final checkpoint (a run killed after it, before its
+        record), the Trainer would otherwise train one step more than train.max_steps."""
+        if self.state.max_steps > 0 and self.state.global_step >= self.state.max_steps:
+            self.control.should_training_stop = True
+            return None
+        return super()._run_epoch(*args, **kwargs)
+
     def _issue_warnings_after_load(self, load_result) -> None:
         if load_result.unexpected_keys:  # missing keys are the frozen backbone, by design
             raise PtuneError(f"checkpoint holds weights this model does not have: {load_result.unexpected_keys[:5]}")

@@ -134,10 +134,36 @@ def test_no_lower_layer_imports_a_higher_one():
     for name, path in known.items():
         for imported in imports_of(path, known):
             if layer_of(imported) < layer_of(name):
-                wrong.append(f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})")
+                wrong.append(
+                    f"{name} ({LAYERS[layer_of(name)][0]}) imports {imported} ({LAYERS[layer_of(imported)][0]})"
+                )
     assert not wrong, "\n".join(sorted(wrong))
 
 
 def test_the_layer_check_sees_an_upward_import():
     assert layer_of("ptune_exp.tasks.spec") > layer_of("ptune_exp.pipeline.run")
     assert layer_of("ptune_exp.errors") > layer_of("ptune_exp.runs.records")
+
+
+def untrusting_calls(source: str, where: str) -> list[str]:
+    """`from_pretrained(...)` calls that do not pass `trust_remote_code=` by name: left out, transformers may
+    ask on stdin whether to run a model folder's own code (and a piped `y` runs it)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        if call and node.func.attr == "from_pretrained" and all(k.arg != "trust_remote_code" for k in node.keywords):
+            found.append(f"{where}:{node.lineno}")
+    return found
+
+
+def test_the_trust_check_sees_a_call_without_the_flag():
+    assert untrusting_calls("AutoConfig.from_pretrained(path, **common)", "x") == ["x:1"]
+    assert untrusting_calls("AutoConfig.from_pretrained(path, trust_remote_code=False)", "x") == []
+
+
+def test_every_from_pretrained_in_src_says_whether_to_trust_remote_code():
+    found = []
+    for path in modules().values():
+        with open(path, encoding="utf-8") as f:
+            found += untrusting_calls(f.read(), os.path.relpath(path, SRC))
+    assert not found, f"from_pretrained without an explicit trust_remote_code=: {found}"

@@ -95,8 +95,9 @@ def _load(model: str, attn: str, dropout: float | None):
         torch.manual_seed(0)
         return AutoModel.from_config(set_dropout(config, dropout, dropout), attn_implementation=attn), None
     path = package_model_dir(*MINILM) if model == "minilm" else model
-    config = set_dropout(AutoConfig.from_pretrained(path), dropout, dropout)
-    return AutoModel.from_pretrained(path, config=config, attn_implementation=attn, use_safetensors=True), path
+    config = set_dropout(AutoConfig.from_pretrained(path, trust_remote_code=False), dropout, dropout)
+    kwargs = {"attn_implementation": attn, "use_safetensors": True}
+    return AutoModel.from_pretrained(path, config=config, trust_remote_code=False, **kwargs), path
 
 
 def _model_type(model: str) -> str:
@@ -104,7 +105,8 @@ def _model_type(model: str) -> str:
         return SHAPES[model][0]
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(package_model_dir(*MINILM) if model == "minilm" else model).model_type
+    path = package_model_dir(*MINILM) if model == "minilm" else model
+    return AutoConfig.from_pretrained(path, trust_remote_code=False).model_type
 
 
 def knobs(method: str, prefix_len: int) -> dict:

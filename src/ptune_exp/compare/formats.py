@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 from ptune_exp.compare.table import OUTSIDE, Row, Stat, Table
+from ptune_exp.storage import files
 
 SHORT = {
     "accuracy": "acc",
@@ -200,7 +201,7 @@ def long_rows(tables: list[Table]) -> list[dict]:
 
 def write_csv(tables: list[Table], path: str) -> None:
     rows = long_rows(tables)
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with files.atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:
@@ -242,8 +243,7 @@ def write_json(tables: list[Table], failed: list[dict], path: str) -> None:
         "tables": [_table_json(t) for t in tables],
         "failed": [{k: r.get(k) for k in FAILED_FIELDS} for r in failed],
     }
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
+    files.write_json(path, data)  # strict JSON: a non-finite number is written as null
 
 
 # ------------------------------------------------------------------ LaTeX
@@ -284,5 +284,4 @@ def _latex_table(table: Table, delta: bool) -> list[str]:
 
 def write_latex(tables: list[Table], path: str, delta: bool = False) -> None:
     out = [line for table in tables for line in _latex_table(table, delta)]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(out))
+    files.write_text(path, "\n".join(out))

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 
 from ptune_exp.compare.formats import SHORT, trainable_pct_text
 from ptune_exp.compare.table import Row, Table
+from ptune_exp.storage.files import atomic_path
 
 
 def _save(fig, ax, path: str) -> None:
@@ -21,8 +22,16 @@ def _save(fig, ax, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _write(fig, path)
+
+
+def _write(fig, path: str) -> None:
+    """The figure as PNG at 120 dpi, written atomically (storage/files.py), then closed."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, format="png")
+    finally:
+        plt.close(fig)
 
 
 def _curves(table: Table, task: str) -> dict[str, list[tuple[int, float, float]]]:
@@ -82,8 +91,7 @@ def methods_plot(table: Table, path: str) -> bool:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _write(fig, path)
     return n > 0
 
 

@@ -103,15 +103,15 @@ def model_type_of(model_cfg: ModelConfig) -> str:
 
 def describe_backbone(model_cfg: ModelConfig):
     """The config and tokenizer a model config names, without its weights (a tiny model is built: it is tiny).
-    Never runs a model's own code."""
+    Never runs a model's own code: a folder that needs it is an error (trust_remote_code=False, never asked)."""
     if model_cfg.tiny:
         t = model_cfg.tiny
         model, tokenizer = tiny_backbone(t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, "eager")
         return model.config, tokenizer
     path = _model_path(model_cfg, verify=False)
     try:
-        config = AutoConfig.from_pretrained(path, revision=model_cfg.revision)
-        return config, AutoTokenizer.from_pretrained(path, revision=model_cfg.revision)
+        config = AutoConfig.from_pretrained(path, revision=model_cfg.revision, trust_remote_code=False)
+        return config, AutoTokenizer.from_pretrained(path, revision=model_cfg.revision, trust_remote_code=False)
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
 
@@ -134,13 +134,18 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str) -> Backbone:
         return Backbone(model, tokenizer)
 
     path = _model_path(model_cfg, verify=True)
-    common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
+    trust, revision = bool(model_cfg.trust_remote_code), model_cfg.revision  # set by the command line only
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **common)
-        config = AutoConfig.from_pretrained(path, **common)
+        tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
+        config = AutoConfig.from_pretrained(path, revision=revision, trust_remote_code=trust)
         set_dropout(config, model_cfg.hidden_dropout, model_cfg.attention_dropout)
         model = AutoModel.from_pretrained(
-            path, config=config, attn_implementation=attn_implementation, use_safetensors=True, **common
+            path,
+            config=config,
+            attn_implementation=attn_implementation,
+            use_safetensors=True,
+            revision=revision,
+            trust_remote_code=trust,
         )
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None

@@ -14,6 +14,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ptune_exp.config.schema import TrainConfig
 from ptune_exp.errors import PtuneError, TrainingDiverged
+from ptune_exp.storage.files import write_json
 
 
 def mixed_precision(train: TrainConfig) -> tuple[bool, bool]:
@@ -142,8 +143,8 @@ class SelectOnDev(TrainerCallback):
         folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
         if not args.should_save or not os.path.isdir(folder):
             return
-        with open(os.path.join(folder, "selection.json"), "w", encoding="utf-8") as f:
-            json.dump({"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}, f)
+        saved = {"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}
+        write_json(os.path.join(folder, "selection.json"), saved, indent=None)
         if self.best_state is not None:
             save_file(
                 {n: t.contiguous() for n, t in self.best_state.items()}, os.path.join(folder, "selection.safetensors")

@@ -52,7 +52,7 @@ def atomic_path(path: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(e, OSError) and not isinstance(e, WriteError):
-            raise WriteError(e.errno, f"cannot write {path} ({e.strerror or e}); it was left as it was") from None
+            raise WriteError(e.errno, f"cannot write {path} ({e.strerror or e}); it was left as it was", path) from None
         raise
     with contextlib.suppress(OSError):  # the rename itself, made durable where the OS allows it
         _fsync(os.path.dirname(os.path.abspath(path)))
@@ -93,11 +93,11 @@ def write_json(path: str, data, indent: int | None = 2, **kwargs) -> str:
     return write_text(path, json_text(data, indent=indent, **kwargs) + "\n")
 
 
-def write_lines(path: str, rows) -> str:
+def write_lines(path: str, rows, **kwargs) -> str:
     """JSON Lines: one strict JSON object per line."""
     with atomic_open(path) as f:
         for row in rows:
-            f.write(json_text(row, ensure_ascii=False) + "\n")
+            f.write(json_text(row, **kwargs) + "\n")
     return path
 
 

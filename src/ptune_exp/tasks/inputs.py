@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.storage.files import write_text
 from ptune_exp.tasks import family_of
 
 DOCSTART = "-DOCSTART-"  # a word the CoNLL reader takes for a document break
@@ -212,10 +213,7 @@ def _tokens(x, i: int) -> list[str]:
 
 
 def _write(folder: str, name: str, lines: list[str]) -> str:
-    path = os.path.join(folder, name)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
-    return path
+    return write_text(os.path.join(folder, name), "".join(line + "\n" for line in lines))
 
 
 WRITERS = {

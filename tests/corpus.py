@@ -38,6 +38,9 @@ class Case:
     exit: int = 2  # 2: bad input or usage; 1: a run that failed; 0: a correct result
     message: str = ""  # a regex the error line (or, for exit 0, the output) must contain
     setup: Callable[[Paths], None] | None = None
+    verify: Callable[[Paths], None] | None = None  # checks the files left behind, after the exit and message
+    stdin: str = ""  # what the command reads from standard input (a `y` to a question it should never ask)
+    during: Callable[[Paths], contextlib.AbstractContextManager] | None = None  # a fault while it runs (a full disk)
 
 
 def _entry(command: str) -> Callable[[list[str]], int | None]:
@@ -103,11 +106,16 @@ def run_case(case: Case, paths: Paths) -> Outcome:
         case.setup(paths)
     argv = [a.format(tmp=paths.tmp, run=paths.run, export=paths.export) for a in case.args]
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    saved = sys.stdin
+    sys.stdin = io.StringIO(case.stdin)
+    fault = case.during(paths) if case.during is not None else contextlib.nullcontext()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), fault:
         try:
             code = _entry(case.command)(argv) or 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        finally:
+            sys.stdin = saved
     return Outcome(code, out.getvalue(), err.getvalue())
 
 

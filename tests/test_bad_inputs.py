@@ -48,7 +48,10 @@ def test_the_corpus_is_large_and_ids_are_unique():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case, trained, tmp_path):
-    check(case, run_case(case, fresh_paths(trained, tmp_path)))
+    paths = fresh_paths(trained, tmp_path)
+    check(case, run_case(case, paths))
+    if case.verify is not None:
+        case.verify(paths)
 
 
 def test_the_trained_run_is_complete(trained):

@@ -178,3 +178,27 @@ def test_every_third_party_import_is_declared():
                 if not {d.lower().replace("_", "-") for d in owners[top]} & declared:
                     missing.setdefault(top, name)
     assert not missing, f"imported but not declared in pyproject.toml (module: first importer): {missing}"
+
+
+def untrusting_calls(source: str, where: str) -> list[str]:
+    """`from_pretrained(...)` calls that do not pass `trust_remote_code=` by name: left out, transformers may
+    ask on stdin whether to run a model folder's own code (and a piped `y` runs it)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        call = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        if call and node.func.attr == "from_pretrained" and all(k.arg != "trust_remote_code" for k in node.keywords):
+            found.append(f"{where}:{node.lineno}")
+    return found
+
+
+def test_the_trust_check_sees_a_call_without_the_flag():
+    assert untrusting_calls("AutoConfig.from_pretrained(path, **common)", "x") == ["x:1"]
+    assert untrusting_calls("AutoConfig.from_pretrained(path, trust_remote_code=False)", "x") == []
+
+
+def test_every_from_pretrained_in_src_says_whether_to_trust_remote_code():
+    found = []
+    for path in modules().values():
+        with open(path, encoding="utf-8") as f:
+            found += untrusting_calls(f.read(), os.path.relpath(path, SRC))
+    assert not found, f"from_pretrained without an explicit trust_remote_code=: {found}"

@@ -138,7 +138,8 @@ def _failed(cfg: DictConfig, error: Exception, multirun: bool) -> None:
     bad input, 1 for a run that failed; in a sweep the job is marked failed and the sweep goes on."""
     from ptune_exp.pipeline.engine import Interrupted
 
-    usage = isinstance(error, PtuneError) and not isinstance(error, (TrainingDiverged, Interrupted))
+    # a file that could not be written (a full disk) is a run that failed, not bad input
+    usage = isinstance(error, PtuneError) and not isinstance(error, (TrainingDiverged, Interrupted, OSError))
     plain = usage or isinstance(error, Interrupted)  # an interruption says itself what to do next
     text = str(error) if plain else f"run failed: {type(error).__name__}: {error}; record: {sweep.record_of(cfg)}"
     line = _one_line(text)

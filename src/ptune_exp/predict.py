@@ -21,8 +21,6 @@ Neither runs code shipped with a model (`trust_remote_code`) unless the command 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import tempfile
 
@@ -40,6 +38,7 @@ from ptune_exp.artifacts.export import (
 )
 from ptune_exp.errors import PtuneError, check_fields, command
 from ptune_exp.runs.records import RECORD, library_versions
+from ptune_exp.storage.files import write_json
 from ptune_exp.storage.weights import load_into, load_tensors
 from ptune_exp.tasks import family_of
 from ptune_exp.tasks.inputs import read_inputs
@@ -81,7 +80,7 @@ def evaluate_run(run_dir: str, data_dir: str | None = None, trust_remote_code: b
 
 def _eval_plan(record: dict, run_dir: str, data_dir: str | None, trust_remote_code: bool):
     """The run's plan from its record: trust_remote_code from the command line only, no trackers."""
-    from ptune_exp.pipeline.plan import plan
+    from ptune_exp.pipeline.plan import UnresolvedValue, plan
 
     where = os.path.join(run_dir, RECORD)
     check_fields(record["config"], f"{where} config", {"seed": int})
@@ -95,18 +94,14 @@ def _eval_plan(record: dict, run_dir: str, data_dir: str | None, trust_remote_co
         if data_dir:
             cfg.task.data_dir = data_dir
         return plan(cfg)
-    except OmegaConfBaseException as e:
+    except (OmegaConfBaseException, UnresolvedValue) as e:
         raise PtuneError(f"{where}: config: {' '.join(str(e).split())}") from None
 
 
 def write_eval(result: dict, path: str) -> None:
     try:
-        with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=2)
-        os.replace(f"{path}.tmp", path)
+        write_json(path, result)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.remove(f"{path}.tmp")
         raise PtuneError(f"could not write {path} ({e.strerror or e}); pass --out FILE to write it elsewhere") from None
 
 

@@ -16,7 +16,6 @@ needs its own code (`trust_remote_code`) loads only when the command line says `
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from ptune_exp.model.backbones import describe_backbone
 from ptune_exp.model.build import BuildOptions, build_model, task_for
 from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.runs.records import RECORD
+from ptune_exp.storage.files import atomic_path, write_json
 from ptune_exp.storage.weights import file_in, load_into, load_tensors, sha256_file, verify
 from ptune_exp.tasks import TaskSpec, family_of, get_task
 from ptune_exp.tasks.families import Family
@@ -119,8 +119,10 @@ def _export_members(run_dir: str, record: dict, state: dict, out_dir: str, repo_
         meta = _export_meta(run_dir, alone, own) | {"multitask": list(members)}
         _write_export(folder, own, meta)
         write_card(folder, model_card(meta, alone, repo_id))
-    with open(os.path.join(out_dir, MULTI_JSON), "w", encoding="utf-8") as f:
-        json.dump({"format": FORMAT, "tasks": list(members), "source_run": os.path.abspath(run_dir)}, f, indent=2)
+    write_json(
+        os.path.join(out_dir, MULTI_JSON),
+        {"format": FORMAT, "tasks": list(members), "source_run": os.path.abspath(run_dir)},
+    )
     return out_dir
 
 
@@ -144,7 +146,7 @@ def _export_meta(run_dir: str, record: dict, state: dict) -> dict:
         # folded: flat rows from here on (ptv1's prompt encoder is kept whole: it is its method)
         "method_config": {**record["method_config"], "reparam": record["method"] == "ptv1"},
         "trained_with_reparam": record["method_config"].get("reparam", False),
-        "model": cfg["model"],
+        "model": {**cfg["model"], "trust_remote_code": False},  # never inherited: only a command line turns it on
         "task": {k: v for k, v in cfg["task"].items() if k not in dropped} | _fixed_labels(record),
         "labels": record.get("labels"),
         "family": record["family"],
@@ -170,17 +172,14 @@ def _backbone(record: dict) -> dict | None:
 
 
 def _write_export(out_dir: str, state: dict, meta: dict) -> None:
-    """weights.safetensors, then export.json with its sha256 (each via a temporary file and a rename)."""
+    """weights.safetensors, then export.json with its sha256 (each written atomically: storage/files.py)."""
     from safetensors.torch import save_file
 
     weights = os.path.join(out_dir, EXPORT_WEIGHTS)
-    save_file(state, f"{weights}.tmp", metadata={"format": FORMAT})
-    os.replace(f"{weights}.tmp", weights)
+    with atomic_path(weights) as tmp:
+        save_file(state, tmp, metadata={"format": FORMAT})
     meta["weights_sha256"] = sha256_file(weights)
-    path = os.path.join(out_dir, EXPORT_JSON)
-    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-        json.dump(meta, f, indent=2)
-    os.replace(f"{path}.tmp", path)
+    write_json(os.path.join(out_dir, EXPORT_JSON), meta)
 
 
 def _fixed_labels(record: dict) -> dict:

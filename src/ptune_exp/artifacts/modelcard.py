@@ -13,6 +13,7 @@ import re
 
 import yaml
 
+from ptune_exp.storage.files import write_text
 from ptune_exp.tasks import get_task
 from ptune_exp.tasks.inputs import example_input
 
@@ -218,8 +219,4 @@ def _input_format(spec) -> str:
 
 def write_card(out_dir: str, text: str) -> str:
     """README.md in the export folder, via a temporary file and a rename."""
-    path = os.path.join(out_dir, CARD)
-    with open(f"{path}.tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(f"{path}.tmp", path)
-    return path
+    return write_text(os.path.join(out_dir, CARD), text)

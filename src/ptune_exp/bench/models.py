@@ -69,8 +69,11 @@ def _load(model: str, attn: str, dropout: float | None):
         torch.manual_seed(0)
         return AutoModel.from_config(set_dropout(config, dropout, dropout), attn_implementation=attn), None
     path = minilm_dir() if model == "minilm" else model
-    config = set_dropout(AutoConfig.from_pretrained(path), dropout, dropout)
-    return AutoModel.from_pretrained(path, config=config, attn_implementation=attn, use_safetensors=True), path
+    config = set_dropout(AutoConfig.from_pretrained(path, trust_remote_code=False), dropout, dropout)
+    model = AutoModel.from_pretrained(
+        path, config=config, attn_implementation=attn, use_safetensors=True, trust_remote_code=False
+    )
+    return model, path
 
 
 def model_type(model: str) -> str:
@@ -78,4 +81,4 @@ def model_type(model: str) -> str:
         return SHAPES[model][0]
     from transformers import AutoConfig
 
-    return AutoConfig.from_pretrained(minilm_dir() if model == "minilm" else model).model_type
+    return AutoConfig.from_pretrained(minilm_dir() if model == "minilm" else model, trust_remote_code=False).model_type

@@ -142,8 +142,10 @@ def main(argv=None) -> int:
     sys.stdout.write(markdown(tables, failed, args.delta))
     try:
         written = write_files(args, tables, failed)
+    except PtuneError:  # a WriteError (storage/files.py) already names the file
+        raise
     except OSError as e:
-        raise PtuneError(f"cannot write {e.filename or ''}: {e.strerror or e}") from None
+        raise PtuneError(f"cannot write {e.filename or 'an output file'}: {e.strerror or e}") from None
     for path in written:
         print(f"wrote {path}")
     return 0

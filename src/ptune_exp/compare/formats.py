@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 from ptune_exp.compare.table import OUTSIDE, Row, Stat, Table
+from ptune_exp.storage import files
 
 SHORT = {
     "accuracy": "acc",
@@ -216,7 +217,7 @@ def long_rows(tables: list[Table]) -> list[dict]:
 
 def write_csv(tables: list[Table], path: str) -> None:
     rows = long_rows(tables)
-    with open(path, "w", newline="", encoding="utf-8") as f:
+    with files.atomic_open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for row in rows:
@@ -235,7 +236,8 @@ def _row_json(r: Row) -> dict:
         "deep": r.deep,
         "setting": r.setting or None,
         "multi_task": r.multi_task,
-        "no_verbalizer": True,
+        "head": r.head,
+        "no_verbalizer": r.head != "verbalizer",
         "families": r.families,
         "runs": [x["record_path"] for x in r.records],
         "cells": {task: {m: vars(s) for m, s in cell.items()} for task, cell in r.cells.items()},
@@ -258,8 +260,7 @@ def write_json(tables: list[Table], failed: list[dict], path: str) -> None:
         "tables": [_table_json(t) for t in tables],
         "failed": [{k: r.get(k) for k in FAILED_FIELDS} for r in failed],
     }
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
+    files.write_json(path, data)  # strict JSON: a non-finite number is written as null
 
 
 # ------------------------------------------------------------------ LaTeX

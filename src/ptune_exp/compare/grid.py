@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ptune_exp.compare.formats import _body, _header, format_cell
 from ptune_exp.compare.table import Table
 from ptune_exp.errors import PtuneError
+from ptune_exp.storage.files import write_text
 
 BOLD = ("\x02", "\x03")  # where a cell is the best of its column, before each format spells bold its own way
 TEX = {
@@ -118,5 +119,4 @@ def latex(tables: list[Table], delta: bool = False, columns: list[str] | None = 
 
 
 def write_latex(tables: list[Table], path: str, delta: bool = False, columns: list[str] | None = None) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(latex(tables, delta, columns))
+    write_text(path, latex(tables, delta, columns))

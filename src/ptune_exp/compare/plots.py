@@ -20,14 +20,19 @@ import matplotlib.pyplot as plt
 from ptune_exp.compare.formats import SHORT, trainable_pct_text
 from ptune_exp.compare.style import Style, styles
 from ptune_exp.compare.table import Row, Table
+from ptune_exp.storage.files import atomic_path
 
 LEGEND = {"fontsize": 8, "loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0}
 
 
 def _save(fig, path: str) -> None:
-    """Written as PNG at 120 dpi, cropped to what is drawn (the legend outside the axes included), closed."""
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    """Written as PNG at 120 dpi, cropped to what is drawn (the legend outside the axes included), atomically
+    (storage/files.py), then closed."""
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
 
 
 def _metric_label(table: Table, task: str) -> str:

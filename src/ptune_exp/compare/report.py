@@ -20,6 +20,7 @@ import yaml
 from ptune_exp.compare.formats import FAILED_FIELDS, NOTE
 from ptune_exp.compare.grid import BOLD, Grid, choose, grid, plain, write_latex
 from ptune_exp.compare.table import Table
+from ptune_exp.storage.files import write_text
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:4px 8px}
@@ -162,7 +163,6 @@ def write_report(tables: list[Table], failed: list[dict], out_dir: str, command:
     grids, runs = choose([grid(t, delta) for t in tables], columns), report_runs(tables, failed)
     paths = {name: os.path.join(out_dir, name) for name in ("report.html", "report.md", "tables.tex")}
     for name, page in (("report.html", html_page), ("report.md", markdown_page)):
-        with open(paths[name], "w", encoding="utf-8") as f:
-            f.write(page(grids, figures, runs, failed, command))
+        write_text(paths[name], page(grids, figures, runs, failed, command))
     write_latex(tables, paths["tables.tex"], delta, columns)
     return [*paths.values(), *figures]

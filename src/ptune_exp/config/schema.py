@@ -94,6 +94,7 @@ _CHECKS = {
 }
 
 
+MAX_STEPS, MAX_EPOCHS = 10_000_000, 10_000  # far past any recipe (the paper's longest: 100 epochs); a typo beyond
 SEED_MAX = 2**32 - 1  # the seed range of numpy (and so of the HF Trainer's set_seed)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 NAME_KEYS = ("model.name", "task.name", "method.name")  # they name the run's folders (conf/config.yaml)
@@ -244,6 +245,14 @@ class TrainConfig:
         return [
             (t.batch_size > 0 and t.eval_batch_size > 0, "train.batch_size and train.eval_batch_size must be > 0"),
             (t.max_steps > 0 or t.epochs is None or t.epochs > 0, "set train.epochs > 0 or train.max_steps > 0"),
+            (
+                t.max_steps <= MAX_STEPS,
+                f"train.max_steps={t.max_steps} is beyond the bound of {MAX_STEPS:,} steps; set fewer",
+            ),
+            (
+                t.epochs is None or t.epochs <= MAX_EPOCHS,
+                f"train.epochs={t.epochs} is beyond the bound of {MAX_EPOCHS:,}; set fewer",
+            ),
             (0 < t.lr_gamma <= 1, "train.lr_gamma must be in (0, 1]: the lr's factor per epoch"),
             (t.grad_accum >= 1, "train.grad_accum must be >= 1"),
             (t.precision in ("auto", "fp32", "bf16", "fp16"), "train.precision must be auto, fp32, bf16 or fp16"),

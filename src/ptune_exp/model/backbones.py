@@ -113,15 +113,15 @@ def model_type_of(model_cfg: ModelConfig) -> str:
 
 def describe_backbone(model_cfg: ModelConfig):
     """The config and tokenizer a model config names, without its weights (a tiny model is built: it is tiny).
-    Never runs a model's own code."""
+    Never runs a model's own code: a folder that needs it is an error (trust_remote_code=False, never asked)."""
     if model_cfg.tiny:
         t = model_cfg.tiny
         model, tokenizer = tiny_backbone(t.arch, t.hidden_size, t.layers, t.heads, t.intermediate_size, "eager")
         return model.config, tokenizer
     path = _model_path(model_cfg, verify=False)
     try:
-        config = AutoConfig.from_pretrained(path, revision=model_cfg.revision)
-        return config, AutoTokenizer.from_pretrained(path, revision=model_cfg.revision)
+        config = AutoConfig.from_pretrained(path, revision=model_cfg.revision, trust_remote_code=False)
+        return config, AutoTokenizer.from_pretrained(path, revision=model_cfg.revision, trust_remote_code=False)
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
 
@@ -163,25 +163,13 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = 
     """Build the encoder named by `conf/model/<name>.yaml` with the given attention implementation (and the
     parts `head` reads: the pooler, or the masked-LM head)."""
     if model_cfg.tiny:
-        t = model_cfg.tiny
-        if t.arch not in tiny_archs():
-            raise PtuneError(f"model.tiny.arch={t.arch!r} is not one of {tiny_archs()}")
-        model, tokenizer = tiny_backbone(
-            t.arch,
-            t.hidden_size,
-            t.layers,
-            t.heads,
-            t.intermediate_size,
-            attn_implementation,
-            dropout=(model_cfg.hidden_dropout, model_cfg.attention_dropout),
-        )
-        return _tiny_head(model, tokenizer, head)
+        return _tiny(model_cfg, attn_implementation, head)
 
     path = _model_path(model_cfg, verify=True)
-    common = {"revision": model_cfg.revision, "trust_remote_code": model_cfg.trust_remote_code}
+    trust, revision = bool(model_cfg.trust_remote_code), model_cfg.revision  # set by the command line only
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **common)
-        config = AutoConfig.from_pretrained(path, **common)
+        tokenizer = AutoTokenizer.from_pretrained(path, revision=revision, trust_remote_code=trust)
+        config = AutoConfig.from_pretrained(path, revision=revision, trust_remote_code=trust)
         set_dropout(config, model_cfg.hidden_dropout, model_cfg.attention_dropout)
         auto = AutoModelForMaskedLM if head == "verbalizer" else AutoModel
         model, info = auto.from_pretrained(
@@ -190,7 +178,8 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = 
             attn_implementation=attn_implementation,
             use_safetensors=True,
             output_loading_info=True,
-            **common,
+            revision=revision,
+            trust_remote_code=trust,
         )
     except (OSError, ValueError) as e:
         raise _cannot_load(path, e) from None
@@ -199,6 +188,22 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = 
     if head != "pooler" and getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
     return Backbone(model, tokenizer)
+
+
+def _tiny(model_cfg: ModelConfig, attn_implementation: str, head: str) -> Backbone:
+    t = model_cfg.tiny
+    if t.arch not in tiny_archs():
+        raise PtuneError(f"model.tiny.arch={t.arch!r} is not one of {tiny_archs()}")
+    model, tokenizer = tiny_backbone(
+        t.arch,
+        t.hidden_size,
+        t.layers,
+        t.heads,
+        t.intermediate_size,
+        attn_implementation,
+        dropout=(model_cfg.hidden_dropout, model_cfg.attention_dropout),
+    )
+    return _tiny_head(model, tokenizer, head)
 
 
 def _tiny_head(model: PreTrainedModel, tokenizer, head: str) -> Backbone:

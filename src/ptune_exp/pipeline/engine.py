@@ -22,6 +22,7 @@ from ptune_exp.pipeline.trainer import (
     strip_prefix,
 )
 from ptune_exp.runs.callbacks import GracefulStop
+from ptune_exp.storage.files import atomic_path
 from ptune_exp.storage.weights import sha256_file
 from ptune_exp.tasks.multi.family import MultiTask
 
@@ -136,7 +137,8 @@ def save_weights(exp: Experiment) -> dict:
     sha256 = None
     if is_main():
         path = os.path.join(exp.plan.out_dir, WEIGHTS)
-        save_file(state, path)
+        with atomic_path(path) as tmp:
+            save_file(state, tmp)
         sha256 = sha256_file(path)
     replicas = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
     return {"replicas": replicas, "weights": WEIGHTS, "weights_sha256": sha256}

@@ -10,6 +10,7 @@ import tempfile
 from dataclasses import dataclass
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ptune_exp.artifacts.transfer import check_source, read_source
 from ptune_exp.config.schema import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
@@ -50,7 +51,22 @@ class Plan:
         return dataclasses.replace(self, task=task, data=data)
 
 
+class UnresolvedValue(PtuneError):
+    """A config value that does not resolve to what its key needs (an interpolation, mostly)."""
+
+
 def plan(cfg: DictConfig) -> Plan:
+    """The checked plan of a composed config; a value that resolves wrong (an interpolation such as
+    `method.lr=${oc.env:HOME}`) is a usage error, found before the run claims its directory."""
+    try:
+        return _plan(cfg)
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None) or "the config"
+        first = " ".join((str(e).strip().splitlines() or [type(e).__name__])[0].split())
+        raise UnresolvedValue(f"{key}: {first}; give it a value of the type it needs") from None
+
+
+def _plan(cfg: DictConfig) -> Plan:
     run = RunConfig.from_cfg(cfg)
     method = get_method(cfg.method.name)
     method_cfg = MethodConfig.from_cfg(cfg.method)

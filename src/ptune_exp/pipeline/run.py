@@ -25,8 +25,9 @@ from ptune_exp.pipeline.experiment import build
 from ptune_exp.pipeline.plan import Plan, plan
 from ptune_exp.runs.callbacks import GracefulStop, RunLog, Signalled
 from ptune_exp.runs.checkpoints import Resume, data_digests, resume_point, settings_of
-from ptune_exp.runs.records import mean_loss, new_record, now, read_record, totals, write_record
+from ptune_exp.runs.records import RECORD, mean_loss, new_record, now, read_record, totals, write_record
 from ptune_exp.runs.rundir import Recorder, admit, checkpoints_in, clear, identity, locked
+from ptune_exp.storage.files import WriteError, remove_stale
 
 __all__ = ["Interrupted", "run"]
 
@@ -82,6 +83,7 @@ def _claim_here(p: Plan, stop: GracefulStop) -> Start:
     with locked(p.out_dir):
         old, unreadable = read_record(p.out_dir)
         admit(p.out_dir, old, unreadable, resuming, p.overwrite)
+        remove_stale(p.out_dir, [RECORD])  # what a process killed while writing the record left
         resume = resume_point(p, settings, old) if resuming else None
         if resume is None:
             clear(p.out_dir, old, WEIGHTS)
@@ -137,8 +139,20 @@ def _run(p: Plan, start: Start, stop: GracefulStop, callbacks) -> dict:
         raise
     finally:
         stop.holding = True  # the final record is written whatever signal comes now
-        _finish(rec, start, segment, runlog, selector, status, error, started)
+        try:
+            _finish(rec, start, segment, runlog, selector, status, error, started)
+        except OSError as e:  # e.g. a full disk: say so, and what the run itself ended with
+            raise _unrecorded(p, status, error, e) from None
     return rec.record
+
+
+def _unrecorded(p: Plan, status: str, error, cause: OSError) -> WriteError:
+    ended = f"the run ended {status}" + (f" ({type(error).__name__}: {error})" if error else "")
+    return WriteError(
+        cause.errno,
+        f"{ended}, but its record could not be written ({cause}); it still says 'running'. Free space, then "
+        f"continue with the same overrides plus train.resume={p.out_dir}",
+    )
 
 
 def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector, status, error, started) -> None:

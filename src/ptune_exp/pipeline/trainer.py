@@ -14,6 +14,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ptune_exp.config.schema import TrainConfig
 from ptune_exp.errors import PtuneError, TrainingDiverged
+from ptune_exp.storage.files import write_json
 
 
 def mixed_precision(train: TrainConfig) -> tuple[bool, bool]:
@@ -142,8 +143,8 @@ class SelectOnDev(TrainerCallback):
         folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
         if not args.should_save or not os.path.isdir(folder):
             return
-        with open(os.path.join(folder, "selection.json"), "w", encoding="utf-8") as f:
-            json.dump({"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}, f)
+        saved = {"curve": self.curve, "best_value": self.best_value, "best_point": self.best_point}
+        write_json(os.path.join(folder, "selection.json"), saved, indent=None)
         if self.best_state is not None:
             save_file(
                 {n: t.contiguous() for n, t in self.best_state.items()}, os.path.join(folder, "selection.safetensors")
@@ -225,6 +226,14 @@ class PromptTrainer(Trainer):
         model = self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
         tensors = {n: t.contiguous() for n, t in model.trainable_state().items()}
         save_file(tensors, os.path.join(output_dir, "model.safetensors"), metadata={"format": "pt"})
+
+    def _run_epoch(self, *args, **kwargs):
+        """No step past the end: resumed from the final checkpoint (a run killed after it, before its
+        record), the Trainer would otherwise train one step more than train.max_steps."""
+        if self.state.max_steps > 0 and self.state.global_step >= self.state.max_steps:
+            self.control.should_training_stop = True
+            return None
+        return super()._run_epoch(*args, **kwargs)
 
     def _issue_warnings_after_load(self, load_result) -> None:
         if load_result.unexpected_keys:  # missing keys are the frozen backbone, by design

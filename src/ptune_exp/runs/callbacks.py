@@ -4,7 +4,6 @@ bookkeeping in every checkpoint (`RunLog`, writing `run.json`, which a resume ch
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import time
@@ -13,6 +12,7 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ptune_exp.runs.records import loss_curve, mean_loss
+from ptune_exp.storage.files import write_json
 
 RUN_FILE = "run.json"  # in each checkpoint, written last: what a resume must match (see checkpoints.py)
 
@@ -109,5 +109,4 @@ class RunLog(TrainerCallback):
             wall_time_s=round(time.time() - self.started, 2),
         )
         info = {**self.info, "segments": [*self.info.get("segments", ()), segment]}
-        with open(os.path.join(folder, RUN_FILE), "w", encoding="utf-8") as f:
-            json.dump(info, f, indent=1, default=str)
+        write_json(os.path.join(folder, RUN_FILE), info, indent=1, default=str)

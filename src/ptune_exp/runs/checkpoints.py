@@ -134,21 +134,25 @@ class Resume:
         return {"resumed_from": self.checkpoint, "skipped_checkpoints": self.skipped or None}
 
 
-def resume_point(p, now: dict, old: dict | None) -> Resume:
+UNFINISHED = ("running", "interrupted", "failed")  # a record a resume may continue (a live owner is refused before)
+
+
+def resume_point(p, now: dict, old: dict | None) -> Resume | None:
     """The checkpoint `train.resume` continues from, after checking it is complete and of the same run;
-    newer incomplete ones are passed over (and named). `now`: this run's settings."""
+    newer incomplete ones are passed over (and named). `now`: this run's settings. None: the run dir holds
+    the record of this run, stopped before its first checkpoint, so it starts again from step 0."""
+    old_settings = None
+    if old is not None and isinstance(old.get("config"), dict):
+        old_settings = (settings_of(old["config"], old.get("data_sha256") or {}), f"{p.out_dir}/metrics.json")
+    if _before_any_checkpoint(p, old) and old_settings:
+        _same_settings(p.out_dir, [old_settings], now)
+        log.warning("train.resume: %s holds no checkpoint yet; the run starts again from step 0", p.out_dir)
+        return None
     folder, skipped = _choose(p)
     saved = _json(folder, RUN_FILE)
-    sources = [(saved.get("settings"), f"{folder}/{RUN_FILE}")]
-    if old is not None and isinstance(old.get("config"), dict):
-        sources.append((settings_of(old["config"], old.get("data_sha256") or {}), f"{p.out_dir}/metrics.json"))
-    for then, where in sources:
-        changed = differences(then if isinstance(then, dict) else {}, now)
-        if changed:
-            raise PtuneError(
-                f"train.resume: {folder} was trained with other settings ({where}): {', '.join(changed)}; resume "
-                "with the settings of the run it continues, or start a new run in another output dir"
-            )
+    _same_settings(
+        folder, [(saved.get("settings"), f"{folder}/{RUN_FILE}"), *([old_settings] if old_settings else [])], now
+    )
     state = _json(folder, "trainer_state.json")
     return Resume(
         checkpoint=folder,
@@ -158,6 +162,23 @@ def resume_point(p, now: dict, old: dict | None) -> Resume:
         curve=list(_json(folder, "selection.json").get("curve") or []),
         loss_curve=loss_curve(state.get("log_history") or []),
     )
+
+
+def _before_any_checkpoint(p, old: dict | None) -> bool:
+    """train.resume names a run dir that holds no checkpoint, and the record of a run that did not finish."""
+    target = os.path.basename(os.path.normpath(str(p.train.resume)))
+    unfinished = old is not None and old.get("status") in UNFINISHED
+    return unfinished and not target.startswith("checkpoint-") and not checkpoints_in(p.out_dir)
+
+
+def _same_settings(folder: str, sources: list, now: dict) -> None:
+    for then, where in sources:
+        changed = differences(then if isinstance(then, dict) else {}, now)
+        if changed:
+            raise PtuneError(
+                f"train.resume: {folder} was trained with other settings ({where}): {', '.join(changed)}; resume "
+                "with the settings of the run it continues, or start a new run in another output dir"
+            )
 
 
 def _choose(p) -> tuple[str, dict]:

@@ -13,20 +13,17 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from importlib import metadata
 
+from ptune_exp.storage.files import write_json
+
 RECORD = "metrics.json"
 SCHEMA = 1
 
 
 def write_record(out_dir: str, record: dict) -> str:
-    """Write `metrics.json` via a temp file + rename, so a reader never sees half a record."""
+    """Write `metrics.json` atomically (storage/files.py), so a reader never sees half a record, and as
+    strict JSON (a non-finite number is written as null)."""
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, RECORD)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2, sort_keys=False, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(os.path.join(out_dir, RECORD), record, default=str)
 
 
 def read_record(out_dir: str) -> tuple[dict | None, str | None]:

@@ -16,6 +16,8 @@ import time
 
 from hydra.experimental.callback import Callback
 
+from ptune_exp.storage.files import write_json
+
 STATUS = "job_status.json"
 _SWEEP: dict = {}  # the sweep this process launched: dir, started
 
@@ -52,8 +54,7 @@ def job_done(cfg, status: str, error: str | None = None) -> None:
 
     job_dir = HydraConfig.get().runtime.output_dir
     os.makedirs(job_dir, exist_ok=True)
-    with open(os.path.join(job_dir, STATUS), "w", encoding="utf-8") as f:
-        json.dump({"status": status, "error": error, "record": record_of(cfg)}, f, indent=2)
+    write_json(os.path.join(job_dir, STATUS), {"status": status, "error": error, "record": record_of(cfg)})
 
 
 def _statuses(root: str, since: float) -> list[dict]:

@@ -35,7 +35,7 @@ def verify(path: str, expected, where: str, fix: str) -> None:
     """Refuse a weights file that is missing or whose sha256 is not the one `where` records; `fix` says
     what to do. No recorded digest (an older version wrote `where`): a warning, and the file is used."""
     if not os.path.isfile(path):
-        raise PtuneError(f"{path} is missing; {fix}")
+        raise PtuneError(f"{path} {_not_a_file(path)}; {fix}")
     if expected is None:
         warn(f"{where} records no sha256 of {os.path.basename(path)} (an older ptune-exp wrote it): not verified")
         return
@@ -54,17 +54,46 @@ def load_tensors(path: str) -> dict:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    if not os.path.isfile(path):
+        raise PtuneError(f"{path} {_not_a_file(path)}")
     try:
-        return load_file(path)
+        state = load_file(path)
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise PtuneError(f"{path} is not a readable safetensors file ({reason})") from None
+    check_finite(state, path)
+    return state
+
+
+def _not_a_file(path: str) -> str:
+    """Why `path` is no weights file: missing, or there but not a regular file (a folder, a device, a pipe)."""
+    if not os.path.lexists(path):
+        return "is missing"
+    if os.path.islink(path) and not os.path.exists(path):
+        return f"is a broken symbolic link (to {os.readlink(path)})"
+    target = f" (a link to {os.path.realpath(path)})" if os.path.islink(path) else ""
+    return f"is not a regular file{target}"
+
+
+def check_finite(state: dict, path: str) -> None:
+    """Every floating-point tensor holds finite values only: NaN or inf weights predict nothing meaningful
+    (a confident label with NaN scores), so they are refused, naming the first such tensor."""
+    import torch
+
+    for name, tensor in state.items():
+        if torch.is_floating_point(tensor) and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise PtuneError(
+                f"{path}: tensor {name} holds {bad} NaN or infinite value(s); these weights are unusable: "
+                "train the run again (a lower method.lr if its loss diverged)"
+            )
 
 
 def load_into(model, state: dict, path: str) -> None:
     """Load `state` (read from `path`) into the model: every trainable weight must be there, with its
     shape, and nothing else may be (the frozen backbone is loaded separately)."""
     trainable = {n for n, q in model.named_parameters() if q.requires_grad}
+    check_finite(state, path)
     try:
         result = model.load_state_dict(state, strict=False)
     except RuntimeError as e:  # a shape that does not fit

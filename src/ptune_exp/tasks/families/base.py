@@ -36,7 +36,6 @@ dropout + initialised linear layer.
 
 from __future__ import annotations
 
-import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -49,6 +48,7 @@ from datasets import Dataset, Features
 from torch import nn
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.storage.files import write_lines
 from ptune_exp.tasks.files import as_split, require_file
 from ptune_exp.tasks.metrics import compute
 from ptune_exp.tasks.spec import TaskSpec
@@ -272,8 +272,4 @@ class Family(ABC):
 
     def write_predictions(self, spec: TaskSpec, predictions: list | dict, path: str) -> str:
         """One JSON object per example (`path`.jsonl); returns the file's path."""
-        path = f"{path}.jsonl"
-        with open(path, "w", encoding="utf-8") as f:
-            for row in predictions:
-                f.write(json.dumps(row) + "\n")
-        return path
+        return write_lines(f"{path}.jsonl", predictions)  # strict JSON: a NaN score is written as null

@@ -23,7 +23,6 @@ questions).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +31,7 @@ from datasets import Dataset
 from torch import nn
 from transformers.utils import ModelOutput
 
+from ptune_exp.storage.files import json_text, write_text
 from ptune_exp.tasks.families.base import LinearHead, Scorer
 from ptune_exp.tasks.metrics import exact_match, normalize_answer, token_f1
 
@@ -177,11 +177,7 @@ def gold_answers(raw: Dataset) -> dict[str, list[str]]:
 
 def write_answers(predictions: dict[str, str], path: str) -> str:
     """The official prediction file: one JSON object {question id: answer text} ("" = no answer)."""
-    path = f"{path}.json"
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(predictions, f, ensure_ascii=False, indent=0)
-        f.write("\n")
-    return path
+    return write_text(f"{path}.json", json_text(predictions, ensure_ascii=False, indent=0) + "\n")
 
 
 # ---------------------------------------------------------------- official metrics

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from ptune_exp.errors import PtuneError
+from ptune_exp.storage.files import atomic_open
 from ptune_exp.tasks.files import text_lines
 from ptune_exp.tasks.values import checked_text
 
@@ -219,7 +220,7 @@ def write_conll(predictions: list[dict], path: str) -> str:
     """CoNLL text: `word gold predicted` per word (`word predicted` for inputs without tags), a blank
     line after each sentence."""
     path = f"{path}.conll"
-    with open(path, "w", encoding="utf-8") as f:
+    with atomic_open(path) as f:
         for row in predictions:
             golds = row["gold"] or [None] * len(row["tokens"])
             for word, gold, pred in zip(row["tokens"], golds, row["predicted"]):

@@ -16,6 +16,7 @@ from ptune_exp.pipeline.plan import Plan
 from ptune_exp.pipeline.trainer import frozen_dtype
 from ptune_exp.runs.provenance import data_source, model_source
 from ptune_exp.tasks import family_of
+from ptune_exp.tasks.custom.spec import stratified
 from ptune_exp.tasks.multi.family import family_for, multitask_facts
 from ptune_exp.tasks.multi.spec import is_multi
 
@@ -108,5 +109,7 @@ def _sizes(split) -> int | dict:
 def _subset(split, p: Plan, role: str):
     limit = p.data.max_train_samples if role == "train" else p.data.max_eval_samples
     if limit and limit < len(split):
+        if role == "train" and getattr(getattr(p.task, "reader", None), "task", None) and p.task.reader.task.stratify:
+            return split.select(stratified(split["label"], limit))  # each class keeps its share
         return split.shuffle(seed=0).select(range(limit))  # same subset for every seed and method
     return split

@@ -155,7 +155,10 @@ class Family(ABC):
         return split
 
     def split_rows(self, spec: TaskSpec, role: str, data_dir: str | None) -> list[dict]:
-        """Rows of one split: its official file in `data_dir`, or else its split on the hub."""
+        """Rows of one split: its official file in `data_dir`, or else its split on the hub (a custom
+        task's: the rows its reader loaded)."""
+        if spec.reader is not None:
+            return spec.reader.split_rows(spec, role)
         split = spec.splits[role]
         if data_dir:
             path = require_file(data_dir, split.file, f"task={spec.name} {role} split")
@@ -176,7 +179,7 @@ class Family(ABC):
 
     def read_input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
         """The same inputs as rows (the server's requests: `serve/columns.py`); an empty file is an error."""
-        rows = self.input_rows(spec, path)
+        rows = spec.reader.input_rows(spec, path) if spec.reader is not None else self.input_rows(spec, path)
         if not rows:
             raise PtuneError(f"{path} holds no {self.inputs_noun}")
         return rows

@@ -34,7 +34,7 @@ def derived_name(name_or_path: str) -> str:
     return _UNSAFE.sub("_", text).lstrip("._+-")[-100:] or "model"
 
 
-def _preset(name) -> dict | None:
+def preset_of(name) -> dict | None:
     """The package's model preset `name` (None: there is no such preset)."""
     from omegaconf import OmegaConf
 
@@ -56,7 +56,7 @@ def model_name(model, given: list[str] = ()) -> str:
         return name
     if name is not None:
         explicit = any(o.lstrip("+~").split("=", 1)[0] == "model.name" for o in given)
-        preset = _preset(name)
+        preset = preset_of(name)
         if explicit or preset is None or preset.get("name_or_path") == path:
             return name  # given, the user's own preset, or the preset's own checkpoint
     return derived_name(str(path))

@@ -50,12 +50,16 @@ def check_values(values: list, source: Source, role: str, kinds: dict) -> str:
         for first, at in kinds.items():
             if _group(first) != _group(kind):
                 raise PtuneError(
-                    f"{source.where(i)}: label {value!r:.40} is a {kind}, but the label at {at} is a "
-                    f"{first}; mixed label types: write every label the same way"
+                    f"{source.where(i)}: label {value!r:.40} is {_a(kind)}, but the label at {at} is "
+                    f"{_a(first)}; mixed label types: write every label the same way"
                 )
         kinds.setdefault(kind, source.where(i))
         seen = kind
     return seen
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _group(kind: str) -> str:

@@ -118,6 +118,8 @@ def _unreadable(source: Source, error: Exception) -> str:
             f"{source.label}: column {column!r} mixes types ({changed.group(2)} and {changed.group(3)}); "
             f"write every {column} the same way (e.g. all strings)"
         )
+    if "corresponds to no data" in text:  # a csv with its header only
+        return f"{source.label}: the split is empty (no rows); give it some"
     cause = text.split("\n")[0][:200] or type(error).__name__
     return (
         f"{source.label} is not a readable {source.format} file ({type(error).__name__}: {cause}); "

@@ -25,12 +25,14 @@ def test_help_lists_every_group_and_option(tmp_path):
     # `base` is each group's typed schema (src/ptune_exp/config/schema.py) that the presets extend
     for line in (
         "method: base, fft, ia3, lora, prefix, pt, ptv2",
-        "model: base, ",
+        "model: auto, base, ",  # auto: any checkpoint (model.name_or_path=...)
         "task: ",
         "train: base, default, smoke",
     ):
         assert line in out.stdout
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
+    assert ", custom, " in next(line for line in out.stdout.splitlines() if line.startswith("task: "))
+    assert "task=custom task.name=" in out.stdout  # the example of a task of one's own
 
 
 @pytest.mark.slow

@@ -217,6 +217,8 @@ def test_paper_reference_rows(tmp_path):
         "table1": {"deep": True},
         "method_config": {"prefix_len": 8, "reparam": False},
         "finished_at": "x",
+        "provenance": {"model": {"source": "hub", "id": "FacebookAI/roberta-large"}},
+        "config": {"task": {"name": "boolq", "source": "superglue"}},
     }
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "metrics.json").write_text(json.dumps(record))
@@ -224,6 +226,10 @@ def test_paper_reference_rows(tmp_path):
     refs = {(m, s): c for m, s, c in table.references}
     assert refs[("ptv2", "official README re-run, best dev epoch")]["boolq"] == {"accuracy": 84.0}
     assert refs[("fft", "Liu et al. 2022, paper")]["boolq"] == {"accuracy": 86.9}
+    # a checkpoint of the user's own that took the preset's name: no reference rows beside it
+    record["provenance"] = {"model": {"source": "local", "path": "/models/roberta-large"}}
+    (tmp_path / "r" / "metrics.json").write_text(json.dumps(record))
+    assert build_tables(read_records([str(tmp_path)]), paper=True)[0].references == []
 
 
 def test_no_records_is_a_clear_error(tmp_path, capsys):

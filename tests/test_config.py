@@ -23,9 +23,14 @@ PAIRS = sorted({(m, "rte") for m in options("model")} | {("tiny-bert", t) for t 
 @pytest.mark.parametrize("model, task", PAIRS)
 @pytest.mark.parametrize("method", options("method"))
 def test_every_model_and_every_task_composes_and_validates(model, task, method, tmp_path):
-    cfg = compose_cfg(f"model={model}", f"task={task}", f"method={method}", f"output_dir={tmp_path}")
+    extra = ["model.name_or_path=org/some-model"] if model == "auto" else []  # model=auto: any checkpoint
+    if task == "custom":  # a task of the user's own: its files
+        from custom_fixtures import sentiment_args
+
+        extra += sentiment_args(tmp_path / "data")[1:]
+    cfg = compose_cfg(f"model={model}", f"task={task}", f"method={method}", f"output_dir={tmp_path}", *extra)
     p = plan(cfg)
-    assert (p.method.key, p.task.name, cfg.model.name) == (method, task, model)
+    assert (p.method.key, p.task.name, cfg.model.name) == (method, "mine" if task == "custom" else task, model)
 
 
 def test_config_groups_are_the_registries():
@@ -33,7 +38,8 @@ def test_config_groups_are_the_registries():
     from ptune_exp.tasks import TASKS
 
     assert options("method") == sorted(METHODS)
-    assert options("task") == sorted({name for name, _ in TASKS} | {"multi"})  # multi: several of them at once
+    # multi: several of them at once; custom: a task of the user's own
+    assert options("task") == sorted({name for name, _ in TASKS} | {"multi", "custom"})
 
 
 @pytest.mark.parametrize(

@@ -306,6 +306,7 @@ def _record(tmp_path, task, seed, f1, brown=None):
         "table1": {"deep": True},
         "method_config": {"prefix_len": 64, "reparam": False},
         "finished_at": f"{task}{seed}",
+        "provenance": {"model": {"source": "hub", "id": "FacebookAI/roberta-large"}},  # the preset's own
     }
     (tmp_path / f"{task}{seed}").mkdir()
     (tmp_path / f"{task}{seed}" / "metrics.json").write_text(json.dumps(record))

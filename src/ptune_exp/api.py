@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from ptune_exp.artifacts.export import Export, export_run
 from ptune_exp.artifacts.export import load_export as _load
 from ptune_exp.artifacts.hub import push_to_hub
+from ptune_exp.config.names import model_name, register_resolvers
 from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError
 from ptune_exp.predict import predict_raw
@@ -47,11 +48,13 @@ def compose(*overrides: str, output_dir: str | None = None):
     if not all(isinstance(o, str) for o in overrides):
         raise PtuneError(f"overrides are strings as on the command line (key=value), not {overrides!r:.80}")
     check_overrides(list(overrides))  # the command's own checks, so the API raises the lines it prints
+    register_resolvers()
     try:
         with initialize_config_module("ptune_exp.conf", version_base="1.3"):
             cfg = hydra_compose("config", overrides=list(overrides), return_hydra_config=True)
         default_dir = cfg.hydra.run.dir  # where the command would run: outputs/runs/<task>/<model>/<method>/<time>
         with open_dict(cfg):
+            cfg.model.name = model_name(cfg.model, list(overrides))  # as the run folder names it
             del cfg["hydra"]
             cfg.output_dir = output_dir or cfg.output_dir or default_dir
     except (HydraException, OmegaConfBaseException) as e:

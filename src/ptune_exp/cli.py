@@ -15,6 +15,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from ptune_exp.config.names import register_resolvers
 from ptune_exp.config.schema import register_schemas
 from ptune_exp.config.usage import check_overrides, explain
 from ptune_exp.errors import PtuneError, TrainingDiverged
@@ -51,6 +52,7 @@ def _in_multirun() -> bool:
 
 
 register_schemas()  # the typed `<group>/base` schemas that conf/*/*.yaml extend
+register_resolvers()  # ${ptune.model:} and ${ptune.task:}: the names of the run folders
 
 
 def main() -> None:

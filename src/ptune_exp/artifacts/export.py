@@ -35,7 +35,8 @@ from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.runs.records import RECORD
 from ptune_exp.storage.files import atomic_path, write_json
 from ptune_exp.storage.weights import file_in, load_into, load_tensors, sha256_file, verify
-from ptune_exp.tasks import TaskSpec, family_of, get_task
+from ptune_exp.tasks import TaskSpec, family_of
+from ptune_exp.tasks.custom import task_spec
 from ptune_exp.tasks.families import Family
 
 EXPORT_JSON = "export.json"
@@ -246,8 +247,8 @@ def _parts(meta: dict, model: dict, where: str) -> Parts:
         method = get_method("ptv2" if meta["method"] == "prefix" else meta["method"])
         method_cfg = MethodConfig.from_cfg({**meta["method_config"], "name": method.key})
         method.validate(method_cfg)
-        spec = get_task(meta["task"]["name"], meta["task"].get("source"))
-        task = task_for(family_of(spec).configure(spec, OmegaConf.create(meta["task"])), method, method_cfg)
+        spec = task_spec(OmegaConf.create(meta["task"]), load=False)
+        task = task_for(spec, method, method_cfg)
         data, model_cfg = DataConfig.from_cfg(meta["task"]), ModelConfig.from_cfg(model)
     except (PtuneError, OmegaConfBaseException) as e:
         raise PtuneError(f"{where}: {e}") from None

@@ -14,7 +14,7 @@ import re
 import yaml
 
 from ptune_exp.storage.files import write_text
-from ptune_exp.tasks import get_task
+from ptune_exp.tasks.custom import task_spec
 from ptune_exp.tasks.inputs import example_input
 
 CARD = "README.md"
@@ -58,7 +58,7 @@ METHOD_CITATIONS = {
 
 def model_card(meta: dict, record: dict, repo_id: str | None = None) -> str:
     """The card's text for an export's `meta` (export.json) and the run's `record` (metrics.json)."""
-    spec = get_task(meta["task"]["name"], meta["task"].get("source"))
+    spec = task_spec(meta["task"], load=False)
     sections = [
         f"---\n{yaml.safe_dump(front_matter(meta, record, spec), sort_keys=False)}---",
         f"# {_title(meta, record)}",

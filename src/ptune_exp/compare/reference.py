@@ -46,3 +46,19 @@ def reference_rows(model: str, tasks: list[str]) -> list[tuple[str, str, dict[st
         for method, source, scores in REFERENCE.get((model, task), []):
             rows.setdefault((method, source), {})[task] = scores
     return [(method, source, cells) for (method, source), cells in rows.items()]
+
+
+def real_runs(records: list[dict]) -> set[str]:
+    """The tasks of the records that may stand beside the paper's numbers: a built-in task on the model
+    preset's own hub checkpoint (never a user's checkpoint that took a preset's name, nor a custom task)."""
+    from ptune_exp.config.names import preset_of
+    from ptune_exp.tasks.custom import is_custom
+
+    out = set()
+    for r in records:
+        model = ((r.get("provenance") or {}).get("model")) or {}
+        preset = preset_of(r.get("model")) or {}
+        task = (r.get("config") or {}).get("task") or {}
+        if model.get("source") == "hub" and model.get("id") == preset.get("name_or_path") and not is_custom(task):
+            out.add(r.get("task"))
+    return out

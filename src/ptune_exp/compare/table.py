@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ptune_exp.compare.check import problem
 from ptune_exp.compare.multi import concept_text, expand, setting_of
-from ptune_exp.compare.reference import reference_rows
+from ptune_exp.compare.reference import real_runs, reference_rows
 from ptune_exp.compare.variants import encoder_of, head_of, latest_per_seed, settings, variant_fields
 
 METHOD_ORDER = ["fft", "ptv1", "pt", "prefix", "ptv2", "lora", "ia3"]  # the paper's four, then the references
@@ -232,8 +232,9 @@ def build_table(model: str, records: list[dict], split: str = "auto", paper: boo
     for key, group in groups.items():
         table.rows += _method_rows(table, key, group)
     table.rows.sort(key=_row_order)
-    if paper:
-        table.references = reference_rows(model, table.tasks)
+    if paper:  # beside runs of the real checkpoint on built-in tasks only
+        real = real_runs(records)
+        table.references = reference_rows(model, [t for t in table.tasks if table.task_of.get(t, t) in real])
     return table
 
 

@@ -77,6 +77,9 @@ def explain(error: Exception) -> str:
     from hydra.errors import MissingConfigException, OverrideParseException
 
     cause = error.__cause__ if error.__cause__ is not None else error
+    ours = _ours(error)
+    if ours is not None:  # raised by one of our resolvers (config/names.py)
+        return str(ours)
     if isinstance(error, MissingConfigException) and error.options is not None:
         return _missing_choice(error)
     if isinstance(error, OverrideParseException):
@@ -91,6 +94,15 @@ def explain(error: Exception) -> str:
         return f"{_quoted(str(error))}: {HINT_SWEEP}"
     detail = f": {_first_line(cause)}" if cause is not error and _first_line(cause) not in str(error) else ""
     return _first_line(error) + detail  # Hydra says what is wrong first; the rest is its search path
+
+
+def _ours(error: BaseException | None) -> PtuneError | None:
+    """A PtuneError in the chain of causes (a resolver's, wrapped by OmegaConf)."""
+    for _ in range(8):
+        if error is None or isinstance(error, PtuneError):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _first_line(error: Exception) -> str:

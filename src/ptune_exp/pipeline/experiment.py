@@ -16,6 +16,7 @@ from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.pipeline.plan import Plan
 from ptune_exp.pipeline.trainer import frozen_dtype
 from ptune_exp.runs.provenance import data_source, model_source
+from ptune_exp.tasks.custom.spec import stratified
 from ptune_exp.tasks.multi.family import family_for
 
 log = logging.getLogger("ptune_exp")
@@ -90,8 +91,10 @@ def build(p: Plan) -> Experiment:
     return exp
 
 
-def _subset(split, role: str, data: DataConfig):
+def _subset(split, role: str, data: DataConfig, spec):
     limit = data.max_train_samples if role == "train" else data.max_eval_samples
     if limit and limit < len(split):
+        if role == "train" and getattr(getattr(spec, "reader", None), "task", None) and spec.reader.task.stratify:
+            return split.select(stratified(split["label"], limit))  # each class keeps its share
         return split.shuffle(seed=0).select(range(limit))  # same subset for every seed and method
     return split

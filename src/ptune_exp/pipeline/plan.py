@@ -13,13 +13,23 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ptune_exp.artifacts.transfer import check_source, read_source
-from ptune_exp.config.schema import DataConfig, MethodConfig, ModelConfig, RunConfig, TrainConfig, nearest
+from ptune_exp.config.names import model_name
+from ptune_exp.config.schema import (
+    DataConfig,
+    MethodConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    _container,
+    nearest,
+)
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method
 from ptune_exp.model.build import task_for
 from ptune_exp.pipeline.distributed import agree_on
 from ptune_exp.runs.rundir import output_dir
-from ptune_exp.tasks import TaskSpec, family_of, get_task
+from ptune_exp.tasks import TaskSpec
+from ptune_exp.tasks.custom import task_spec
 from ptune_exp.tasks.multi.spec import MULTI, configure_multi
 
 
@@ -73,7 +83,7 @@ def _plan(cfg: DictConfig) -> Plan:
     method.validate(method_cfg)
     if method_cfg.init_from:  # read and checked now: a wrong source costs seconds, not a model load
         check_source(read_source(method_cfg.init_from), method, method_cfg)
-    model = ModelConfig.from_cfg(cfg.model)
+    model = ModelConfig.from_cfg({**_container(cfg.model), "name": model_name(cfg.model, _given())})
     task, data = configure_multi(cfg.task) if cfg.task.get("name") == MULTI else _task(cfg.task)
     task = task_for(task, method, method_cfg)  # the head and the template's placement (docs/heads.md)
     if data.data_dir and not os.path.isdir(data.data_dir):
@@ -89,7 +99,7 @@ def _plan(cfg: DictConfig) -> Plan:
         seed=run.seed,
         out_dir=agree_on(output_dir(cfg)),  # under torchrun every rank uses rank 0's directory
         overwrite=run.overwrite,
-        config=recorded(OmegaConf.to_container(cfg, resolve=True), method_cfg),
+        config=_resolved(recorded(OmegaConf.to_container(cfg, resolve=True), method_cfg), task, model.name),
     )
     check_trainer_settings(p.train)
     check_writable(p.out_dir)  # last: a plan that fails earlier creates no folder
@@ -97,8 +107,25 @@ def _plan(cfg: DictConfig) -> Plan:
 
 
 def _task(task_cfg) -> tuple[TaskSpec, DataConfig]:
-    spec = get_task(task_cfg.name, task_cfg.get("source"))
-    return family_of(spec).configure(spec, task_cfg), DataConfig.from_cfg(task_cfg)
+    return task_spec(task_cfg), DataConfig.from_cfg(task_cfg)
+
+
+def _given() -> list[str]:
+    """The command line's overrides (none outside the CLI)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _resolved(config: dict, task: TaskSpec, model_name: str) -> dict:
+    """The names as resolved go into the record: the model's (config/names.py), and a custom task's columns
+    as found in its data (an export reads inputs by them)."""
+    config["model"] = {**config["model"], "name": model_name}
+    resolved = getattr(task.reader, "resolved", None) or {}
+    fields = {k: [f for f in v if f is not None] for k, v in resolved.items() if k in ("text_fields", "choice_fields")}
+    if fields:
+        config["task"] = {**config["task"], **fields}
+    return config
 
 
 def budget(train: TrainConfig, method_cfg: MethodConfig) -> TrainConfig:

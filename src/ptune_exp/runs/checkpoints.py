@@ -54,6 +54,7 @@ def data_digests(p) -> dict:
     out = {}
     for m in getattr(p.task, "members", ()):
         out |= {f"{m.name}.{role}": digest for role, digest in data_digests(m).items()}
+    out |= getattr(p.task.reader, "digests", None) or {}  # a custom task's files (or hub splits)
     for role, split in sorted(p.task.splits.items()):
         path = os.path.join(p.data.data_dir, split.file) if p.data.data_dir and split.file else None
         if path and os.path.isfile(path):

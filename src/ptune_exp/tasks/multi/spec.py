@@ -21,8 +21,8 @@ from importlib.resources import files
 
 from ptune_exp.config.schema import DataConfig, _container, check_name, nearest
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.families import family_of
-from ptune_exp.tasks.spec import Split, TaskSpec, get_task
+from ptune_exp.tasks.custom import task_spec
+from ptune_exp.tasks.spec import Split, TaskSpec
 
 MULTI = "multi"
 SHARED = ("max_seq_len", "max_train_samples", "max_eval_samples")  # multi-level values every member takes
@@ -107,8 +107,14 @@ def _names(tasks) -> list[str]:
 
 def _member(name: str, shared: dict, own: dict) -> Member:
     path = files("ptune_exp.conf") / "task" / f"{name}.yaml"
+    custom = not path.is_file() and ("data_files" in own or "hub_id" in own)  # declared in task.members.<name>
+    if custom:
+        path = files("ptune_exp.conf") / "task" / "custom.yaml"
     if not path.is_file():
-        raise PtuneError(f"task.tasks: no task {name!r} (conf/task/{name}.yaml); see ptune-exp --help for the tasks")
+        raise PtuneError(
+            f"task.tasks: no task {name!r} (conf/task/{name}.yaml); see ptune-exp --help for the tasks, or "
+            f"declare your own with task.members.{name}.data_files (docs/custom-data.md)"
+        )
     from omegaconf import OmegaConf
 
     base = OmegaConf.to_container(OmegaConf.load(str(path)))
@@ -119,9 +125,8 @@ def _member(name: str, shared: dict, own: dict) -> Member:
             hint = f"did you mean task.members.{name}.{near}?" if near else f"valid keys: {', '.join(sorted(allowed))}"
             raise PtuneError(f"task.members.{name}.{key}: no such key of task={name}; {hint}")
     merged = OmegaConf.create({**base, **shared, **own, "name": name})
-    spec = get_task(name, merged.get("source"))
     try:
-        task, data = family_of(spec).configure(spec, merged), DataConfig.from_cfg(merged)
+        task, data = task_spec(merged), DataConfig.from_cfg(merged)
     except PtuneError as e:
         raise PtuneError(f"task.members.{name}: {e}") from None
     if data.data_dir and not os.path.isdir(data.data_dir):

@@ -40,7 +40,7 @@ DEFAULTS = {  # task name -> (template, label words in label order)
     "cb": ("[P] {text_b} ? [MASK] , {text_a}", ("yes", "no", "maybe")),
     "boolq": ("[P] {text_b} . question : {text_a} ? answer : [MASK] .", ("no", "yes")),
     "wic": ("[P] {text_a} {text_b} same meaning ? [MASK] .", ("no", "yes")),
-    "wsc": ("[P] {text_a} is the pronoun the noun ? [MASK] .", ("no", "yes")),
+    "wsc": ("[P] {text_a} {text_b} ? [MASK] .", ("no", "yes")),  # text_b: "<pronoun> refers to <noun>"
 }
 _PIECE = re.compile(r"(\[P\]|\[MASK\]|\{text_a\}|\{text_b\})")
 

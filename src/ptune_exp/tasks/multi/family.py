@@ -175,6 +175,9 @@ class MultiTask(Family):
     def read_hub(self, spec, split):
         raise PtuneError("task=multi has no hub dataset of its own: its members read theirs")
 
+    def read_examples(self, spec, examples, where=None, labelled=False):
+        raise PtuneError("task=multi takes no inputs of its own: predict with one member's export")
+
     def is_labelled(self, split: dict) -> bool:
         return bool(split)
 

@@ -79,8 +79,12 @@ def plan(cfg: DictConfig) -> Plan:
 
 
 def _task(task_cfg) -> tuple[TaskSpec, DataConfig]:
+    """The task's spec with its family's options applied, and its data settings: `task.*` is checked by
+    the schema of the task's family (config/tasks.py), the one place a task option is declared."""
     spec = get_task(task_cfg.name, task_cfg.get("source"))
-    return family_of(spec).configure(spec, task_cfg), DataConfig.from_cfg(task_cfg)
+    family = family_of(spec)
+    options = family.options(spec, task_cfg)
+    return family.configure(spec, options), DataConfig.of(options)
 
 
 def budget(train: TrainConfig, method_cfg: MethodConfig) -> TrainConfig:

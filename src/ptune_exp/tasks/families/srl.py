@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from datasets import Dataset
 
+from ptune_exp.config.tasks import SRLConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.srl_eval import srl_scores
 from ptune_exp.tasks.families.srl_files import VERB, read_srl
@@ -88,6 +89,9 @@ class SRL(Tagging):
     key = "srl"
     Scorer = SRLScorer
     inputs_noun = "propositions"
+
+    def schema(self, spec: SRLSpec) -> type:
+        return SRLConfig  # BIO argument tags from the data: task.labels may fix them
 
     def read_file(self, spec: SRLSpec, path: str, labelled: bool = False) -> list[dict]:
         """Rows of a props or BIO file; argument columns are always required (inputs without: `input_rows`)."""

@@ -133,6 +133,22 @@ def as_plain(values) -> dict:
     return OmegaConf.to_container(values, resolve=True)
 
 
+def _as_written(cls, values: dict, prefix: str) -> None:
+    """OmegaConf reads `"16"` as 16 and `"yes"` or 1 as true: a plain mapping (read from a file: an export,
+    a record) must hold the declared types themselves, as composition's check before merging does."""
+    hints = declared(cls)
+    for key, value in values.items():
+        want = hints.get(key)
+        kinds = typing.get_args(want) if typing.get_origin(want) in (typing.Union, types.UnionType) else (want,)
+        if value is None or want is None or Any in kinds:
+            continue
+        nested = next((k for k in kinds if dataclasses.is_dataclass(k)), None)
+        if nested and isinstance(value, dict):
+            _as_written(nested, value, dotted(prefix, key))
+        elif (isinstance(value, str) and str not in kinds) or (bool in kinds) != isinstance(value, bool):
+            raise PtuneError(f"{dotted(prefix, key)}={show(value)}: expected {words(want)}")
+
+
 def checked(cls, values, prefix: str, where: str = ""):
     """`values` (a mapping or a DictConfig) as an instance of the schema `cls`: types and keys checked by
     merging them into the schema, ranges by its `__post_init__`. Every failure is one PtuneError line that
@@ -141,6 +157,8 @@ def checked(cls, values, prefix: str, where: str = ""):
     from omegaconf.errors import OmegaConfBaseException
 
     plain = as_plain(values)
+    if isinstance(values, dict):
+        _as_written(cls, plain, prefix)
     try:
         return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), plain))
     except OmegaConfBaseException as e:

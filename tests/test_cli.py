@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,8 @@ def test_help_lists_every_group_and_option(tmp_path):
     assert "tiny-bert" in out.stdout and "minilm" in out.stdout and "rte" in out.stdout
     assert ", custom, " in next(line for line in out.stdout.splitlines() if line.startswith("task: "))
     assert "task=custom task.name=" in out.stdout  # the example of a task of one's own
+    header = out.stdout.split("== Configuration groups ==")[0]
+    assert all(re.search(rf"\b{key}\b", header) for key in METHODS), header  # the registered methods
 
 
 @pytest.mark.slow

@@ -450,3 +450,23 @@ def test_names_are_escaped_in_markdown_and_latex(tmp_path, capsys):
     assert "x|y\\_z \\&\\{1\\}\\$ acc [dev]" in rows[0]
     assert rows[1].startswith("P|T \\textasciicircum{}\\textasciitilde{}\\#\\%\\textbackslash{} & ")
     assert all(row.replace("\\&", "").count("&") == 9 for row in rows), rows
+
+
+RECORDS = Path(__file__).parent / "fixtures" / "records"  # real records of earlier ptune-exp versions
+
+
+def test_compare_reads_every_earlier_record_schema_and_refuses_a_later_one(tmp_path, capsys):
+    from ptune_exp.runs.records import SCHEMA
+
+    record = json.loads((RECORDS / "schema1_ptv2_synth_sentiment.json").read_text())  # a tiny run's, as written
+    assert record["schema"] == 1 <= SCHEMA
+    before = {k: v for k, v in record.items() if k != "schema"}  # records written before they had a schema
+    for name, content in {"v1": record, "v0": {**before, "seed": 2}, "later": {**record, "schema": SCHEMA + 1}}.items():
+        _write(tmp_path / "runs" / name, content)
+    assert compare_main([str(tmp_path / "runs"), "--json", str(tmp_path / "t.json")]) == 0
+    assert "| ptv2 | " in capsys.readouterr().out
+    table = json.loads((tmp_path / "t.json").read_text())
+    failed = {Path(f["record_path"]).parent.name: f["error"] for f in table["failed"]}
+    assert list(failed) == ["later"] and f"`schema`={SCHEMA + 1} is newer" in failed["later"]
+    (rows,) = [t.rows for t in build_tables(read_records([str(tmp_path / "runs")]))]
+    assert len(rows) == 1

@@ -59,11 +59,8 @@ def test_config_groups_are_the_registries():
         ("train.batch_size=0", "batch_size"),
         ("task.source=nope", "task.source"),
         ("model.attn_implementation=flash", "sdpa or eager"),
-        ("seed=xyz", "seed=xyz: expected an integer"),
         ("seed=-1", "seed=-1: expected an integer from 0 to 4294967295"),
         ("seed=4294967296", "seed=4294967296: expected an integer from 0 to 4294967295"),
-        ("overwrite=maybe", "overwrite=maybe: expected true or false"),
-        ("task.max_seq_len=abc", "task.max_seq_len=abc: expected an integer"),
         ("task.max_seq_len=2", "task.max_seq_len=2: expected an integer > 2"),
         ("task.max_train_samples=-5", "task.max_train_samples=-5: expected an integer >= 1, or null for all"),
         ("task.max_train_samples=0", "task.max_train_samples=0: expected an integer >= 1, or null for all"),
@@ -185,9 +182,8 @@ def test_unwritable_output_dir_fails_in_plan_and_a_failed_plan_creates_nothing(t
         (["method.reparam=1"], "method.reparam=1: expected true or false"),
         (["train.progress=maybe"], "train.progress=maybe: expected true or false"),
         (["method.reparam=true,yes"], "method.reparam=yes: expected true or false"),  # each value of a sweep
-        (["seed=1,-2"], "seed=-2: expected an integer from 0 to 4294967295"),
-        (["seed=xyz"], "seed=xyz: expected an integer"),
-        (["train.batch_size=abc"], "train.batch_size=abc: expected an integer"),
+        (["task.label_all_tokens=1"], "task.label_all_tokens=1: expected true or false"),
+        (["overwrite=on"], "overwrite=on: expected true or false"),
         (["model.name=../x"], "model.name=../x: expected a plain name"),
         (["method.name=a/b"], "method.name=a/b: expected a plain name"),
         (["method.lr=[1"], "method.lr=[1: cannot read this override"),
@@ -199,6 +195,12 @@ def test_overrides_are_checked_before_composition(overrides, words):
     with pytest.raises(PtuneError) as e:
         check_overrides(overrides)
     assert words in str(e.value)
+
+
+def test_the_check_before_composition_leaves_types_and_ranges_to_the_schemas():
+    from ptune_exp.config.usage import check_overrides
+
+    check_overrides(["seed=xyz", "seed=-2", "train.batch_size=abc", "task.max_seq_len=null"])  # composition's
 
 
 def test_good_overrides_pass_the_check():
@@ -225,7 +227,16 @@ def test_good_overrides_pass_the_check():
     [
         ("method.prefix_lenght=8", "method.prefix_lenght: no such key; did you mean method.prefix_len?"),
         ("trian.epochs=3", "trian.epochs: no such key; did you mean train.epochs?"),
-        ("task.doc_strid=3", "task.doc_strid: no such key; did you mean task.doc_stride?"),
+        ("task=squad task.doc_strid=3", "task.doc_strid: no such key; did you mean task.doc_stride?"),
+        ("task.doc_stride=3", "task.doc_stride: no such key; see the keys with: ptune-exp --cfg job"),  # not QA
+        ("seed=xyz", "seed=xyz: expected an integer"),
+        ("seed=1.5", "seed=1.5: expected an integer"),
+        ("overwrite=maybe", "overwrite=maybe: expected true or false"),
+        ("task.max_seq_len=abc", "task.max_seq_len=abc: expected an integer"),
+        ("task=squad_v2 task.null_threshold=x", "task.null_threshold=x: expected a number"),
+        ("task=squad task.null_threshold=0.5", "task.null_threshold: no such key; see the keys with"),  # 2.0 only
+        ("task=conll04 task.labels=O", "task.labels=O: expected a list of names"),
+        ("task=multi task.data_dir=x", "task.data_dir: no such key; a member's options go in task.members.<task>"),
         ("seeed=3", "seeed: no such key; did you mean seed?"),
         ("method.zzz=3", "method.zzz: no such key; see the keys with: ptune-exp --cfg job"),
         ("train.batch_size=abc", "train.batch_size=abc: expected an integer"),
@@ -235,6 +246,7 @@ def test_good_overrides_pass_the_check():
             "method=ptv3: no such method; did you mean method=ptv2? choose one of fft, ia3, lora, prefix, pt, ptv1, ptv2",
         ),
         ("seed=1,2", "seed=1,2: several values are a sweep: add -m"),
+        ("task=sst3", "task=sst3: no such task; did you mean task=sst2? choose one of boolq, cb, cola, conll03,"),
         ("methods=fft", "methods: no such key; did you mean method?"),
         ("model.tiny.layers=x", "model.tiny.layers=x: expected an integer"),
     ],
@@ -243,5 +255,47 @@ def test_composition_errors_become_one_line_with_the_nearest_key(override, line)
     from ptune_exp.config.usage import explain
 
     with pytest.raises(Exception) as e:
-        compose_cfg("model=tiny-bert", override)
+        compose_cfg("model=tiny-bert", *override.split())
     assert explain(e.value).startswith(line) and "\n" not in explain(e.value)
+
+
+@pytest.mark.parametrize("task", options("task"))
+def test_each_task_preset_extends_its_familys_schema_and_holds_only_what_it_changes(task):
+    import dataclasses
+
+    import yaml
+    from omegaconf import OmegaConf
+
+    from ptune_exp.config.tasks import TASK_SCHEMAS
+    from ptune_exp.tasks import family_of, get_task
+
+    schema = OmegaConf.get_type(compose_cfg(f"task={task}").task)
+    preset = yaml.safe_load(open(os.path.join(CONF, "task", f"{task}.yaml")))
+    assert preset["defaults"][0] == next(f"{k}_base" for k, cls in TASK_SCHEMAS.items() if cls is schema)
+    if task != "multi":
+        spec = get_task(task, preset.get("source"))
+        assert family_of(spec).schema(spec) is schema  # the schema plan() checks task.* with
+    defaults = {f.name: f.default for f in dataclasses.fields(schema)}
+    assert all(value != defaults[key] for key, value in preset.items() if key not in ("defaults", "name"))
+
+
+def test_multi_max_seq_len_null_means_each_members_own(tmp_path):
+    multi = ("task=multi", "task.tasks=[conll03,squad]", f"output_dir={tmp_path}")
+    p = plan(compose_cfg(*multi, "task.max_seq_len=null"))
+    assert [m.data.max_seq_len for m in p.task.members] == [128, 384] and p.data.max_seq_len == 384
+    p = plan(compose_cfg(*multi, "task.max_seq_len=64"))
+    assert [m.data.max_seq_len for m in p.task.members] == [64, 64]
+    assert p.task.members[1].task.doc_stride == 128  # a member's family options: its schema's defaults
+
+
+def test_a_schema_checks_a_plain_mapping_as_composition_does():
+    from ptune_exp.config.schema import ModelConfig, TrainConfig
+
+    with pytest.raises(PtuneError, match=r"^train.batch_size=abc: expected an integer$"):
+        TrainConfig.from_cfg({"batch_size": "abc"})
+    with pytest.raises(PtuneError, match=r"^train.batch_size and train.eval_batch_size must be > 0$"):
+        TrainConfig.from_cfg({"batch_size": 0})  # a range: the schema's __post_init__
+    with pytest.raises(PtuneError, match=r"^model.tiny.layrs: no such key in the model config; did you mean model"):
+        ModelConfig.from_cfg({"name": "t", "tiny": {"arch": "bert", "layrs": 2}})
+    with pytest.raises(PtuneError, match=r"^model.name: missing; the model config needs a value for it$"):
+        ModelConfig.from_cfg({"tiny": {"arch": "bert"}})

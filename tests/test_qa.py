@@ -182,8 +182,10 @@ def test_options_are_checked():
     assert configured("squad_v2", n_best=3).n_best == 3 and configured("squad").max_answer_len == 30
     with pytest.raises(PtuneError, match=r"task.doc_stride=0 must be a whole number >= 1"):
         configured("squad", doc_stride=0)
-    with pytest.raises(PtuneError, match=r"task.null_threshold='x' must be a number"):
+    with pytest.raises(PtuneError, match=r"task.null_threshold=x: expected a number"):
         configured("squad_v2", null_threshold="x")
+    with pytest.raises(PtuneError, match=r"task.null_threshold: no such key of task=squad;"):
+        configured("squad", null_threshold=0.5)  # SQuAD 1.1 has no unanswerable question
 
 
 def test_too_long_question_for_the_stride_says_what_to_do(tmp_path):

@@ -175,6 +175,10 @@ def test_every_recipe_belongs_to_a_preset():
     for folder, _, files in os.walk(root):
         for f in files:
             preset = os.path.relpath(folder, root)
+            if f.startswith("_"):  # a part that recipes include (`- /recipe/paper/_exponential_lr@_here_`)
+                recipes = [os.path.join(d, r) for d, _, rs in os.walk(root) for r in rs if not r.startswith("_")]
+                assert any(f"/recipe/{preset}/{f[:-5]}@_here_" in open(r).read() for r in recipes), (folder, f)
+                continue
             assert os.path.isfile(os.path.join(CONF, "experiment", preset + ".yaml")), (folder, f)
             assert f[:-5] in METHODS, f
 

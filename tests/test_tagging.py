@@ -149,7 +149,7 @@ def test_configure_applies_the_task_options():
         TAGGING.configure(conll04, OmegaConf.create({"labels": ["O", "B-Loc"]}))
     with pytest.raises(PtuneError, match="not an IOB tag"):
         TAGGING.configure(conll04, OmegaConf.create({"labels": ["O", "Loc"]}))
-    with pytest.raises(PtuneError, match="task=conll03 fixes its labels"):
+    with pytest.raises(PtuneError, match="task.labels: no such key of task=conll03; this task fixes its labels"):
         TAGGING.configure(CONLL03, OmegaConf.create({"labels": ["O"]}))
 
 

@@ -1,10 +1,15 @@
 """Which records the table can use. A record that says `completed` must hold what the table reads, of
 the right types; one that does not (written by hand, by an older or newer ptune-exp, cut short) is
-listed with its path and the reason, like a failed run, and the table is built from the rest."""
+listed with its path and the reason, like a failed run, and the table is built from the rest.
+
+Every earlier record schema is read (`schema` absent: the records written before it was recorded;
+`runs/records.py` SCHEMA is today's); a record of a later schema than this ptune-exp knows is refused."""
 
 from __future__ import annotations
 
 import math
+
+from ptune_exp.runs.records import SCHEMA
 
 _TEXT = ("model", "task", "method", "family", "main_metric")
 SIGNED = {"mcc", "pearson", "spearman", "matthews_correlation"}  # correlations: in [-100, 100]; the rest [0, 100]
@@ -51,6 +56,15 @@ def _extra_problem(record: dict) -> str | None:
     return None
 
 
+def _schema_problem(record: dict) -> str | None:
+    version = record.get("schema", 0)  # 0: written before records carried their schema
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        return f"`schema`={version!r} is not a record schema version"
+    if version > SCHEMA:
+        return f"`schema`={version} is newer than this ptune-exp reads (up to {SCHEMA}): upgrade ptune-exp"
+    return None
+
+
 def _fields_problem(record: dict) -> str | None:
     for key in _TEXT:
         if not isinstance(record.get(key), str) or not record.get(key):
@@ -91,7 +105,8 @@ def _mapping(value) -> bool:
 def problem(record: dict) -> str | None:
     """Why a completed record cannot go into the table; None when it can."""
     return (
-        _fields_problem(record)
+        _schema_problem(record)
+        or _fields_problem(record)
         or _parts_problem(record)
         or _scores_problem(record, "dev")
         or _scores_problem(record, "test")

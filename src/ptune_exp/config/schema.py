@@ -2,7 +2,9 @@
 
 `conf/model/*.yaml`, `conf/method/*.yaml` and `conf/train/*.yaml` extend these schemas (registered in
 Hydra's ConfigStore as `<group>/base`) and hold only the values they change, so a wrong type or an
-unknown key fails at composition, before any job starts. Range checks live in `from_cfg`.
+unknown key fails at composition, before any job starts. Ranges are checked in `__post_init__`, and
+`from_cfg` checks a plain mapping (a record's, an export's) the same way (`config/checks.py`). The task
+schemas, one per family, are in `config/tasks.py`.
 
 A field whose metadata says `splits_rows=False` does not change what a run measures (progress bars,
 logging, where the data lies, ...): `ptune-exp-compare` averages runs that differ only there. This module
@@ -12,115 +14,18 @@ imports neither torch nor transformers, so `ptune-exp --help` and the compare to
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ptune_exp.config.checks import MISSING, _same, check_name, checked, dotted, nearest, safe_name, show
+from ptune_exp.config.tasks import TASK_SCHEMAS, DataConfig
 from ptune_exp.errors import PtuneError
 
-MISSING = "???"  # omegaconf.MISSING's value, written here so the benchmark runs where omegaconf is not installed
-
-
-def _same(default=MISSING, **kw):
-    """A setting that does not change what a run measures: it never splits rows in the comparison table."""
-    return field(default=default, metadata={"splits_rows": False}, **kw)
-
-
-def _container(cfg) -> dict:
-    """A DictConfig (or a plain dict) as a plain dict; omegaconf is imported only when needed."""
-    if isinstance(cfg, dict):
-        return dict(cfg)
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(cfg, resolve=True)
-
-
-def _typed(cls, data: dict, group: str):
-    """`cls(**data)` after checking that every key exists and every value has the declared type."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        near = nearest(unknown[0], fields)
-        hint = f"did you mean {dotted(group, near)}?" if near else f"valid keys: {', '.join(sorted(fields))}"
-        raise PtuneError(f"{dotted(group, unknown[0])}: no such key in the {group or 'top-level'} config; {hint}")
-    missing = sorted(n for n, f in fields.items() if n not in data and f.default is MISSING)
-    if missing:
-        raise PtuneError(f"the {group} config needs {missing}")
-    for key, value in data.items():
-        if not is_a(value, fields[key].type):
-            raise PtuneError(f"{dotted(group, key)}={show(value)}: expected {expected(fields[key].type)}")
-    return cls(**data)
-
-
-def dotted(group: str, key: str) -> str:
-    """`train.epochs`, or `seed` for a top-level key."""
-    return f"{group}.{key}" if group else key
-
-
-def show(value) -> str:
-    """A value as it is written on the command line: `abc`, `true`, `null`, `[1, 2]`."""
-    return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def nearest(word: str, candidates) -> str | None:
-    """The candidate closest to a misspelled `word` (difflib), or None when none is close."""
-    match = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
-    return match[0] if match else None
-
-
-_WORDS = {
-    "list[str]": "a list of names, e.g. [query,value]",
-    "int": "an integer",
-    "float": "a number",
-    "bool": "true or false",
-    "str": "a string",
-    "None": "null",
-}
-
-
-def expected(annotation) -> str:
-    """A field annotation in words: `int | None` -> `an integer or null`."""
-    return " or ".join(_WORDS.get(a.strip(), a.strip()) for a in str(annotation).split("|"))
-
-
-_CHECKS = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "bool": lambda v: isinstance(v, bool),
-    "str": lambda v: isinstance(v, str),
-    "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-}
-
+__all__ = ["MISSING", "DataConfig", "check_name", "checked", "dotted", "nearest", "safe_name", "show"]
 
 MAX_STEPS, MAX_EPOCHS = 10_000_000, 10_000  # far past any recipe (the paper's longest: 100 epochs); a typo beyond
 SEED_MAX = 2**32 - 1  # the seed range of numpy (and so of the HF Trainer's set_seed)
-_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 NAME_KEYS = ("model.name", "task.name", "method.name")  # they name the run's folders (conf/config.yaml)
-
-
-def safe_name(value) -> bool:
-    """Whether `value` can be one folder or file name: letters, digits, `. _ + -`, no `/`, not `..`."""
-    return isinstance(value, str) and _SAFE_NAME.fullmatch(value) is not None
-
-
-def check_name(key: str, value) -> None:
-    if not safe_name(value):
-        raise PtuneError(
-            f"{key}={show(value)}: expected a plain name (letters, digits, '.', '_', '+', '-'; no '/' or '..'): "
-            "it names the run's folder; put a hub id or a path in model.name_or_path"
-        )
-
-
-def is_a(value, annotation: str) -> bool:
-    """Whether `value` fits a field annotation written as text (`int`, `str | None`, `Any`, a dict, ...)."""
-    options = [a.strip() for a in str(annotation).split("|")]
-    if value is None:
-        return "None" in options or "Any" in options
-    return any(
-        a == "Any" or a.startswith(("dict", "TinyConfig")) or _CHECKS.get(a, lambda v: False)(value) for a in options
-    )
 
 
 @dataclass
@@ -149,12 +54,13 @@ class MethodConfig:
     feedforward_modules: list[str] | None = None  # ia3: targets whose input (not output) is rescaled
     init_from: str | None = None  # a run dir or export whose prompt this run starts from (transfer.py)
 
+    def __post_init__(self):
+        check_name("method.name", self.name)  # the method's own ranges: Method.validate (methods/)
+
     @classmethod
     def from_cfg(cls, cfg) -> MethodConfig:
-        """From a DictConfig or a plain dict (the benchmark runs on machines without Hydra)."""
-        method = _typed(cls, _container(cfg), "method")
-        check_name("method.name", method.name)
-        return method
+        """From a DictConfig or a plain dict: types and keys checked by the schema, ranges by __post_init__."""
+        return checked(cls, cfg, "method", "in the method config")
 
 
 @dataclass
@@ -184,20 +90,18 @@ class ModelConfig:
     hidden_dropout: float | None = None  # null = the checkpoint's own (e.g. hidden_dropout_prob 0.1)
     attention_dropout: float | None = None  # null = the checkpoint's own (e.g. attention_probs_dropout_prob 0.1)
 
-    @classmethod
-    def from_cfg(cls, cfg) -> ModelConfig:
-        data = _container(cfg)
-        model = _typed(cls, {**data, "tiny": None}, "model")
-        check_name("model.name", model.name)
-        if data.get("tiny") is not None:
-            model = dataclasses.replace(model, tiny=_typed(TinyConfig, dict(data["tiny"]), "model.tiny"))
-        if model.attn_implementation not in ("sdpa", "eager"):
-            raise PtuneError(f"model.attn_implementation={model.attn_implementation!r}: choose sdpa or eager")
+    def __post_init__(self):
+        check_name("model.name", self.name)
+        if self.attn_implementation not in ("sdpa", "eager"):
+            raise PtuneError(f"model.attn_implementation={self.attn_implementation!r}: choose sdpa or eager")
         for key in ("hidden_dropout", "attention_dropout"):
-            value = getattr(model, key)
+            value = getattr(self, key)
             if value is not None and not 0 <= value < 1:
                 raise PtuneError(f"model.{key}={value}: expected a probability in [0, 1), or null")
-        return model
+
+    @classmethod
+    def from_cfg(cls, cfg) -> ModelConfig:
+        return checked(cls, cfg, "model", "in the model config")
 
 
 @dataclass
@@ -232,13 +136,14 @@ class TrainConfig:
     fsdp: str = ""  # e.g. "full_shard auto_wrap": FSDP through the Trainer (multi-GPU)
     deepspeed: str | None = None  # path to a DeepSpeed config json, e.g. conf/deepspeed/zero2.json
 
-    @classmethod
-    def from_cfg(cls, cfg) -> TrainConfig:
-        t = _typed(cls, _container(cfg), "train")
-        for ok, message in t.problems():
+    def __post_init__(self):
+        for ok, message in self.problems():
             if not ok:
                 raise PtuneError(message)
-        return t
+
+    @classmethod
+    def from_cfg(cls, cfg) -> TrainConfig:
+        return checked(cls, cfg, "train", "in the train config")
 
     def problems(self) -> list[tuple[bool, str]]:
         t = self
@@ -268,60 +173,37 @@ class TrainConfig:
 
 
 @dataclass
-class DataConfig:
-    """The `task.*` keys every task has (the family's own options come on top, e.g. `task.doc_stride`)."""
-
-    name: str = _same()
-    source: str = _same("default")
-    max_seq_len: int = 128
-    data_dir: str | None = _same(None)  # the official files; null = load from the dataset hub
-    max_train_samples: int | None = None  # a fixed random subset (same for every seed and method)
-    max_eval_samples: int | None = None
-
-    @classmethod
-    def from_cfg(cls, cfg) -> DataConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        data = _typed(cls, {k: v for k, v in _container(cfg).items() if k in names}, "task")
-        check_name("task.name", data.name)
-        if data.max_seq_len <= 2:
-            raise PtuneError(f"task.max_seq_len={data.max_seq_len}: expected an integer > 2 (tokens per example)")
-        for key in ("max_train_samples", "max_eval_samples"):
-            if getattr(data, key) is not None and getattr(data, key) < 1:
-                raise PtuneError(f"task.{key}={getattr(data, key)}: expected an integer >= 1, or null for all examples")
-        return data
-
-
-@dataclass
 class RunConfig:
     """The top-level keys of `conf/config.yaml`."""
 
+    # the config groups, each checked by its own schema (`<group>/base`, `task/<family>_base`)
+    model: Any = None
+    task: Any = None
+    method: Any = None
+    train: Any = None
     seed: int = 42
-    output_dir: str | None = None
-    overwrite: bool = False
+    output_dir: str | None = None  # where the run writes its record; null = Hydra's run dir
+    overwrite: bool = False  # a run refuses an output dir that holds a completed run, unless this is true
+
+    def __post_init__(self):
+        if not 0 <= self.seed <= SEED_MAX:
+            raise PtuneError(f"seed={self.seed}: expected an integer from 0 to {SEED_MAX}")
 
     @classmethod
     def from_cfg(cls, cfg) -> RunConfig:
-        names = [f.name for f in dataclasses.fields(cls)]
-        run = _typed(cls, {k: cfg[k] for k in names if k in cfg}, "")
-        if not 0 <= run.seed <= SEED_MAX:
-            raise PtuneError(f"seed={run.seed}: expected an integer from 0 to {SEED_MAX}")
-        return run
+        """The top-level keys only (the groups are checked by their own schemas)."""
+        keys = ("seed", "output_dir", "overwrite")
+        return checked(cls, {k: cfg[k] for k in keys if k in cfg}, "", "in the top-level config")
 
 
-SCHEMAS = {"": RunConfig, "method": MethodConfig, "model": ModelConfig, "model.tiny": TinyConfig}
-SCHEMAS |= {"train": TrainConfig, "task": DataConfig}
-
-
-def field_type(key: str) -> str | None:
-    """The declared type of a dotted key (`train.batch_size` -> `int`), or None when no schema declares it."""
-    group, _, name = key.rpartition(".")
-    fields = {f.name: f.type for f in dataclasses.fields(SCHEMAS[group])} if group in SCHEMAS else {}
-    return str(fields[name]) if name in fields else None
+SCHEMAS = {"": RunConfig, "method": MethodConfig, "model": ModelConfig, "model.tiny": TinyConfig, "train": TrainConfig}
 
 
 def schema_keys() -> list[str]:
-    """Every key the schemas declare, dotted: `seed`, `method.prefix_len`, `model.tiny.layers`, ..."""
-    return sorted(dotted(g, f.name) for g, cls in SCHEMAS.items() for f in dataclasses.fields(cls))
+    """Every key the schemas declare, dotted: `seed`, `method.prefix_len`, `model.tiny.layers`, and every
+    task family's `task.*` keys."""
+    keys = {dotted(g, f.name) for g, cls in SCHEMAS.items() for f in dataclasses.fields(cls)}
+    return sorted(keys | {f"task.{f.name}" for cls in TASK_SCHEMAS.values() for f in dataclasses.fields(cls)})
 
 
 def non_splitting_keys() -> set[str]:
@@ -336,9 +218,13 @@ def non_splitting_keys() -> set[str]:
 
 
 def register_schemas() -> None:
-    """Put the schemas into Hydra's ConfigStore as `model/base`, `method/base`, `train/base`."""
+    """Put the schemas into Hydra's ConfigStore: `model/base`, `method/base`, `train/base`, one
+    `task/<key>_base` per task schema, and `run_base` for the top-level keys (conf/config.yaml)."""
     from hydra.core.config_store import ConfigStore
 
     store = ConfigStore.instance()
     for group, schema in (("model", ModelConfig), ("method", MethodConfig), ("train", TrainConfig)):
         store.store(group=group, name="base", node=schema)
+    for key, schema in TASK_SCHEMAS.items():
+        store.store(group="task", name=f"{key}_base", node=schema)
+    store.store(name="run_base", node=RunConfig)

@@ -1,27 +1,21 @@
 """Command-line mistakes as one line each: `<key>=<value>: <what was expected>`, with the nearest valid
 key or choice for a typo (`did you mean method.prefix_len?`).
 
-`check_overrides` reads the overrides before Hydra composes anything (Hydra creates the run dir before
-the run starts, and OmegaConf quietly reads `yes` or `1` as true); `explain` turns what Hydra and
-OmegaConf raise during composition into the same kind of line. Neither imports torch.
+Types, keys and ranges are the schemas' (`config/schema.py`, `config/tasks.py`). `check_overrides`
+reads the overrides before Hydra composes anything for what Hydra cannot see: a boolean written as `yes`
+or `1` (OmegaConf quietly reads them as true), and a name that would make a path (`model.name=../x`).
+`explain` turns what Hydra and OmegaConf raise during composition into one line. Neither imports torch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 
-from ptune_exp.config.schema import (
-    NAME_KEYS,
-    SEED_MAX,
-    check_name,
-    expected,
-    field_type,
-    is_a,
-    nearest,
-    schema_keys,
-    show,
-)
+from ptune_exp.config.checks import check_name, declared, nearest, problem, show, unknown_key
+from ptune_exp.config.schema import NAME_KEYS, SCHEMAS, schema_keys
+from ptune_exp.config.tasks import TASK_SCHEMAS
 from ptune_exp.errors import PtuneError
 
 CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf")
@@ -29,8 +23,8 @@ HINT_SWEEP = "several values are a sweep: add -m (or write a list as [a,b], or q
 
 
 def check_overrides(overrides: list[str]) -> None:
-    """Refuse, before composition, a value of the wrong type for a typed key (booleans strictly: true or
-    false), a seed out of range, and a name that would make a path (`model.name=../x`)."""
+    """Refuse, before composition, a boolean that is not true or false (`yes`, `1`), and a name that would
+    make a path (`model.name=../x`); the rest is the schemas' to check."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import OverrideParseException
 
@@ -63,13 +57,14 @@ def _values(override) -> list:
 def _check_value(key: str, value) -> None:
     if key in NAME_KEYS:
         check_name(key, value)
-    annotation = field_type(key)
-    if annotation is None or "str" in annotation.split(" | ") or "Any" in annotation:
-        return  # OmegaConf turns any scalar into a string; a key no schema declares is checked later
-    if not is_a(value, annotation):
-        raise PtuneError(f"{key}={show(value)}: expected {expected(annotation)}")
-    if key == "seed" and not 0 <= value <= SEED_MAX:
-        raise PtuneError(f"seed={value}: expected an integer from 0 to {SEED_MAX}")
+    if key in boolean_keys() and not isinstance(value, bool):
+        raise PtuneError(f"{key}={show(value)}: expected true or false")
+
+
+def boolean_keys() -> set[str]:
+    """The keys a schema declares as a plain boolean: `overwrite`, `method.reparam`, `task.label_all_tokens`."""
+    groups = [*SCHEMAS.items(), *(("task", cls) for cls in TASK_SCHEMAS.values())]
+    return {f"{g}.{k}" if g else k for g, cls in groups for k, t in declared(cls).items() if t is bool}
 
 
 def explain(error: Exception) -> str:
@@ -87,9 +82,9 @@ def explain(error: Exception) -> str:
     key = getattr(cause, "full_key", None)
     if type(cause).__name__ in ("ConfigKeyError", "ConfigAttributeError") and key:
         match = re.match(r"Could not override '([^']*)'", str(error))
-        return _unknown_key(match.group(1) if match else key)
+        return _unknown_key(match.group(1) if match else key, cause)
     if type(cause).__name__ == "ValidationError" and key:
-        return _bad_value(key, error, cause)
+        return _bad_value(error, cause)
     if str(error).startswith("Ambiguous value for argument"):
         return f"{_quoted(str(error))}: {HINT_SWEEP}"
     detail = f": {_first_line(cause)}" if cause is not error and _first_line(cause) not in str(error) else ""
@@ -115,39 +110,37 @@ def _quoted(text: str) -> str:
 
 
 def _missing_choice(error) -> str:
-    """`method=lora`: the group, the choices (not the typed `base` schema), the nearest one."""
+    """`method=lora`: the group, the choices (not the typed schemas `base`, `<key>_base`), the nearest one."""
     group, _, name = (error.missing_cfg_file or "").rpartition("/")
-    options = [o for o in error.options if o != "base"]
+    options = [o for o in error.options if o != "base" and not o.endswith("_base")]
     near = nearest(name, options)
     hint = f"did you mean {group}={near}? " if near else ""
     return f"{group}={name}: no such {group}; {hint}choose one of {', '.join(options)}"
 
 
-def _unknown_key(key: str) -> str:
-    """The nearest key of the same group (`method.*`), or of any group when the group is the typo."""
-    keys = known_keys()
+def _unknown_key(key: str, cause) -> str:
+    """The nearest key of the schema the key was meant for (`method.*`, this task's `task.*`), or of any
+    group when the group is the typo."""
     group, _, name = key.rpartition(".")
+    schema = getattr(cause, "object_type", None)
+    if group and dataclasses.is_dataclass(schema) and str(getattr(cause, "full_key", "")) == key:
+        return unknown_key(schema, name, group, otherwise="see the keys with: ptune-exp --cfg job")
+    keys = known_keys()
     siblings = {k.rpartition(".")[2]: k for k in keys if k.rpartition(".")[0] == group}
     near = siblings.get(nearest(name, siblings)) if siblings else nearest(key, keys)
     hint = f"did you mean {near}?" if near else "see the keys with: ptune-exp --cfg job"
     return f"{key}: no such key; {hint}"
 
 
-def _bad_value(key: str, error: Exception, cause: Exception) -> str:
+def _bad_value(error: Exception, cause: Exception) -> str:
+    """`key=value: expected <the declared type in words>` (the value as the override wrote it)."""
     match = re.search(r"override (\S+)", str(error))
     value = match.group(1).split("=", 1)[-1] if match else _quoted(str(cause))
-    annotation = field_type(key)
-    want = expected(annotation) if annotation else _first_line(cause)
-    return f"{key}={value}: expected {want}"
+    line = problem(cause, {}, "")
+    key, _, want = line.partition(": expected ")
+    return f"{key.partition('=')[0]}={value}: expected {want}" if want else line
 
 
 def known_keys() -> list[str]:
-    """Every valid dotted key: the schemas', the tasks' own options (`task.doc_stride`), the group names."""
-    from omegaconf import OmegaConf
-
-    keys = set(schema_keys()) | {d for d in os.listdir(CONF) if os.path.isdir(os.path.join(CONF, d))}
-    task_dir = os.path.join(CONF, "task")
-    for name in sorted(os.listdir(task_dir)):
-        if name.endswith(".yaml"):
-            keys |= {f"task.{k}" for k in OmegaConf.load(os.path.join(task_dir, name))}
-    return sorted(keys)
+    """Every valid dotted key: the schemas' (every task family's `task.*` included) and the group names."""
+    return sorted(set(schema_keys()) | {d for d in os.listdir(CONF) if os.path.isdir(os.path.join(CONF, d))})

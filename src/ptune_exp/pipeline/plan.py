@@ -13,6 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ptune_exp.artifacts.transfer import check_source, read_source
+from ptune_exp.config.checks import as_plain
 from ptune_exp.config.names import model_name
 from ptune_exp.config.schema import (
     DataConfig,
@@ -20,7 +21,6 @@ from ptune_exp.config.schema import (
     ModelConfig,
     RunConfig,
     TrainConfig,
-    _container,
     nearest,
 )
 from ptune_exp.errors import PtuneError
@@ -83,7 +83,7 @@ def _plan(cfg: DictConfig) -> Plan:
     method.validate(method_cfg)
     if method_cfg.init_from:  # read and checked now: a wrong source costs seconds, not a model load
         check_source(read_source(method_cfg.init_from), method, method_cfg)
-    model = ModelConfig.from_cfg({**_container(cfg.model), "name": model_name(cfg.model, _given())})
+    model = ModelConfig.from_cfg({**as_plain(cfg.model), "name": model_name(cfg.model, _given())})
     task, data = configure_multi(cfg.task) if cfg.task.get("name") == MULTI else _task(cfg.task)
     task = task_for(task, method, method_cfg)  # the head and the template's placement (docs/heads.md)
     if data.data_dir and not os.path.isdir(data.data_dir):
@@ -107,6 +107,8 @@ def _plan(cfg: DictConfig) -> Plan:
 
 
 def _task(task_cfg) -> tuple[TaskSpec, DataConfig]:
+    """The task's spec (a built-in task with its family's options applied, checked by its family's schema in
+    config/tasks.py; or a custom task, its data read and checked) and its data settings."""
     return task_spec(task_cfg), DataConfig.from_cfg(task_cfg)
 
 

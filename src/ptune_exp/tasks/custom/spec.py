@@ -100,7 +100,7 @@ def _family_spec(task: CustomTaskConfig, common: dict, labels: tuple, resolved: 
 
 def _options(task_cfg, task: CustomTaskConfig) -> dict:
     """The family's own task.* options (tagging: labels; qa: doc_stride, ...) for its `configure`."""
-    keys = ("label_all_tokens", "doc_stride", "n_best", "max_answer_len", "max_question_len")
+    keys = ("label_all_tokens", "doc_stride", "n_best", "max_answer_len", "max_question_len", "template", "label_words")
     options = {k: task_cfg.get(k) for k in keys if task_cfg.get(k) is not None}
     if task.family == "tagging" and task.labels:
         options["labels"] = list(task.labels)

@@ -20,6 +20,8 @@ rest of the code reaches a family only through `Family` (`family_of(spec)` in `f
                                                     example i in errors (default `inputs[i]`)
   read_inputs(spec, path) -> Dataset                inputs for ptune-exp-predict (labels optional)
   read_input_rows(spec, path) -> list[dict]         the same as rows
+  schema(spec) -> type                              the spec's `task.*` schema (config/tasks.py TASK_SCHEMAS)
+  options(spec, task_cfg) -> DataConfig             task.* checked by that schema (types, keys, ranges)
   configure(spec, task_cfg) -> spec                 the spec with the family's own task.* options applied
   fit(spec, raw) -> spec                            the spec completed from the loaded data (e.g. labels)
 
@@ -29,13 +31,15 @@ A subclass sets `key` and `Scorer` (a `Scorer` subclass) and implements `read_ex
 `where` naming the file and line), `read_hub`, `make_head`, `tokenize` and `collator`; the rest has defaults here that
 families override where they differ: loading (`split_rows`: the official file in task.data_dir, else
 the hub split; `load_split` refuses an empty split and an unlabelled one that must have labels), the
-label check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, no
-options, no fitting. `Scorer` unwraps the logits and scores with the spec's metrics; `LinearHead` is the heads'
-dropout + initialised linear layer.
+label check (a `label` column, -1 = none), the empty-input check, a jsonl prediction file, the
+schema `TASK_SCHEMAS[key]` with its options copied onto the spec's fields of the same name, no fitting.
+`Scorer` unwraps the logits and scores with the spec's metrics; `LinearHead` is the heads' dropout +
+initialised linear layer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +51,8 @@ import torch
 from datasets import Dataset, Features
 from torch import nn
 
+from ptune_exp.config.checks import as_plain, checked
+from ptune_exp.config.tasks import TASK_SCHEMAS, DataConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.storage.files import write_lines
 from ptune_exp.tasks.files import as_split, require_file
@@ -251,9 +257,24 @@ class Family(ABC):
 
     # ---------------------------------------------------------------- the run's spec
 
+    def schema(self, spec: TaskSpec) -> type:
+        """The schema of the spec's `task.*` (conf/task/<name>.yaml extends it as `task/<key>_base`)."""
+        return TASK_SCHEMAS[self.key]
+
+    def options(self, spec: TaskSpec, task_cfg) -> DataConfig:
+        """`task.*` checked by the spec's schema: a mapping without `name` or `source` is the spec's."""
+        if isinstance(task_cfg, self.schema(spec)):
+            return task_cfg
+        given = {k: v for k, v in as_plain(task_cfg).items() if not (k == "source" and v is None)}
+        values = {"name": spec.name, "source": spec.source, **given}
+        return checked(self.schema(spec), values, "task", f"of task={spec.name}")
+
     def configure(self, spec: TaskSpec, task_cfg) -> TaskSpec:
-        """The spec with the family's own `task.*` options applied (none by default)."""
-        return spec
+        """The spec with the family's own `task.*` options applied: each option its schema adds to the
+        keys every task has is copied onto the spec's field of the same name (the spec as it is when none)."""
+        options = self.options(spec, task_cfg)
+        own = {f.name for f in dataclasses.fields(options)} - {f.name for f in dataclasses.fields(DataConfig)}
+        return dataclasses.replace(spec, **{k: getattr(options, k) for k in sorted(own)}) if own else spec
 
     def fit(self, spec: TaskSpec, raw: dict[str, Dataset]) -> TaskSpec:
         """The spec completed from the loaded splits (e.g. a label list taken from the data)."""

@@ -287,7 +287,7 @@ class Classification(Family):
 
     def configure(self, spec: ClassificationSpec, task_cfg) -> ClassificationSpec:
         """The spec with `task.template` and `task.label_words` (or the task's defaults)."""
-        return templates.configure(spec, task_cfg)
+        return templates.configure(spec, self.options(spec, task_cfg))
 
     def make_head(self, spec: ClassificationSpec, hidden_size: int, dropout: float) -> nn.Module:
         if spec.head == "verbalizer":

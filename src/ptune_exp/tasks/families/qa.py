@@ -18,13 +18,13 @@ Head, post-processing and the official metrics: `qa_decode.py`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from datasets import Dataset, Features, Sequence, Value
 
+from ptune_exp.config.tasks import QA2Config, QAConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.base import MODEL_KEYS, Family, input_at, tokenize_rows
 from ptune_exp.tasks.families.qa_decode import SpanHead, SpanScorer, write_answers
@@ -43,8 +43,6 @@ ROW_FEATURES = Features(
         "is_impossible": Value("bool"),
     }
 )
-# the task.* keys a QA spec takes from the run config (see `configure`)
-OPTIONS = ("doc_stride", "n_best", "max_answer_len", "max_question_len", "null_threshold")
 SCALAR_KEYS = ("start_positions", "end_positions", "labels")
 
 
@@ -52,11 +50,12 @@ SCALAR_KEYS = ("start_positions", "end_positions", "labels")
 class QASpec(TaskSpec):
     version: str = "1.1"  # SQuAD 1.1 | 2.0 (unanswerable questions)
     read_file: Callable[..., list[dict]] | None = None  # (path, version, labelled) -> rows, for task.data_dir
-    doc_stride: int = 128  # context tokens shared by consecutive windows
-    n_best: int = 20  # start and end candidates kept per window
-    max_answer_len: int = 30  # longest answer, in tokens
-    max_question_len: int = 64  # longer questions are cut to this many tokens
-    null_threshold: float = 0.0  # 2.0: answer "" when null score - best span score > this
+    # the run's options (`task.*`, declared and checked in config/tasks.py QAConfig, set by `configure`)
+    doc_stride: int = QAConfig.doc_stride  # context tokens shared by consecutive windows
+    n_best: int = QAConfig.n_best  # start and end candidates kept per window
+    max_answer_len: int = QAConfig.max_answer_len  # longest answer, in tokens
+    max_question_len: int = QAConfig.max_question_len  # longer questions are cut to this many tokens
+    null_threshold: float = QA2Config.null_threshold  # 2.0: answer "" when null score - best span score > this
 
     @property
     def has_null(self) -> bool:
@@ -171,16 +170,9 @@ class QA(Family):
     row_features = ROW_FEATURES
     inputs_noun = "questions"
 
-    def configure(self, spec: QASpec, task_cfg) -> QASpec:
-        """The spec with the run's QA options (`task.doc_stride`, ...), checked."""
-        values = {key: task_cfg.get(key) for key in OPTIONS if task_cfg.get(key) is not None}
-        spec = dataclasses.replace(spec, **values)
-        for key in ("doc_stride", "n_best", "max_answer_len", "max_question_len"):
-            if not isinstance(getattr(spec, key), int) or getattr(spec, key) < 1:
-                raise PtuneError(f"task.{key}={getattr(spec, key)!r} must be a whole number >= 1")
-        if not isinstance(spec.null_threshold, (int, float)):
-            raise PtuneError(f"task.null_threshold={spec.null_threshold!r} must be a number")
-        return spec
+    def schema(self, spec: QASpec) -> type:
+        """`task.null_threshold` exists where questions may have no answer (SQuAD 2.0)."""
+        return QA2Config if spec.has_null else QAConfig
 
     def read_examples(self, spec: QASpec, examples, where=input_at, labelled=False) -> list[dict]:
         """Questions as dicts (see `question_rows`)."""

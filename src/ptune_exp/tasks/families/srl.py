@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from datasets import Dataset
 
+from ptune_exp.config.tasks import SRLConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.base import input_at
 from ptune_exp.tasks.families.srl_eval import srl_scores
@@ -93,6 +94,9 @@ class SRL(Tagging):
     def read_examples(self, spec: SRLSpec, examples, where=input_at, labelled=False) -> list[dict]:
         """Propositions as dicts: `tokens` (words), `predicate` (its word's index), optional `tags` (BIO)."""
         return proposition_rows(examples, where, labelled)
+
+    def schema(self, spec: SRLSpec) -> type:
+        return SRLConfig  # BIO argument tags from the data: task.labels may fix them
 
     def read_file(self, spec: SRLSpec, path: str, labelled: bool = False) -> list[dict]:
         """Rows of a props or BIO file; argument columns are always required (inputs without: `input_rows`)."""

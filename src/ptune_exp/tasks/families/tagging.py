@@ -36,6 +36,7 @@ from seqeval.metrics import classification_report
 from torch import nn
 from transformers.modeling_outputs import TokenClassifierOutput
 
+from ptune_exp.config.tasks import TaggingConfig, TaggingFromDataConfig
 from ptune_exp.errors import PtuneError
 from ptune_exp.tasks.families.base import Family, LinearHead, Scorer, input_at
 from ptune_exp.tasks.families.tagging_features import (
@@ -173,19 +174,17 @@ class Tagging(Family):
     Scorer = TaggingScorer
     inputs_noun = "sentences"
 
+    def schema(self, spec: TaggingSpec) -> type:
+        """`task.labels` exists for a task that takes its tags from the data (none fixed by its spec)."""
+        return TaggingConfig if spec.labels else TaggingFromDataConfig
+
     def configure(self, spec: TaggingSpec, task_cfg) -> TaggingSpec:
         """The spec with the run's tagging options: `task.label_all_tokens`, and `task.labels` (a fixed
         IOB2 tag list for a task that otherwise takes its labels from the data)."""
-        spec = dataclasses.replace(spec, label_all_tokens=bool(task_cfg.get("label_all_tokens") or False))
-        labels = task_cfg.get("labels")
-        if labels is None:
-            return spec
-        if spec.labels:
-            raise PtuneError(
-                f"task={spec.name} fixes its labels (in its hub's order); task.labels is for tasks "
-                "that take theirs from the data. Drop task.labels."
-            )
-        return dataclasses.replace(spec, labels=checked_labels(tuple(str(t) for t in labels)))
+        options = self.options(spec, task_cfg)
+        spec = dataclasses.replace(spec, label_all_tokens=options.label_all_tokens)
+        labels = getattr(options, "labels", None)
+        return spec if labels is None else dataclasses.replace(spec, labels=checked_labels(tuple(labels)))
 
     def fit(self, spec: TaggingSpec, raw: dict[str, Dataset]) -> TaggingSpec:
         """The spec with its labels fixed: its own, or "O" + B-/I- of each entity type in the loaded splits."""

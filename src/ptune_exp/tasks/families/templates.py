@@ -77,10 +77,10 @@ def label_word_ids(tokenizer, words) -> list[int]:
     return ids
 
 
-def configure(spec, task_cfg):
-    """The spec with `task.template` / `task.label_words` (or the task's defaults) applied."""
+def configure(spec, options):
+    """The spec with `task.template` / `task.label_words` (the checked options; null: the task's defaults)."""
     template, words = DEFAULTS.get(spec.name, ("", ()))
-    given_t, given_w = task_cfg.get("template"), task_cfg.get("label_words")
+    given_t, given_w = getattr(options, "template", None), getattr(options, "label_words", None)
     if given_t is not None:
         if not isinstance(given_t, str):
             raise PtuneError(f"task.template={given_t!r}: expected a string, e.g. '[P] {{text_a}} It was [MASK] .'")

@@ -19,15 +19,14 @@ import os
 from dataclasses import dataclass
 from importlib.resources import files
 
-from ptune_exp.config.schema import DataConfig, _container, check_name, nearest
+from ptune_exp.config.checks import checked
+from ptune_exp.config.tasks import DataConfig, MultiConfig
 from ptune_exp.errors import PtuneError
-from ptune_exp.tasks.custom import task_spec
-from ptune_exp.tasks.spec import Split, TaskSpec
+from ptune_exp.tasks.custom import is_custom, task_spec
+from ptune_exp.tasks.families import family_of
+from ptune_exp.tasks.spec import Split, TaskSpec, get_task
 
 MULTI = "multi"
-SHARED = ("max_seq_len", "max_train_samples", "max_eval_samples")  # multi-level values every member takes
-KEYS = {"name", "tasks", "members", "sampling", "temperature", *SHARED}
-SAMPLING = ("proportional", "temperature")
 
 
 @dataclass(frozen=True)
@@ -67,49 +66,21 @@ def probabilities(sizes: list[int], exponent: float) -> list[float]:
 
 
 def configure_multi(task_cfg) -> tuple[MultiSpec, DataConfig]:
-    """The multi-task spec and the run's data settings (the longest member length) from `task.*`."""
-    cfg = _container(task_cfg)
-    unknown = sorted(set(cfg) - KEYS)
-    if unknown:
-        near = nearest(unknown[0], KEYS)
-        hint = f"did you mean task.{near}? " if near else ""
-        raise PtuneError(
-            f"task.{unknown[0]}: no such key of task=multi; {hint}a member's options go in "
-            f"task.members.<task>.{unknown[0]}"
-        )
-    names = _names(cfg.get("tasks"))
-    own = cfg.get("members") or {}
-    strays = sorted(set(own) - set(names))
-    if strays:
-        raise PtuneError(f"task.members.{strays[0]}: not one of task.tasks={names}; add it there or drop it")
-    sampling, temperature = cfg.get("sampling"), cfg.get("temperature")
-    if sampling not in SAMPLING:
-        raise PtuneError(f"task.sampling={sampling}: expected one of {', '.join(SAMPLING)}")
-    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
-        raise PtuneError(f"task.temperature={temperature}: expected a number > 0 (1 = proportional sampling)")
-    shared = {k: cfg[k] for k in SHARED if cfg.get(k) is not None}
-    members = tuple(_member(name, shared, own.get(name) or {}) for name in names)
+    """The multi-task spec and the run's data settings (the longest member length) from `task.*`,
+    checked by its schema (config/tasks.py MultiConfig) and each member's by its own."""
+    options = task_cfg if isinstance(task_cfg, MultiConfig) else checked(MultiConfig, task_cfg, "task", "of task=multi")
+    shared = options.shared()
+    members = tuple(_member(name, shared, options.members.get(name) or {}) for name in options.tasks)
     splits = {role: Split() for m in members for role in m.task.splits}
-    spec = MultiSpec(MULTI, MULTI, MULTI, ("mean",), "mean", splits, None, "default", members, sampling, temperature)
+    how = (options.sampling, options.temperature)
+    spec = MultiSpec(MULTI, MULTI, MULTI, ("mean",), "mean", splits, None, "default", members, *how)
     data = DataConfig(name=MULTI, max_seq_len=max(m.data.max_seq_len for m in members))
     return spec, data
 
 
-def _names(tasks) -> list[str]:
-    if not isinstance(tasks, list) or len(tasks) < 2 or not all(isinstance(t, str) for t in tasks):
-        raise PtuneError(f"task.tasks={tasks}: expected a list of two or more task names, e.g. [conll03,conll04,rte]")
-    for name in tasks:
-        check_name("task.tasks", name)
-    if len(set(tasks)) != len(tasks) or MULTI in tasks:
-        raise PtuneError(f"task.tasks={tasks}: each member once, and never multi itself")
-    return list(tasks)
-
-
-def _member(name: str, shared: dict, own: dict) -> Member:
+def preset(name: str) -> dict:
+    """`conf/task/<name>.yaml`'s own values (its schema's defaults come from the schema)."""
     path = files("ptune_exp.conf") / "task" / f"{name}.yaml"
-    custom = not path.is_file() and ("data_files" in own or "hub_id" in own)  # declared in task.members.<name>
-    if custom:
-        path = files("ptune_exp.conf") / "task" / "custom.yaml"
     if not path.is_file():
         raise PtuneError(
             f"task.tasks: no task {name!r} (conf/task/{name}.yaml); see ptune-exp --help for the tasks, or "
@@ -117,18 +88,34 @@ def _member(name: str, shared: dict, own: dict) -> Member:
         )
     from omegaconf import OmegaConf
 
-    base = OmegaConf.to_container(OmegaConf.load(str(path)))
-    allowed = set(base) | {f.name for f in dataclasses.fields(DataConfig)} | {"labels"}
-    for key in own:
-        if key not in allowed:
-            near = nearest(key, allowed)
-            hint = f"did you mean task.members.{name}.{near}?" if near else f"valid keys: {', '.join(sorted(allowed))}"
-            raise PtuneError(f"task.members.{name}.{key}: no such key of task={name}; {hint}")
-    merged = OmegaConf.create({**base, **shared, **own, "name": name})
+    values = OmegaConf.to_container(OmegaConf.load(str(path)))
+    return {k: v for k, v in values.items() if k != "defaults"}
+
+
+def _member(name: str, shared: dict, own: dict) -> Member:
+    if is_custom(own) and not (files("ptune_exp.conf") / "task" / f"{name}.yaml").is_file():
+        return _custom_member(name, shared, own)
+    base = preset(name)
+    spec = get_task(name, own.get("source", base.get("source")))
+    family = family_of(spec)
+    prefix = f"task.members.{name}"
     try:
-        task, data = task_spec(merged), DataConfig.from_cfg(merged)
+        options = checked(family.schema(spec), {**base, **shared, **own, "name": name}, prefix, f"of task={name}")
+        task, data = family.configure(spec, options), DataConfig.of(options)
+    except PtuneError as e:  # a range or a family's check says `task.<key>`: name the member
+        raise PtuneError(str(e) if str(e).startswith(prefix) else f"{prefix}: {e}") from None
+    if data.data_dir and not os.path.isdir(data.data_dir):
+        raise PtuneError(f"{prefix}.data_dir={data.data_dir} is not a directory")
+    return Member(name, task, data, dataclasses.asdict(options))
+
+
+def _custom_member(name: str, shared: dict, own: dict) -> Member:
+    """A member declared in `task.members.<name>` as a task of the user's own (docs/custom-data.md)."""
+    from omegaconf import OmegaConf
+
+    merged = {**preset("custom"), **shared, **own, "name": name}
+    try:
+        task, data = task_spec(OmegaConf.create(merged)), DataConfig.from_cfg(merged)
     except PtuneError as e:
         raise PtuneError(f"task.members.{name}: {e}") from None
-    if data.data_dir and not os.path.isdir(data.data_dir):
-        raise PtuneError(f"task.members.{name}.data_dir={data.data_dir} is not a directory")
-    return Member(name, task, data, OmegaConf.to_container(merged))
+    return Member(name, task, data, merged)

@@ -202,3 +202,20 @@ def test_every_from_pretrained_in_src_says_whether_to_trust_remote_code():
         with open(path, encoding="utf-8") as f:
             found += untrusting_calls(f.read(), os.path.relpath(path, SRC))
     assert not found, f"from_pretrained without an explicit trust_remote_code=: {found}"
+
+
+def first_sentence(path: str) -> str:
+    doc = ast.get_docstring(ast.parse(open(path, encoding="utf-8").read())) or ""
+    return " ".join(doc.split()).split(". ")[0].strip()
+
+
+def test_every_module_says_what_it_holds_in_its_own_words():
+    """A module's docstring opens with what it holds; two modules opening alike are one job in two places."""
+    by_sentence: dict[str, list[str]] = {}
+    for name, path in modules().items():
+        sentence = first_sentence(path)
+        assert sentence or name.endswith("__main__"), f"{path}: no module docstring"
+        if sentence:
+            by_sentence.setdefault(sentence.lower(), []).append(name)
+    same = {s: names for s, names in by_sentence.items() if len(names) > 1}
+    assert not same, f"modules that describe themselves alike: {same}"

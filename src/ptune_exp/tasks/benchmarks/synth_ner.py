@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import random
 
+from ptune_exp.tasks.families.tagging import TaggingSpec
+from ptune_exp.tasks.spec import Split, register
+
 SIZES = {"train": 2000, "dev": 400, "test": 400}
 LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 NAMES = ["jordan", "paris", "austin", "florence", "sydney", "victoria", "georgia", "madison", "dallas", "chelsea"]
@@ -102,3 +105,17 @@ def generate(role: str, seed: int = 0) -> list[dict]:
         tokens, tags = _sentence(rng)
         rows.append({"idx": i, "tokens": tokens, "tags": tags})
     return rows
+
+
+register(
+    TaggingSpec(
+        name="synth_ner",
+        family="tagging",
+        benchmark="synthetic",
+        metrics=("f1", "precision", "recall"),
+        main_metric="f1",
+        splits={role: Split() for role in SIZES},
+        labels=LABELS,
+        generate=generate,
+    )
+)

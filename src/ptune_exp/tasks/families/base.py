@@ -185,6 +185,8 @@ class Family(ABC):
         task's: the rows its reader loaded)."""
         if spec.reader is not None:
             return spec.reader.split_rows(spec, role)
+        if getattr(spec, "generate", None) is not None:  # a task the project generates (synth_sentiment, synth_ner)
+            return spec.generate(role, 0)
         split = spec.splits[role]
         if data_dir:
             path = require_file(data_dir, split.file, f"task={spec.name} {role} split")

@@ -236,9 +236,7 @@ class Classification(Family):
     Scorer = ClassificationScorer
 
     def split_rows(self, spec: ClassificationSpec, role: str, data_dir: str | None) -> list[dict]:
-        if spec.generate is not None:
-            return spec.generate(role, 0)
-        if data_dir:
+        if data_dir and spec.generate is None:
             _check_layout(spec, role, data_dir)
         return super().split_rows(spec, role, data_dir)
 

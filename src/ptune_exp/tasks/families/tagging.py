@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,7 @@ class TaggingSpec(TaskSpec):
     hub_format: str = "tags"  # tags: a tag column | spans: entity spans {start, end, type}
     hub_columns: tuple[str, str] = ("tokens", "ner_tags")  # (words, tags or spans)
     label_all_tokens: bool = False  # label every sub-word, not only a word's first
+    generate: Callable[[str, int], list[dict]] | None = None  # (role, seed) -> rows: a task the project generates
 
 
 def label_list(spec: TaggingSpec) -> tuple[str, ...]:

@@ -172,6 +172,50 @@ class MultiConfig:
         return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
 
 
+def _splits() -> dict:
+    return {"train": None, "dev": None, "test": None}
+
+
+@dataclass
+class CustomConfig(DataConfig):
+    """`task.*` of a task of the user's own (`task=custom`, docs/custom-data.md): its data, its columns and the
+    options of whichever family it declares. The declaration's own checks (a name that is not a built-in
+    task's, data given one way, metrics that fit the family) are tasks/custom/config.py's."""
+
+    family: str = "classification"  # classification | tagging | qa | multiple_choice
+    data_files: dict[str, str | None] = field(default_factory=_splits, metadata={"splits_rows": False})  # csv, json, ...
+    format: str | None = None  # null = from each file's extension
+    hub_id: str | None = None  # a hub dataset id, or a local folder laid out like a dataset repository
+    hub_config: str | None = None
+    revision: str | None = None
+    splits: dict[str, str | None] = field(default_factory=lambda: {"train": "train", "dev": "validation", "test": None})
+    dev_fraction: float | None = None  # no dev split: carve this share of train (from the data's digest)
+    stratify: bool = False  # with max_train_samples: keep each class's share
+    text_fields: list[str] | None = None
+    label_field: str = "label"
+    tokens_field: str | None = None
+    tags_field: str | None = None
+    question_field: str = "question"
+    context_field: str = "context"
+    answers_field: str = "answers"
+    id_field: str | None = None
+    choice_fields: list[str] | None = None
+    labels: list[str] | None = None  # the label list in head order; null = inferred
+    metrics: list[str] | None = None
+    main_metric: str | None = None
+    template: str | None = None  # classification: method=ptv1 / method.head=verbalizer
+    label_words: list[str] | None = None
+    label_all_tokens: bool = False  # tagging
+    doc_stride: int | None = None  # qa options; null = the family's defaults
+    n_best: int | None = None
+    max_answer_len: int | None = None
+    max_question_len: int | None = None
+
+    def __post_init__(self):  # the name may be missing until the declaration is checked (tasks/custom/config.py)
+        if self.name not in (None, "", MISSING):
+            super().__post_init__()
+
+
 # key -> schema, registered as task/<key>_base; a family's default schema is the one under its own key
 TASK_SCHEMAS: dict[str, type] = {
     "classification": ClassificationConfig,
@@ -183,4 +227,5 @@ TASK_SCHEMAS: dict[str, type] = {
     "qa": QAConfig,
     "qa_v2": QA2Config,
     "multi": MultiConfig,
+    "custom": CustomConfig,  # no family of its own: the family it declares reads its options
 }

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ptune_exp.config.checks import declared
 from ptune_exp.errors import PtuneError
 from ptune_exp.storage.weights import sha256_file
 from ptune_exp.tasks.benchmarks.squad import read_squad_json
@@ -80,7 +81,8 @@ def custom_spec(task_cfg, load: bool = True) -> TaskSpec:
     common = {"name": task.name, "family": task.family, "benchmark": BENCHMARK, "metrics": metrics}
     common |= {"main_metric": main, "splits": {role: Split() for role in task.roles}, "reader": data}
     spec = _family_spec(task, common, labels, data.resolved)
-    return family_of(spec).configure(spec, _options(task_cfg, task))
+    family = family_of(spec)
+    return family.configure(spec, _options(task_cfg, task, declared(family.schema(spec))))
 
 
 def _family_spec(task: CustomTaskConfig, common: dict, labels: tuple, resolved: dict) -> TaskSpec:
@@ -98,10 +100,11 @@ def _family_spec(task: CustomTaskConfig, common: dict, labels: tuple, resolved: 
     return MultipleChoiceSpec(**common, num_choices=len(choices))
 
 
-def _options(task_cfg, task: CustomTaskConfig) -> dict:
-    """The family's own task.* options (tagging: labels; qa: doc_stride, ...) for its `configure`."""
+def _options(task_cfg, task: CustomTaskConfig, allowed) -> dict:
+    """The family's own task.* options (tagging: labels; qa: doc_stride, ...) its schema declares, for its
+    `configure` (a custom task's yaml holds every family's: each family takes its own)."""
     keys = ("label_all_tokens", "doc_stride", "n_best", "max_answer_len", "max_question_len", "template", "label_words")
-    options = {k: task_cfg.get(k) for k in keys if task_cfg.get(k) is not None}
+    options = {k: task_cfg.get(k) for k in keys if k in allowed and task_cfg.get(k) is not None}
     if task.family == "tagging" and task.labels:
         options["labels"] = list(task.labels)
     return options

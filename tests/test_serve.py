@@ -5,6 +5,7 @@ must be `ptune-exp-predict`'s, and a mixed batch must give what the same rows gi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,15 +87,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(exports):
+@contextlib.contextmanager
+def running_server(paths: list[str], log_path: Path, *flags: str):
+    """`ptune-exp-serve PATHS` as a real subprocess on a free port, until /health answers; yields the port."""
     port = free_port()
-    names = ["sentiment", "tags", "qa", "whole", "adapter", "weights", "arch"]
-    command = [sys.executable, "-m", "ptune_exp.serve.server", *(str(exports / n) for n in names)]
+    command = [sys.executable, "-m", "ptune_exp.serve.server", *paths]
     env = {**os.environ, "PYTHONPATH": SRC, "HF_HUB_OFFLINE": "1"}
-    log = open(exports / "server.log", "w")
+    log = open(log_path, "w")
     proc = subprocess.Popen(
-        [*command, "--port", str(port), "--batch-timeout", "0.2"],
+        [*command, "--port", str(port), "--batch-timeout", "0.2", *flags],
         env=env,
         stdout=log,
         stderr=log,
@@ -109,7 +110,7 @@ def server(exports):
             except (OSError, ValueError):
                 pass
             time.sleep(0.3)
-        assert proc.poll() is None and time.time() < deadline, (exports / "server.log").read_text()[-3000:]
+        assert proc.poll() is None and time.time() < deadline, log_path.read_text()[-3000:]
         yield port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -118,6 +119,13 @@ def server(exports):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(exports):
+    names = ["sentiment", "tags", "qa", "whole", "adapter", "weights", "arch"]
+    with running_server([str(exports / n) for n in names], exports / "server.log") as port:
+        yield port
 
 
 def input_file(name: str, folder: Path) -> Path:

@@ -190,6 +190,25 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = 
     return Backbone(model, tokenizer)
 
 
+def load_shared_backbone(model_cfg: ModelConfig, attn_implementation: str, heads: set[str]) -> Backbone:
+    """One backbone for exports with different heads (`ptune-exp-serve`): with the masked-LM head (checked
+    as `load_backbone` checks it) when a head in `heads` is the verbalizer, with the pooler when one is the
+    pooler head. A masked-LM model of a checkpoint carries no pooler (BertForMaskedLM has none), so when both
+    are needed the encoder is loaded with its pooler and the masked-LM head is taken from a second load,
+    tied to that encoder's word embeddings (same values, from the same checkpoint)."""
+    if "verbalizer" not in heads:
+        return load_backbone(model_cfg, attn_implementation, "pooler" if "pooler" in heads else "linear")
+    backbone = load_backbone(model_cfg, attn_implementation, "verbalizer")
+    if "pooler" not in heads or getattr(backbone.model, "pooler", None) is not None:
+        return backbone
+    pooled = load_backbone(model_cfg, attn_implementation, "pooler")
+    old, new = backbone.model.get_input_embeddings().weight, pooled.model.get_input_embeddings().weight
+    for module in backbone.mlm_head.modules():
+        if getattr(module, "weight", None) is old:
+            module.weight = new
+    return Backbone(pooled.model, pooled.tokenizer, mlm_head=backbone.mlm_head)
+
+
 def _tiny(model_cfg: ModelConfig, attn_implementation: str, head: str) -> Backbone:
     t = model_cfg.tiny
     if t.arch not in tiny_archs():

@@ -24,6 +24,7 @@ from ptune_exp.serve.columns import Columns
 from ptune_exp.serve.registry import Registry, Served
 from ptune_exp.serve.rows import mixed_inputs, strip
 from ptune_exp.tasks.families.base import MODEL_KEYS
+from ptune_exp.tasks.families.templates import encode
 from ptune_exp.tasks.inputs import input_rows, results
 
 
@@ -51,12 +52,16 @@ def job_from_list(task: Served, inputs: list) -> Job:
 
 
 def _truncated(parts, raw, tokenizer) -> list[int]:
-    """Classification inputs longer than task.max_seq_len (cut there, as in training); other families
-    split long inputs into windows instead."""
+    """Classification inputs longer than task.max_seq_len (cut there, as in training; written through
+    the task's template when it has one); other families split long inputs into windows instead."""
     if parts.family.key != "classification":
         return []
     pair = list(raw["text_b"]) if parts.task.is_pair else None
-    lengths = [len(ids) for ids in tokenizer(list(raw["text_a"]), pair)["input_ids"]]
+    if parts.task.templated:  # the whole input the template writes, uncut
+        task, texts = parts.task, zip(raw["text_a"], pair or [None] * len(raw))
+        lengths = [len(encode(tokenizer, task.template, task.virtual_tokens, a, b, 1 << 30)) for a, b in texts]
+    else:
+        lengths = [len(ids) for ids in tokenizer(list(raw["text_a"]), pair)["input_ids"]]
     return [i for i, n in enumerate(lengths) if n > parts.data.max_seq_len]
 
 
@@ -117,6 +122,8 @@ def _pad(t: torch.Tensor, length: int, value: int) -> torch.Tensor:
 def _head(job: Job, batch: dict, flat: dict, hidden: torch.Tensor) -> None:
     """The task's head on its rows, as PromptedModel.forward calls it; the logits gathered as the Trainer does."""
     extra = {k: v for k, v in batch.items() if k not in MODEL_KEYS and k != "labels"}
+    if getattr(job.task.model.head, "reads_input_ids", False):  # a verbalizer finds the [MASK] position
+        extra["input_ids"] = flat["input_ids"]
     shape = batch["input_ids"].shape[:-1]
     out = job.task.model.head(hidden, labels=None, attention_mask=flat["attention_mask"], batch_shape=shape, **extra)
     logits = tuple(v for k, v in out.items() if k != "loss")

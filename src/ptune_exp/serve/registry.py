@@ -2,6 +2,12 @@
 accepted export's prompt and head on that one backbone (the builder's `assemble` with a loader that
 hands back the loaded backbone, so nothing is loaded twice).
 
+Heads other than [CLS] + linear (docs/heads.md) read parts of the backbone, which is loaded with them
+when any served export needs them: its masked-LM head for `method.head=verbalizer` (refused, like a
+run, when the checkpoint lacks its weights: then only the verbalizer exports are refused), its pooler
+for `method.head=pooler` (kept). Template-placed virtual tokens (ptv1; pt with a verbalizer) are input
+positions of the rows' own (templated) input ids, filled per row (rows.py).
+
 An export is served under a name: `NAME=PATH`, or the folder's name (the run folder's name for the
 default `RUN_DIR/export`). It is refused, with the reason, when it cannot be read or verified
 (export.py), when it is `fft` (a whole fine-tuned model, not a prompt on a shared backbone) or `lora`/`ia3`
@@ -22,7 +28,7 @@ from ptune_exp.artifacts.fingerprint import differences, fingerprint
 from ptune_exp.errors import PtuneError
 from ptune_exp.injection import prepare
 from ptune_exp.methods import METHODS
-from ptune_exp.model.backbones import Backbone, load_backbone, model_type_of
+from ptune_exp.model.backbones import Backbone, check_head, load_shared_backbone, model_type_of
 from ptune_exp.model.build import BuildOptions, assemble
 from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.runs.provenance import model_source
@@ -31,10 +37,6 @@ from ptune_exp.storage.weights import load_into
 
 log = logging.getLogger("ptune_exp")
 WHOLE_MODEL = "fft exports hold a whole fine-tuned model, not a prompt for a shared backbone; use ptune-exp-predict"
-OWN_HEAD = (
-    "method={key} with head={head} reads its template, pooler or masked-LM head, which the shared backbone "
-    "does not serve yet; use ptune-exp-predict or the Python API"
-)
 ADAPTER = (
     "{key} exports put adapter layers inside the backbone's linear layers, which every other task served on it "
     "would run through; serve prompt exports (pt, prefix, ptv2) together, and this one alone with "
@@ -61,6 +63,7 @@ class Served:
             "task": self.parts.task.name,
             "family": self.parts.family.key,
             "labels": meta.get("labels"),
+            "head": self.parts.method_cfg.head,
             "prefix_len": self.parts.method_cfg.prefix_len,
             "max_seq_len": self.parts.data.max_seq_len,
             "scores": meta.get("scores"),
@@ -78,6 +81,7 @@ class Registry:
     attn: str  # the attention implementation it was loaded with (ptune_* wrapped where deep prompts need it)
     tasks: dict[str, Served] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)  # name -> reason
+    missing: dict[str, str] = field(default_factory=dict)  # head -> why the backbone was loaded without it
 
 
 def export_name(spec: str) -> tuple[str, str]:
@@ -143,8 +147,6 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
             continue
         if parts.method.trains_backbone:
             refused[name] = WHOLE_MODEL
-        elif getattr(parts.task, "head", "linear") != "linear" or getattr(parts.task, "templated", False):
-            refused[name] = OWN_HEAD.format(key=parts.method.key, head=parts.method_cfg.head)
         elif parts.method.adapts_weights:
             refused[name] = ADAPTER.format(key=parts.method.key)
         else:
@@ -153,15 +155,36 @@ def _read_all(specs: list[str], trust_remote_code: bool) -> tuple[dict[str, tupl
 
 
 def _load_backbone(parts: list[Parts]) -> Registry:
-    """The backbone the first export names (wired for deep prompts when any export has one), in a registry."""
+    """The backbone the first export names (wired for deep prompts when any export has one, with the parts
+    the exports' heads read), in a registry."""
     model_cfg = parts[0].model_cfg
     model_type, attn = model_type_of(model_cfg), model_cfg.attn_implementation
     deep = [p.method for p in parts if p.method.prompt_site == "every layer"]
-    load = lambda implementation: load_backbone(model_cfg, implementation)
-    backbone = prepare(model_type, deep[0] if deep else parts[0].method, attn, load, METHODS.values())
+    heads, missing = _heads(model_type, parts), {}
+    load = lambda implementation: load_shared_backbone(model_cfg, implementation, heads)
+    try:
+        backbone = prepare(model_type, deep[0] if deep else parts[0].method, attn, load, METHODS.values())
+    except PtuneError as e:
+        if "verbalizer" not in heads:
+            raise
+        heads, missing = heads - {"verbalizer"}, {"verbalizer": str(e)}  # serve the others
+        backbone = prepare(model_type, deep[0] if deep else parts[0].method, attn, load, METHODS.values())
     backbone.model.eval()
     weights = model_source(model_cfg, backbone.model)["weights_sha256"]
-    return Registry(backbone, fingerprint(backbone.model.config, backbone.tokenizer, weights), model_type, attn)
+    found = fingerprint(backbone.model.config, backbone.tokenizer, weights)
+    return Registry(backbone, found, model_type, attn, missing=missing)
+
+
+def _heads(model_type: str, parts: list[Parts]) -> set[str]:
+    """The heads the exports read that this architecture can give (the others are refused when built)."""
+    heads = set()
+    for p in parts:
+        try:
+            check_head(model_type, p.method_cfg.head)
+        except PtuneError:
+            continue
+        heads.add(p.method_cfg.head)
+    return heads
 
 
 def _build(name: str, path: str, parts: Parts, registry: Registry) -> Served:
@@ -171,9 +194,11 @@ def _build(name: str, path: str, parts: Parts, registry: Registry) -> Served:
     diffs = differences(recorded, registry.fingerprint)
     if diffs:
         raise PtuneError(f"built on another backbone than the loaded one: {'; '.join(diffs)}")
+    if parts.method_cfg.head in registry.missing:
+        raise PtuneError(registry.missing[parts.method_cfg.head])
     head = lambda hidden: parts.family.make_head(parts.task, hidden, parts.method_cfg.head_dropout)
     options = BuildOptions(parts.data.max_seq_len, model_name=parts.model_cfg.name)
-    shared = lambda _: Backbone(backbone.model, backbone.tokenizer)  # the loaded one, whatever is asked for
+    shared = lambda _: Backbone(backbone.model, backbone.tokenizer, mlm_head=backbone.mlm_head)  # the loaded one
     model, _ = assemble(registry.model_type, registry.attn, shared, parts.method, parts.method_cfg, head, options)
     load_into(model, parts.state, parts.weights)
     model.to(backbone.model.device).eval()

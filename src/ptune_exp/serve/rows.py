@@ -9,7 +9,11 @@ Training gives a whole batch one prompt (`methods/prompts.py`). Here every row c
   without a deep prompt has all of its prefix columns masked);
 - input prompts (`pt`): every row's prompt vectors go right after its first token, as `InputPrompt`
   puts them; rows with shorter (or no) prompts are padded at the end, so each row's real tokens keep
-  the positions they have in a single-task forward. `strip` takes the virtual positions out again.
+  the positions they have in a single-task forward. `strip` takes the virtual positions out again;
+- template-placed prompts (`ptv1`; `pt` with a verbalizer): the row's own input ids, written through
+  its task's template, hold the slot token (the pad token under an attention mask of 1) where its
+  virtual tokens go; their word embeddings are replaced by the task's rows in order, as
+  `TemplatePrompt` does. Nothing moves, so these rows mix with the others in the same forward.
 
 Rows are grouped by task (each group contiguous); `RowPrompt` is one task's prompt, computed once at
 load time (the export's weights do not change while serving).
@@ -27,10 +31,13 @@ from ptune_exp.injection.attention import LAYER_ATTR, PREFIX_KWARG, LayerPrefixe
 @dataclass(frozen=True)
 class RowPrompt:
     """One task's prompt, ready to use: deep prefix keys/values (1, kv_heads, P, head_dim) per layer, or
-    input prompt vectors (P, width), or neither (a task without a prompt)."""
+    input prompt vectors (P, width) after the first token, or template-placed rows (P, width) at the
+    input's `slot_id` positions, or none (a task without a prompt)."""
 
     deep: LayerPrefixes | None = None
     words: torch.Tensor | None = None
+    slots: torch.Tensor | None = None
+    slot_id: int = -1
 
     @classmethod
     @torch.no_grad()
@@ -38,6 +45,8 @@ class RowPrompt:
         """The prompt module of a loaded PromptedModel (DeepPrompt, InputPrompt or NoPrompt), in eval mode."""
         if hasattr(prompt, "layer_prefixes"):
             return cls(deep=prompt.layer_prefixes(1))
+        if hasattr(prompt, "slot_id"):  # TemplatePrompt
+            return cls(slots=prompt.encoder().detach(), slot_id=prompt.slot_id)
         if hasattr(prompt, "encoder"):
             return cls(words=prompt.encoder().detach())
         return cls()
@@ -121,9 +130,14 @@ def _input_prompts(backbone, prompts, counts, input_ids, attention_mask, token_t
         plain["token_type_ids"] = token_type_ids
     lengths = [p.words.shape[0] if p.words is not None else 0 for p in prompts]
     longest = max(lengths, default=0)
-    if longest == 0:
+    templated = any(p.slots is not None for p in prompts)
+    if longest == 0 and not templated:
         return plain, None
     words = backbone.get_input_embeddings()(input_ids)
+    if templated:
+        words = _fill_slots(words, prompts, counts, input_ids, attention_mask)
+    if longest == 0:
+        return {**{k: v for k, v in plain.items() if k != "input_ids"}, "inputs_embeds": words}, None
     batch, length = input_ids.shape
     shift = torch.cat([torch.full((n,), p, device=words.device) for p, n in zip(lengths, counts)])
     positions = torch.arange(length, device=words.device).expand(batch, -1)
@@ -143,6 +157,19 @@ def _input_prompts(backbone, prompts, counts, input_ids, attention_mask, token_t
     if token_type_ids is not None:
         inputs["token_type_ids"] = _place(token_type_ids, target, total)
     return inputs, index.clamp(max=total - 1)
+
+
+def _fill_slots(words, prompts, counts, input_ids, attention_mask) -> torch.Tensor:
+    """The word embeddings with each template-placed group's rows at its slot positions, in order."""
+    out, start = words.clone(), 0
+    for prompt, n in zip(prompts, counts):
+        if prompt.slots is not None:
+            rows, ids = prompt.slots.to(words.dtype), input_ids[start : start + n]
+            slots = (ids == prompt.slot_id) & attention_mask[start : start + n].bool()
+            order = (slots.long().cumsum(1) - 1).clamp(0, rows.shape[0] - 1)
+            out[start : start + n] = torch.where(slots[..., None], rows[order], words[start : start + n])
+        start += n
+    return out
 
 
 def _place(t: torch.Tensor, target: torch.Tensor, total: int) -> torch.Tensor:

@@ -254,3 +254,14 @@ def test_concepts_lists_every_registered_method(tmp_path, capsys):
     assert all(" | no runs | – | " in line for line in unrun.values())
     assert unrun["P-tuning"].endswith("| input only | LSTM | – | no | verbalizer |")
     assert unrun["Prefix tuning"].endswith("| deep | MLP | – | yes | linear |")
+
+
+def test_the_figures_keep_a_row_per_setting_beside_a_headline_table(tmp_path, capsys):
+    from report_fixtures import write_runs
+
+    runs = write_runs(tmp_path / "runs")
+    assert compare_main([str(runs), "--report", str(tmp_path / "report")]) == 0
+    figures = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
+    assert "prefix_len_m_rte.png" in figures and len(figures) == 7  # as with --variants (tests/test_report.py)
+    twin = (tmp_path / "report" / "report.md").read_text()
+    assert "| P-Tuning v2 | " in twin and "[prefix_len=" not in twin.split("## Figures")[0]

@@ -99,8 +99,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict]) -> list[str]:
-    """The files asked for by --csv/--json/--latex/--plot/--report; returns their paths."""
+def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict], every: list[Table]) -> list[str]:
+    """The files asked for by --csv/--json/--latex/--plot/--report; returns their paths. The figures are
+    drawn from `every` (a row per setting: prefix-length curves need the settings)."""
     written = []
     if args.csv:
         write_csv(tables, args.csv)
@@ -114,12 +115,13 @@ def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict
     if args.plot:
         from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
 
-        written += plot_all(tables, args.plot)
+        written += plot_all(every, args.plot)
     if args.report:
         from ptune_exp.compare.report import write_report
 
         command = shlex.join(["ptune-exp-compare", *(args.argv or [])])
-        written += write_report(tables, failed, args.report, command, args.delta, parse_columns(args.columns))
+        columns = parse_columns(args.columns)
+        written += write_report(tables, failed, args.report, command, args.delta, columns, figures_of=every)
     return written
 
 
@@ -158,13 +160,12 @@ def main(argv=None) -> int:
     if args.variants and args.best_of_search:
         raise PtuneError("--variants shows every setting; --best-of-search chooses one per task: pass one of them")
     failed = [r for r in records if not is_completed(r)]
-    tables = build_tables(records, args.split, args.paper)
-    if not args.variants:
-        tables = [headline(t, search=args.best_of_search) for t in tables]
+    every = build_tables(records, args.split, args.paper)
+    tables = every if args.variants else [headline(t, search=args.best_of_search) for t in every]
     choose([grid(t) for t in tables], parse_columns(args.columns))  # an unknown column: an error before any output
     sys.stdout.write(markdown(tables, failed, args.delta))
     try:
-        written = write_files(args, tables, failed)
+        written = write_files(args, tables, failed, every)
     except PtuneError:  # a WriteError (storage/files.py) already names the file
         raise
     except OSError as e:

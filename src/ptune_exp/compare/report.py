@@ -159,12 +159,13 @@ def markdown_page(grids: list[Grid], figures: list[str], runs: list[dict], faile
 # ------------------------------------------------------------------ the report
 
 
-def write_report(tables: list[Table], failed: list[dict], out_dir: str, command: str, delta=False, columns=None):
-    """DIR/report.html, DIR/report.md, DIR/tables.tex and DIR/figures/*.png; returns their paths."""
+def write_report(tables, failed, out_dir: str, command: str, delta=False, columns=None, figures_of=None) -> list[str]:
+    """DIR/report.html, DIR/report.md, DIR/tables.tex and DIR/figures/*.png (drawn from `figures_of`, the
+    tables with a row per setting, when given); returns their paths."""
     from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
 
     os.makedirs(out_dir, exist_ok=True)
-    figures = plot_all(tables, os.path.join(out_dir, "figures"))
+    figures = plot_all(figures_of or tables, os.path.join(out_dir, "figures"))
     grids, runs = choose([grid(t, delta) for t in tables], columns), report_runs(tables, failed)
     paths = {name: os.path.join(out_dir, name) for name in ("report.html", "report.md", "tables.tex")}
     for name, page in (("report.html", html_page), ("report.md", markdown_page)):

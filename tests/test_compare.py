@@ -105,7 +105,7 @@ def test_means_and_stds_match_an_independent_computation(runs):
     assert len(raw) == len(PROMPTED) * len(PREFIX_LENS) * len(SEEDS)
     split, cells = expected(runs)
     out = runs / "table.json"
-    assert compare_main([str(runs / "outputs"), "--json", str(out)]) == 0
+    assert compare_main([str(runs / "outputs"), "--variants", "--json", str(out)]) == 0
     table = json.loads(out.read_text())["tables"][0]
     assert table["splits"] == {TASK: split}
     assert len(table["rows"]) == ROWS
@@ -143,6 +143,7 @@ def test_every_output_format_parses(runs, tmp_path):
     paths = {ext: tmp_path / f"t.{ext}" for ext in ("csv", "json", "tex")}
     argv = [
         str(runs / "outputs"),
+        "--variants",
         "--delta",
         "--csv",
         str(paths["csv"]),
@@ -185,7 +186,7 @@ def test_every_output_format_parses(runs, tmp_path):
 
 @pytest.mark.slow
 def test_markdown_marks_rows_variants_and_best(runs, capsys):
-    compare_main([str(runs / "outputs"), "--method", "ptv2", "--method", "fft"])
+    compare_main([str(runs / "outputs"), "--variants", "--method", "ptv2", "--method", "fft"])
     text = capsys.readouterr().out
     ptv2, fft = METHODS["ptv2"].title, METHODS["fft"].title
     for plen in PREFIX_LENS:
@@ -280,7 +281,7 @@ def test_delta_refers_to_the_fine_tuning_row_with_most_runs_on_each_task(tmp_pat
     _record(tmp_path, "d", 1, 70.0, epochs=10, task="cb")  # on cb the only fine-tuning row
     _record(tmp_path, "e", 1, 58.0, epochs=5, method="ptv2", prefix_len=4)
     _record(tmp_path, "f", 1, 65.0, epochs=5, method="ptv2", prefix_len=4, task="cb")
-    assert compare_main([str(tmp_path), "--delta"]) == 0
+    assert compare_main([str(tmp_path), "--variants", "--delta"]) == 0
     (ptv2,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptv2")]
     assert "58.0 (n=1) Δ+3.0" in ptv2 and "65.0 (n=1) Δ-5.0" in ptv2
 
@@ -291,7 +292,7 @@ def test_delta_refers_to_the_stronger_of_equally_measured_fine_tuning_rows(tmp_p
     _record(tmp_path, "c", 1, 80.0, epochs=4)
     _record(tmp_path, "d", 2, 90.0, epochs=4)  # the same fine-tune trained longer: 85.0, two runs
     _record(tmp_path, "e", 1, 58.0, epochs=5, method="ptv2", prefix_len=4)
-    assert compare_main([str(tmp_path), "--delta"]) == 0
+    assert compare_main([str(tmp_path), "--variants", "--delta"]) == 0
     (ptv2,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ptv2")]
     assert "58.0 (n=1) Δ-27.0" in ptv2
 
@@ -362,7 +363,7 @@ def test_malformed_records_are_listed_and_the_table_is_built_from_the_rest(tmp_p
     good = _good(runs, "good")
     for name, (content, _, _) in MALFORMED.items():
         _write(runs / name, content(good) if callable(content) else content)
-    assert compare_main([str(runs), "--json", str(tmp_path / "t.json")]) == 0
+    assert compare_main([str(runs), "--variants", "--json", str(tmp_path / "t.json")]) == 0
     text = capsys.readouterr().out
     assert "| ptv2 | 70.0 (n=1) |" in text  # the one good record makes the table
     failed = {Path(f["record_path"]).parent.name: f for f in json.loads((tmp_path / "t.json").read_text())["failed"]}
@@ -406,8 +407,8 @@ def test_best_of_search_selects_on_dev_and_reports_the_selected_settings_test_sc
     assert compare_main([str(tmp_path), "--best-of-search", "--split", "test"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ptv2")]
-    assert len(rows) == 1 and "ptv2 (best of 3 on dev)" in rows[0] and "42.0 ± 2.8 (n=2)" in rows[0]
-    assert "- ptv2, rte: lr=0.03" in out
+    assert rows == ["| ptv2 (best of 3 on dev) | 42.0 ± 2.8 | 1 |"] and "n = 2 runs per cell" in out
+    assert "- ptv2, rte: lr=0.03 — best of 3 on dev" in out
     plain = build_tables(read_records([str(tmp_path)]), split="test")[0]
     assert len(plain.rows) == 3  # without the flag every setting is its own row
 
@@ -415,7 +416,7 @@ def test_best_of_search_selects_on_dev_and_reports_the_selected_settings_test_sc
 def test_the_table_shows_each_rows_training_budget(tmp_path, capsys):
     _record(tmp_path, "a", 1, 50.0, epochs=3, budget={"epochs": 3, "max_steps": -1, "from": "method.epochs"})
     _record(tmp_path, "b", 1, 60.0, epochs=10, method="ptv2")  # an older record: its config's epochs
-    assert compare_main([str(tmp_path)]) == 0
+    assert compare_main([str(tmp_path), "--variants"]) == 0
     lines = {line.split(" |")[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
     assert "| budget |" in lines["| method"] and "| 3 ep |" in lines["| fft"] and "| 10 ep |" in lines["| ptv2"]
 
@@ -442,7 +443,7 @@ def test_names_are_escaped_in_markdown_and_latex(tmp_path, capsys):
     """A task or method name holding Markdown's `|` or LaTeX's specials, or a line break, stays in its cell."""
     _record(tmp_path, "a", 1, 50.0, epochs=2, task="x|y_z\n&{1}$", method_title="P|T ^~#%\\")
     out = tmp_path / "t.tex"
-    assert compare_main([str(tmp_path), "--latex", str(out)]) == 0
+    assert compare_main([str(tmp_path), "--variants", "--latex", str(out)]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
     assert len(lines) == 2 and all(line.replace("\\|", "").count("|") == 11 for line in lines), lines
     assert "x\\|y_z &{1}$ acc [dev]" in lines[0] and lines[1].startswith("| P\\|T ^~#%\\\\ |")

@@ -135,7 +135,7 @@ def test_report_is_one_html_page_with_the_tables_figures_and_runs_and_a_markdown
     hydra = runs / "0-fft-rte-s1" / ".hydra"
     hydra.mkdir()
     (hydra / "overrides.yaml").write_text("- method=fft\n- task=rte\n- train.epochs=2\n")
-    assert compare_main([str(runs), "--report", str(tmp_path / "report")]) == 0
+    assert compare_main([str(runs), "--variants", "--report", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "report.html").read_text()
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 7 and all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
@@ -156,7 +156,7 @@ def test_report_is_one_html_page_with_the_tables_figures_and_runs_and_a_markdown
 def test_latex_has_booktabs_rules_and_the_chosen_columns(tmp_path, capsys):
     runs = write_runs(tmp_path / "runs")
     path = tmp_path / "t.tex"
-    assert compare_main([str(runs), "--latex", str(path), "--columns", "rte, trainable %"]) == 0
+    assert compare_main([str(runs), "--variants", "--latex", str(path), "--columns", "rte, trainable %"]) == 0
     text = path.read_text()
     assert "\\hline" not in text and [text.count(r) for r in ("\\toprule", "\\midrule", "\\bottomrule")] == [1, 1, 1]
     lines = [line for line in text.splitlines() if line.endswith(" \\\\")]

@@ -27,7 +27,10 @@ def test_a_three_trial_search_writes_a_record_per_trial_and_the_best(tmp_path):
     best = yaml.safe_load((tmp_path / "search" / "optimization_results.yaml").read_text())
     assert best["best_value"] == max(r["dev"]["accuracy"] for r in records)
     from ptune_exp.compare import build_tables
-    from ptune_exp.compare.search import best_of_search
+    from ptune_exp.compare.headline import headline
+    from ptune_exp.runs.records import read_records
 
-    (row,) = best_of_search(build_tables(records, split="dev")[0]).rows
+    # the headline table sees the trials came from a search (their .hydra/hydra.yaml) and picks the best on dev
+    (row,) = headline(build_tables(read_records([str(tmp_path / "search")]), split="dev")[0]).rows
     assert row.note == "best of 3 on dev" and row.cells["synth_sentiment"]["accuracy"].mean == best["best_value"]
+    assert row.chosen_by == {"synth_sentiment": "best of 3 on dev"}

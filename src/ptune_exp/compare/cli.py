@@ -1,11 +1,12 @@
 """`ptune-exp-compare`: turn run records (metrics.json) into the paper's comparison table.
 
-One table per backbone. Rows are methods as the paper names them (a variant such as
-`prefix_len=16` or `train.epochs=3` is split out only when it varies *within* one task, e.g. in a
-sweep, so runs with different settings are never averaged together); columns are
-tasks with their official metrics (mean ± std over seeds, n), followed by the concepts of the
-paper's Table 1: trainable share of parameters, deep prompts, reparameterisation, no verbalizer,
-task families covered. Failed or unfinished runs are listed separately, never averaged in.
+One table per backbone, by default in the paper's shape (compare/headline.py): a row per method, a
+column per task (its main metric, mean ± std over seeds), the average over the tasks every row has and
+the trainable share. Where a method's runs differ only in settings (lr, epochs, prefix length, ...),
+each task shows one setting, chosen by compare/search.py's rule and listed under the table; runs are
+never averaged across settings. `--variants` shows a row per setting instead, with every metric and
+the concepts of the paper's Table 1; `--concepts` prints Table 1 alone. Failed or unfinished runs are
+listed separately, never averaged in.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import shlex
 import sys
 
 from ptune_exp.compare.check import screen
-from ptune_exp.compare.formats import concepts_markdown, markdown, write_csv, write_json
+from ptune_exp.compare.concepts import concepts_markdown
+from ptune_exp.compare.formats import markdown, write_csv, write_json
 from ptune_exp.compare.grid import choose, grid, parse_columns, write_latex
+from ptune_exp.compare.headline import headline
 from ptune_exp.compare.multi import expand
-from ptune_exp.compare.search import best_of_search
 from ptune_exp.compare.table import Table, build_tables, concept_rows, is_completed, select
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.runs.records import read_records
@@ -46,6 +48,28 @@ def _figure_args(ap: argparse.ArgumentParser) -> None:
     )
 
 
+def _view_args(ap: argparse.ArgumentParser) -> None:
+    """--variants, --best-of-search and --concepts: which table."""
+    ap.add_argument(
+        "--variants",
+        action="store_true",
+        help="a row per setting (lr, epochs, prefix length, ...) with every metric and the Table 1 concepts, "
+        "instead of the headline table's row per method",
+    )
+    ap.add_argument(
+        "--best-of-search",
+        action="store_true",
+        help="count every setting as a search trial: each task shows the setting with the best mean dev score "
+        "(runs of an Optuna search, hparams_search=..., are counted so without it)",
+    )
+    ap.add_argument(
+        "--concepts",
+        action="store_true",
+        help="print the conceptual table instead (families, deep or input-only, reparameterisation, multi-task, "
+        "verbalizer): one row per method as the runs used it, and every registered method without runs",
+    )
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="ptune-exp-compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("paths", nargs="*", default=["outputs"], help="run dirs or metrics.json files (default: outputs/)")
@@ -58,19 +82,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default="auto",
         help="which split to report; auto = test where every run has labelled test metrics, else dev",
     )
-    ap.add_argument("--delta", action="store_true", help="add each cell's difference to fine-tuning (Δ vs FT)")
+    ap.add_argument(
+        "--delta",
+        action="store_true",
+        help="add each cell's difference to fine-tuning (Δ vs FT; in the headline table with a 95%% Welch "
+        "t-interval where both have n >= 3)",
+    )
     ap.add_argument("--paper", action="store_true", help="add the paper's / official repo's numbers as reference rows")
-    ap.add_argument(
-        "--best-of-search",
-        action="store_true",
-        help="one row per method: on each task, the setting with the best mean dev score (as the paper reports)",
-    )
-    ap.add_argument(
-        "--concepts",
-        action="store_true",
-        help="print the conceptual table instead (families, deep or input-only, reparameterisation, multi-task, "
-        "verbalizer): one row per method as the runs used it",
-    )
+    _view_args(ap)
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
     ap.add_argument("--latex", help="write the tables as LaTeX tabulars (booktabs rules) to this file")
@@ -80,8 +99,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict]) -> list[str]:
-    """The files asked for by --csv/--json/--latex/--plot/--report; returns their paths."""
+def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict], every: list[Table]) -> list[str]:
+    """The files asked for by --csv/--json/--latex/--plot/--report; returns their paths. The figures are
+    drawn from `every` (a row per setting: prefix-length curves need the settings)."""
     written = []
     if args.csv:
         write_csv(tables, args.csv)
@@ -95,12 +115,13 @@ def write_files(args: argparse.Namespace, tables: list[Table], failed: list[dict
     if args.plot:
         from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
 
-        written += plot_all(tables, args.plot)
+        written += plot_all(every, args.plot)
     if args.report:
         from ptune_exp.compare.report import write_report
 
         command = shlex.join(["ptune-exp-compare", *(args.argv or [])])
-        written += write_report(tables, failed, args.report, command, args.delta, parse_columns(args.columns))
+        columns = parse_columns(args.columns)
+        written += write_report(tables, failed, args.report, command, args.delta, columns, figures_of=every)
     return written
 
 
@@ -132,16 +153,19 @@ def main(argv=None) -> int:
         )
         return 1
     if args.concepts:
-        sys.stdout.write(concepts_markdown(concept_rows(records)))
+        from ptune_exp.methods import METHODS  # the registry (imports torch): only for this table
+
+        sys.stdout.write(concepts_markdown(concept_rows(records), METHODS))
         return 0
+    if args.variants and args.best_of_search:
+        raise PtuneError("--variants shows every setting; --best-of-search chooses one per task: pass one of them")
     failed = [r for r in records if not is_completed(r)]
-    tables = build_tables(records, args.split, args.paper)
-    if args.best_of_search:
-        tables = [best_of_search(t) for t in tables]
+    every = build_tables(records, args.split, args.paper)
+    tables = every if args.variants else [headline(t, search=args.best_of_search) for t in every]
     choose([grid(t) for t in tables], parse_columns(args.columns))  # an unknown column: an error before any output
     sys.stdout.write(markdown(tables, failed, args.delta))
     try:
-        written = write_files(args, tables, failed)
+        written = write_files(args, tables, failed, every)
     except PtuneError:  # a WriteError (storage/files.py) already names the file
         raise
     except OSError as e:

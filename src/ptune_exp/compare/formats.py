@@ -7,20 +7,19 @@ import csv
 import json
 from collections.abc import Callable
 
-from ptune_exp.compare.table import OUTSIDE, Row, Stat, Table
+from ptune_exp.compare import headline_text
+from ptune_exp.compare.cells import (  # noqa: F401  (SHORT, trainable_pct_text: where other modules import them)
+    CONCEPTS,
+    SHORT,
+    column_title,
+    concept_cells,
+    stat_text,
+    trainable_pct_text,
+)
+from ptune_exp.compare.headline import average, has_average, shared_tasks
+from ptune_exp.compare.table import OUTSIDE, Row, Table
 from ptune_exp.storage import files
 
-SHORT = {
-    "accuracy": "acc",
-    "f1": "F1",
-    "exact_match": "EM",
-    "mcc": "MCC",
-    "pearson": "Pearson",
-    "spearman": "Spearman",
-    "macro_f1": "macro-F1",
-    "f1a": "F1a",
-}
-CONCEPTS = ["trainable %", "budget", "tuned", "deep", "reparam", "multi-task", "no verbalizer", "families"]
 FAILED_FIELDS = ("status", "method", "task", "model", "seed", "error", "record_path")
 CSV_FIELDS = [
     "model",
@@ -28,6 +27,7 @@ CSV_FIELDS = [
     "method",
     "reparam",
     "variant",
+    "chosen_by",
     "task",
     "split",
     "metric",
@@ -41,21 +41,18 @@ NOTE = (
     "Cells: mean ± std over seeds (n runs; one run shows its value alone); bold = best mean of the task's main metric; "
     "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split)."
 )
+HEADLINE_NOTE = (
+    "One row per method (`--variants`: a row per setting); bold = best mean of the column; "
+    "[split] = the split reported (test where labelled, else dev, where the dev score is also the selection split)."
+)
 OUTSIDE_NOTE = f"{OUTSIDE.strip()} = a reference method outside the P-Tuning v2 paper's comparison (LoRA, (IA)³)."
 
 # ------------------------------------------------------------------ cells
 
 
-def column_title(table: Table, task: str) -> str:
-    return f"{task} {'/'.join(SHORT.get(m, m) for m in table.metrics[task])} [{table.splits[task]}]"
-
-
-def stat_text(stat: Stat) -> str:
-    """`mean ± std`; a single run has no spread to show, so just its value."""
-    return f"{stat.mean:.1f} ± {stat.std:.1f}" if stat.n > 1 else f"{stat.mean:.1f}"
-
-
 def format_cell(table: Table, row: Row, task: str, delta: bool, bold=("**", "**")) -> str:
+    if table.view == "headline":
+        return headline_text.task_cell(table, row, task, delta, bold)
     if task not in row.cells:
         return "–"
     cell = row.cells[task]
@@ -69,34 +66,6 @@ def format_cell(table: Table, row: Row, task: str, delta: bool, bold=("**", "**"
     return text
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
-
-
-def trainable_pct_text(row: Row) -> str:
-    """The trainable share of parameters in percent: one number, or the range where runs differ by > 1%."""
-    lo, hi = row.trainable_pct
-    return f"{lo:.3g}" if abs(hi - lo) <= 0.01 * max(hi, 1e-9) else f"{lo:.3g}–{hi:.3g}"
-
-
-def budget_text(row: Row) -> str:
-    """The training budgets of the row's runs: `10 ep`, `500 steps`, or several joined by `/`."""
-    return "/".join(f"{n:g} steps" if unit == "steps" else f"{n:g} ep" for n, unit in row.budgets)
-
-
-def concept_cells(row: Row) -> list[str]:
-    return [
-        trainable_pct_text(row),
-        budget_text(row),
-        row.tuned or "–",
-        _yes(row.deep),
-        row.encoder,
-        row.multi_task,
-        _yes(row.head != "verbalizer"),
-        ", ".join(row.families),
-    ]
-
-
 def _reference_cells(table: Table, cells: dict) -> list[str]:
     out = []
     for t in table.tasks:
@@ -106,19 +75,34 @@ def _reference_cells(table: Table, cells: dict) -> list[str]:
 
 
 def _header(table: Table) -> list[str]:
+    if table.view == "headline":
+        return headline_text.header(table)
     return ["method", *(column_title(table, t) for t in table.tasks), *CONCEPTS]
 
 
-def _body(table: Table, task_cell: Callable[[Row, str], str], text: Callable[[str], str], ref: str) -> list[list[str]]:
-    """The cells below the header: method rows, then reference rows labelled `ref`; `text` escapes plain cells."""
+def _body(table: Table, delta: bool, bold, text: Callable[[str], str], ref: str) -> list[list[str]]:
+    """The cells below the header: method rows, then reference rows labelled `ref`; `text` escapes plain
+    cells; `bold` wraps the best cell of a column."""
+    if table.view == "headline":
+        return headline_text.body(table, delta, bold, text, ref)
+    cell = lambda row, t: format_cell(table, row, t, delta, bold)
     rows = [
-        [text(row.label), *(task_cell(row, t) for t in table.tasks), *(text(c) for c in concept_cells(row))]
-        for row in table.rows
+        [text(row.label), *(cell(row, t) for t in table.tasks), *map(text, concept_cells(row))] for row in table.rows
     ]
     for method, source, cells in table.references:
         label = ref.format(method=method, source=source)
         rows.append([text(label), *(text(c) for c in _reference_cells(table, cells)), *[""] * len(CONCEPTS)])
     return rows
+
+
+CHOSEN = "Setting per task (the choice: best of a search on dev, else most seeds, else the default recipe):"
+
+
+def footnotes(table: Table, delta: bool) -> tuple[list[str], list[str]]:
+    """Under a headline table: its notes (n, Avg, Δ) and the setting each cell shows, per row and task."""
+    if table.view != "headline":
+        return [], []
+    return headline_text.notes(table, delta), headline_text.chosen(table)
 
 
 # ------------------------------------------------------------------ markdown
@@ -136,20 +120,11 @@ def md_text(text) -> str:
 
 def _markdown_table(table: Table, delta: bool) -> list[str]:
     header = [md_text(h) for h in _header(table)]
-    body = _body(table, lambda row, t: format_cell(table, row, t, delta), md_text, "_ref: {method} ({source})_")
+    body = _body(table, delta, ("**", "**"), md_text, "_ref: {method} ({source})_")
     lines = [f"### {md_text(table.model)}\n", _md_line(header), "|" + "---|" * len(header), *map(_md_line, body), ""]
-    return lines + _chosen_lines(table)
-
-
-def _chosen_lines(table: Table) -> list[str]:
-    """Under a best-of-search table: the setting each row's cell was selected with, per task."""
-    out = [
-        f"- {md_text(row.method_label)}, {md_text(task)}: "
-        + (md_text(", ".join(f"{k}={v}" for k, v in variant.items())) or "one setting")
-        for row in table.rows
-        for task, variant in row.chosen.items()
-    ]
-    return (["Selected on dev (best mean dev main metric over seeds):", *out, ""]) if out else []
+    notes, chosen = footnotes(table, delta)
+    lines += [*map(md_text, notes), ""] if notes else []
+    return lines + ([CHOSEN, *(f"- {md_text(c)}" for c in chosen), ""] if chosen else [])
 
 
 def _failed_lines(failed: list[dict]) -> list[str]:
@@ -165,24 +140,12 @@ def _failed_lines(failed: list[dict]) -> list[str]:
 
 def markdown(tables: list[Table], failed: list[dict], delta: bool = False) -> str:
     out = [line for table in tables for line in _markdown_table(table, delta)]
-    out.append(NOTE)
+    out += [NOTE] if any(t.view != "headline" for t in tables) else [HEADLINE_NOTE]
     if any(not row.in_paper for table in tables for row in table.rows):
         out.append(OUTSIDE_NOTE)
     if failed:
         out += _failed_lines(failed)
     return "\n".join(out) + "\n"
-
-
-CONCEPT_HEADER = ["method", "families covered", "prompt", "reparameterisation", "multi-task", "no verbalizer", "head"]
-
-
-def concepts_markdown(rows: list[Row]) -> str:
-    """`--concepts`: the paper's Table 1 as the runs used each method (one row per method, head, encoder)."""
-    lines = [_md_line(CONCEPT_HEADER), "|" + "---|" * len(CONCEPT_HEADER)]
-    for row in rows:
-        cells = [row.method_label, ", ".join(row.families), row.site, row.encoder, row.multi_task]
-        lines.append(_md_line([*cells, _yes(row.head != "verbalizer"), row.head]))
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ CSV and JSON
@@ -201,7 +164,8 @@ def long_rows(tables: list[Table]) -> list[dict]:
                             "row": row.label,
                             "method": row.method,
                             "reparam": row.reparam,
-                            "variant": row.chosen.get(task, dict(row.variant)),
+                            "variant": row.chosen.get(table.task_of.get(task, task), dict(row.variant)),
+                            "chosen_by": row.chosen_by.get(table.task_of.get(task, task), ""),
                             "task": task,
                             "split": table.splits[task],
                             "metric": metric,
@@ -241,16 +205,20 @@ def _row_json(r: Row) -> dict:
         "families": r.families,
         "runs": [x["record_path"] for x in r.records],
         "cells": {task: {m: vars(s) for m, s in cell.items()} for task, cell in r.cells.items()},
+        "chosen": {task: {"setting": v, "by": r.chosen_by.get(task)} for task, v in r.chosen.items()},
     }
 
 
 def _table_json(t: Table) -> dict:
+    headline = t.view == "headline"
     return {
         "model": t.model,
+        "view": t.view,
+        "average_over": shared_tasks(t) if headline and has_average(t) else None,
         "splits": t.splits,
         "metrics": t.metrics,
         "main_metric": t.main,
-        "rows": [_row_json(r) for r in t.rows],
+        "rows": [{**_row_json(r), **({"average": average(t, r)} if headline else {})} for r in t.rows],
         "references": [{"method": m, "source": s, "cells": c} for m, s, c in t.references],
     }
 

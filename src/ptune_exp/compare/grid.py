@@ -8,9 +8,9 @@ them by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from ptune_exp.compare.formats import _body, _header, format_cell
+from ptune_exp.compare.formats import _body, _header, footnotes
 from ptune_exp.compare.table import Table
 from ptune_exp.errors import PtuneError
 from ptune_exp.storage.files import write_text
@@ -43,17 +43,15 @@ class Grid:
     model: str
     header: list[str]
     body: list[list[str]]  # method rows, then reference rows; best cells wrapped in BOLD
-    chosen: list[str]  # under a best-of-search table: the setting chosen per row and task
+    chosen: list[str]  # under a headline table: the setting each row shows per task, and why
+    notes: list[str] = field(default_factory=list)  # under a headline table: n, what Avg averages, Δ
+    view: str = "variants"
 
 
 def grid(table: Table, delta: bool = False) -> Grid:
-    cell = lambda row, task: format_cell(table, row, task, delta, bold=BOLD)
-    chosen = [
-        f"{row.method_label}, {task}: " + (", ".join(f"{k}={v}" for k, v in variant.items()) or "one setting")
-        for row in table.rows
-        for task, variant in row.chosen.items()
-    ]
-    return Grid(table.model, _header(table), _body(table, cell, str, "ref: {method} ({source})"), chosen)
+    notes, chosen = footnotes(table, delta)
+    body = _body(table, delta, BOLD, str, "ref: {method} ({source})")
+    return Grid(table.model, _header(table), body, chosen, notes, table.view)
 
 
 def _matches(title: str, name: str) -> bool:
@@ -81,7 +79,7 @@ def choose(grids: list[Grid], names: list[str] | None) -> list[Grid]:
     for g in grids:
         keep = [0] + [i for n in names for i, h in enumerate(g.header) if _matches(h, n)]
         keep = list(dict.fromkeys(keep))
-        out.append(Grid(g.model, [g.header[i] for i in keep], [[r[i] for i in keep] for r in g.body], g.chosen))
+        out.append(replace(g, header=[g.header[i] for i in keep], body=[[r[i] for i in keep] for r in g.body]))
     return out
 
 
@@ -107,7 +105,8 @@ def latex_lines(g: Grid, references: int = 0) -> list[str]:
     if references:
         rows[len(rows) - references : len(rows) - references] = ["\\midrule"]
     head = [f"% {tex(g.model)}", "\\begin{tabular}{l" + "c" * (len(g.header) - 1) + "}", "\\toprule"]
-    return [*head, _tex_line(g.header), "\\midrule", *rows, "\\bottomrule", "\\end{tabular}", ""]
+    under = [f"% {plain(line)}" for line in [*g.notes, *(["Setting per task:"] if g.chosen else []), *g.chosen]]
+    return [*head, _tex_line(g.header), "\\midrule", *rows, "\\bottomrule", "\\end{tabular}", *under, ""]
 
 
 def latex(tables: list[Table], delta: bool = False, columns: list[str] | None = None) -> str:

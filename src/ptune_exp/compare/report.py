@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 import yaml
 
-from ptune_exp.compare.formats import FAILED_FIELDS, NOTE
+from ptune_exp.compare.formats import CHOSEN, FAILED_FIELDS, HEADLINE_NOTE, NOTE
 from ptune_exp.compare.grid import BOLD, Grid, choose, grid, plain, write_latex
 from ptune_exp.compare.table import Table
 from ptune_exp.storage.files import write_text
@@ -88,10 +88,15 @@ def html_table(header: list[str], body: list[list[str]]) -> str:
     return "<table>\n" + "\n".join([head, *rows]) + "\n</table>"
 
 
+def _note(grids: list[Grid]) -> str:
+    return NOTE if any(g.view != "headline" for g in grids) else HEADLINE_NOTE
+
+
 def _html_grid(g: Grid) -> str:
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in g.notes)
     chosen = "".join(f"<li>{html.escape(c)}</li>" for c in g.chosen)
-    chosen = f"<p class='note'>Selected on dev:</p><ul class='note'>{chosen}</ul>" if chosen else ""
-    return f"<h2>{html.escape(g.model)}</h2>\n{html_table(g.header, g.body)}\n{chosen}"
+    chosen = f"<p class='note'>{html.escape(CHOSEN)}</p><ul class='note'>{chosen}</ul>" if chosen else ""
+    return f"<h2>{html.escape(g.model)}</h2>\n{html_table(g.header, g.body)}\n{notes}{chosen}"
 
 
 def _html_figure(path: str) -> str:
@@ -113,7 +118,7 @@ def _html_run(record: dict) -> str:
 def html_page(grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"<h1>ptune-exp comparison</h1><p class='note'>{when} · <code>{html.escape(command)}</code></p>"]
-    parts += [_html_grid(g) for g in grids] + [f"<p class='note'>{html.escape(NOTE)}</p>"]
+    parts += [_html_grid(g) for g in grids] + [f"<p class='note'>{html.escape(_note(grids))}</p>"]
     if failed:
         body = [[str(r.get(k, "")) for k in FAILED_FIELDS] for r in failed]
         parts.append("<h2>Failed or unfinished runs (not in the tables)</h2>" + html_table(list(FAILED_FIELDS), body))
@@ -140,9 +145,9 @@ def md_table(header: list[str], body: list[list[str]]) -> list[str]:
 def markdown_page(grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str) -> str:
     out = ["# ptune-exp comparison", "", f"`{command}`", ""]
     for g in grids:
-        out += [f"## {g.model}", "", *md_table(g.header, g.body)]
-        out += ["Selected on dev:", *(f"- {c}" for c in g.chosen), ""] if g.chosen else []
-    out += [NOTE, ""]
+        out += [f"## {g.model}", "", *md_table(g.header, g.body), *g.notes, *([""] if g.notes else [])]
+        out += [CHOSEN, *(f"- {c}" for c in g.chosen), ""] if g.chosen else []
+    out += [_note(grids), ""]
     if failed:
         body = [[str(r.get(k, "")) for k in FAILED_FIELDS] for r in failed]
         out += ["## Failed or unfinished runs (not in the tables)", "", *md_table(list(FAILED_FIELDS), body)]
@@ -154,12 +159,13 @@ def markdown_page(grids: list[Grid], figures: list[str], runs: list[dict], faile
 # ------------------------------------------------------------------ the report
 
 
-def write_report(tables: list[Table], failed: list[dict], out_dir: str, command: str, delta=False, columns=None):
-    """DIR/report.html, DIR/report.md, DIR/tables.tex and DIR/figures/*.png; returns their paths."""
+def write_report(tables, failed, out_dir: str, command: str, delta=False, columns=None, figures_of=None) -> list[str]:
+    """DIR/report.html, DIR/report.md, DIR/tables.tex and DIR/figures/*.png (drawn from `figures_of`, the
+    tables with a row per setting, when given); returns their paths."""
     from ptune_exp.compare.plots import plot_all  # matplotlib only when figures are asked for
 
     os.makedirs(out_dir, exist_ok=True)
-    figures = plot_all(tables, os.path.join(out_dir, "figures"))
+    figures = plot_all(figures_of or tables, os.path.join(out_dir, "figures"))
     grids, runs = choose([grid(t, delta) for t in tables], columns), report_runs(tables, failed)
     paths = {name: os.path.join(out_dir, name) for name in ("report.html", "report.md", "tables.tex")}
     for name, page in (("report.html", html_page), ("report.md", markdown_page)):

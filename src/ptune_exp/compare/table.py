@@ -34,8 +34,9 @@ class Row:
     variant: tuple[tuple[str, object], ...]
     records: list[dict] = field(default_factory=list)
     cells: dict[str, dict[str, Stat]] = field(default_factory=dict)  # task -> metric -> Stat
-    note: str = ""  # e.g. "best of 12 on dev" (--best-of-search)
-    chosen: dict[str, dict] = field(default_factory=dict)  # task -> the variant selected on dev
+    note: str = ""  # e.g. "best of 12 on dev" (a search, compare/search.py)
+    chosen: dict[str, dict] = field(default_factory=dict)  # headline: task -> the setting its cell shows
+    chosen_by: dict[str, str] = field(default_factory=dict)  # headline: task -> why (compare/search.py's rule)
     setting: str = ""  # multi-task, from multi-task, from <task> (compare/multi.py), or none
     head: str = "linear"  # method.head: linear | pooler | verbalizer (part of the row's identity)
     encoder: str = "none"  # the reparameterisation: LSTM | MLP | none (part of the row's identity)
@@ -114,6 +115,7 @@ class Table:
     rows: list[Row]
     references: list[tuple[str, str, dict]] = field(default_factory=list)
     task_of: dict[str, str] = field(default_factory=dict)  # column of an extra split -> its task
+    view: str = "variants"  # "variants": a row per setting; "headline": a row per method (compare/headline.py)
 
     def best(self, task: str) -> float | None:
         means = [r.cells[task][self.main[task]].mean for r in self.rows if task in r.cells]

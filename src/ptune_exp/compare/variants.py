@@ -11,6 +11,11 @@ from ptune_exp.config.schema import non_splitting_keys
 # Settings that do not change what a run measures never split rows: they are marked where they are
 # declared (`splits_rows=False` in ptune_exp/config.py), e.g. train.progress, task.data_dir.
 IGNORED = frozenset(non_splitting_keys())
+# Settings that say *what* a run is, not how it was tuned: the data and backbone weights it saw, where its
+# prompt started from, the members of its multi-task training. The headline table never chooses between
+# runs that differ here (they stay separate rows); the other settings (lr, epochs, prefix length, ...) are
+# chosen between per task (compare/search.py).
+IDENTITY = frozenset({"data", "weights", "init_from", "task.members"})
 
 
 def settings(record: dict) -> dict[str, object]:

@@ -16,6 +16,7 @@ import shlex
 import sys
 
 from ptune_exp.compare.check import screen
+from ptune_exp.compare.cost import cost_markdown
 from ptune_exp.compare.formats import concepts_markdown, markdown, write_csv, write_json
 from ptune_exp.compare.grid import choose, grid, parse_columns, write_latex
 from ptune_exp.compare.multi import expand
@@ -70,6 +71,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         action="store_true",
         help="print the conceptual table instead (families, deep or input-only, reparameterisation, multi-task, "
         "verbalizer): one row per method as the runs used it",
+    )
+    ap.add_argument(
+        "--cost",
+        action="store_true",
+        help="after the results, what each row cost: step time, throughput, peak memory, stored bytes, each with "
+        "its ratio to fine-tuning on the same device; rows whose runs came from different devices are flagged",
     )
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
@@ -140,6 +147,8 @@ def main(argv=None) -> int:
         tables = [best_of_search(t) for t in tables]
     choose([grid(t) for t in tables], parse_columns(args.columns))  # an unknown column: an error before any output
     sys.stdout.write(markdown(tables, failed, args.delta))
+    if args.cost:
+        sys.stdout.write("\n" + cost_markdown(tables))
     try:
         written = write_files(args, tables, failed)
     except PtuneError:  # a WriteError (storage/files.py) already names the file

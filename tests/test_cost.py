@@ -8,13 +8,15 @@ import os
 
 import pytest
 import torch
+from torch._dynamo.utils import counters
 
 from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
 from ptune_exp.compare.cli import main as compare
 from ptune_exp.compare.cost import cost_cells
 from ptune_exp.compare.table import build_tables
+from ptune_exp.model import compile as compile_module
 from ptune_exp.pipeline.run import run
-from ptune_exp.runs.cost import CPU_KIND, KEYS, MB, LiveTensors, run_cost, warmup_of
+from ptune_exp.runs.cost import CPU_KIND, KEYS, MB, NOT_COUNTED, LiveTensors, run_cost, warmup_of
 from ptune_exp.runs.records import read_records
 from report_fixtures import record
 
@@ -96,6 +98,17 @@ def test_runs_in_one_process_each_record_their_own_peak(cfg_factory):
     # the second run's peak is its own: below even the first run's weights alone
     assert small["cost"]["peak_memory_mb"] * MB < 4 * large["params"]["total"]
     assert small["cost"]["peak_memory_mb"] < large["cost"]["peak_memory_mb"] / 4
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU's measure")
+def test_train_compile_on_a_cpu_still_compiles_and_leaves_the_peak_unmeasured(cfg_factory, monkeypatch):
+    monkeypatch.setattr(compile_module, "BACKEND", "aot_eager")
+    torch._dynamo.reset()
+    counters.clear()
+    rec = run(cfg_factory("method=ptv2", "train.compile=true", "train.max_steps=2"))
+    assert counters["frames"]["ok"] > 0  # a dispatch mode would have made Dynamo skip every frame
+    assert rec["cost"]["peak_memory_mb"] is None and rec["cost"]["memory_kind"] == NOT_COUNTED
+    assert rec["cost"]["step_time_s"] > 0 and rec["cost"]["stored_bytes"] > 0
 
 
 # ------------------------------------------------------------------ compare --cost

@@ -120,7 +120,7 @@ def _run(p: Plan, start: Start, stop: GracefulStop, callbacks) -> dict:
     first = start.resume.step if start.resume else 0
     segment = {"resumed_from": checkpoint, "started_at": now(), "steps": [first, first]}
     runlog = RunLog({"settings": start.settings, "segments": start.segments}, segment, started)
-    meter = Meter(segment)  # from here on, this run's peak memory (a GPU's is reset now)
+    meter = Meter(segment, count_tensors=not p.train.compile)  # from here on, this run's peak (a GPU's: reset now)
     selector, status, error, phase = None, "failed", None, "loading the data and building the model"
     try:
         with rec.beating():

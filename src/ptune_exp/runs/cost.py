@@ -12,7 +12,8 @@ own peak memory, the bytes a task must store, and the device, measured while the
   tensor storages the run holds (the model's parameters and buffers, and every storage an operation
   creates while it trains and evaluates: activations, gradients, optimizer state, temporaries), each
   counted until it is freed (`LiveTensors`) — the CPU counterpart of CUDA max allocated, unmoved by
-  other runs in the process, by allocator caching or by the interpreter's own memory.
+  other runs in the process, by allocator caching or by the interpreter's own memory. Not with
+  `train.compile` on a CPU (`NOT_COUNTED`): the peak is null there.
 - A resumed run: each segment (process) records its own sums in `segments[i]["cost"]`; the record's
   cost is their pooled means (all timed steps over all timed seconds) and the highest peak.
 """
@@ -43,6 +44,9 @@ KEYS = (
 )
 CUDA_KIND = "cuda_max_allocated"
 CPU_KIND = "cpu_live_tensor_bytes"
+# a Python dispatch mode turns torch.compile off (Dynamo skips every frame while one is on), and compiled
+# code allocates out of its sight: with train.compile on a CPU the peak is not measured rather than wrong
+NOT_COUNTED = "none (train.compile on a CPU)"
 WARMUP_STEPS = 3
 MB = 2**20
 
@@ -112,8 +116,9 @@ class Meter(TrainerCallback):
     while it trains and evaluates (`watching`), timing each step as a Trainer callback. It keeps
     `segment["cost"]` current, so each checkpoint's run.json carries the segment's cost so far."""
 
-    def __init__(self, segment: dict):
+    def __init__(self, segment: dict, count_tensors: bool = True):
         self.segment, self.cuda = segment, torch.cuda.is_available()
+        self.count_tensors = count_tensors and not self.cuda  # False: train.compile (see NOT_COUNTED)
         self.steps: list[tuple[float, int]] = []  # (seconds, training examples) of each step
         self.eval_s, self.eval_examples, self.base, self.peak = 0.0, 0, 0, 0
         self.tensors: LiveTensors | None = None
@@ -137,7 +142,7 @@ class Meter(TrainerCallback):
             model.register_forward_hook(self._after, with_kwargs=True),
         ]
         mode = contextlib.nullcontext()
-        if not self.cuda:
+        if self.count_tensors:
             self.tensors = mode = LiveTensors()
             self.tensors.hold([*model.parameters(), *model.buffers()])
         try:
@@ -192,7 +197,7 @@ class Meter(TrainerCallback):
             "eval_s": round(self.eval_s, 6),
             "eval_examples": self.eval_examples,
             "peak_memory_mb": round(self.peak / MB, 3) if self.peak else None,
-            "memory_kind": CUDA_KIND if self.cuda else CPU_KIND,
+            "memory_kind": CUDA_KIND if self.cuda else CPU_KIND if self.count_tensors else NOT_COUNTED,
             "device": device_name(),
         }
 

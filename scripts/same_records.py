@@ -29,7 +29,7 @@ RUNS = {
     "fft_classification": ["method=fft"],
 }
 SMOKE = ["model=tiny-bert", "train=smoke", "task.max_train_samples=16", "task.max_eval_samples=16"]
-VARYING = {"started_at", "finished_at", "wall_time_s", "versions", "git_commit", "runtime_s", "owner"}
+VARYING = {"started_at", "finished_at", "wall_time_s", "versions", "git_commit", "runtime_s", "owner", "cost"}
 
 
 def conll_files(folder: str) -> str:

@@ -18,7 +18,7 @@ from ptune_exp.pipeline.run import run
 # 16 examples, batch 4: 4 steps an epoch; 5 steps end mid-epoch (the Trainer would train a 6th on resume)
 SHORT = [*SMOKE, "method=ptv2", "train.max_steps=5", "train.eval_steps=2", "train.select=best"]
 # what differs between any two runs, or between a run and its resumed copy by construction
-VARYING = {"started_at", "finished_at", "wall_time_s", "versions", "segments", "owner", "output_dir"}
+VARYING = {"started_at", "finished_at", "wall_time_s", "versions", "segments", "owner", "output_dir", "cost"}
 VARYING |= {"resumed_from", "skipped_checkpoints", "git_commit"}
 
 

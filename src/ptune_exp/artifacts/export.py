@@ -16,6 +16,7 @@ needs its own code (`trust_remote_code`) loads only when the command line says `
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from ptune_exp.model.backbones import describe_backbone
 from ptune_exp.model.build import BuildOptions, build_model, task_for
 from ptune_exp.model.prompted import PromptedModel
 from ptune_exp.runs.records import RECORD
-from ptune_exp.storage.files import atomic_path, write_json
+from ptune_exp.storage.files import atomic_path, temp_name, write_json
 from ptune_exp.storage.weights import file_in, load_into, load_tensors, sha256_file, verify
 from ptune_exp.tasks import TaskSpec, family_of
 from ptune_exp.tasks.custom import task_spec
@@ -181,6 +182,20 @@ def _write_export(out_dir: str, state: dict, meta: dict) -> None:
         save_file(state, tmp, metadata={"format": FORMAT})
     meta["weights_sha256"] = sha256_file(weights)
     write_json(os.path.join(out_dir, EXPORT_JSON), meta)
+
+
+def export_bytes(state: dict, folder: str) -> int:
+    """The size of the weights file an export of this trainable state keeps (`weights.safetensors`: folded,
+    as `_write_export` writes it), written once into `folder` to be measured, then removed."""
+    from safetensors.torch import save_file
+
+    path = temp_name(os.path.join(folder, "export-size.safetensors"))
+    try:
+        save_file(fold_state(state), path, metadata={"format": FORMAT})
+        return os.path.getsize(path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _fixed_labels(record: dict) -> dict:

@@ -18,6 +18,7 @@ import sys
 
 from ptune_exp.compare.check import screen
 from ptune_exp.compare.concepts import concepts_markdown
+from ptune_exp.compare.cost import cost_markdown
 from ptune_exp.compare.formats import markdown, write_csv, write_json
 from ptune_exp.compare.grid import choose, grid, parse_columns, write_latex
 from ptune_exp.compare.headline import headline
@@ -90,6 +91,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     ap.add_argument("--paper", action="store_true", help="add the paper's / official repo's numbers as reference rows")
     _view_args(ap)
+    ap.add_argument(
+        "--cost",
+        action="store_true",
+        help="after the results, what each row cost: step time, throughput, peak memory, stored bytes, each with "
+        "its ratio to fine-tuning on the same device; rows whose runs came from different devices are flagged",
+    )
     ap.add_argument("--csv", help="write the long-format table to this CSV file")
     ap.add_argument("--json", help="write tables and failed runs to this JSON file")
     ap.add_argument("--latex", help="write the tables as LaTeX tabulars (booktabs rules) to this file")
@@ -164,6 +171,8 @@ def main(argv=None) -> int:
     tables = every if args.variants else [headline(t, search=args.best_of_search) for t in every]
     choose([grid(t) for t in tables], parse_columns(args.columns))  # an unknown column: an error before any output
     sys.stdout.write(markdown(tables, failed, args.delta))
+    if args.cost:
+        sys.stdout.write("\n" + cost_markdown(tables))
     try:
         written = write_files(args, tables, failed, every)
     except PtuneError:  # a WriteError (storage/files.py) already names the file

@@ -183,7 +183,8 @@ class CustomConfig(DataConfig):
     task's, data given one way, metrics that fit the family) are tasks/custom/config.py's."""
 
     family: str = "classification"  # classification | tagging | qa | multiple_choice
-    data_files: dict[str, str | None] = field(default_factory=_splits, metadata={"splits_rows": False})  # csv, json, ...
+    # {train, dev, test}: csv, tsv, json(l), parquet, CoNLL, SQuAD json (paths never split rows: digests do)
+    data_files: dict[str, str | None] = field(default_factory=_splits, metadata={"splits_rows": False})
     format: str | None = None  # null = from each file's extension
     hub_id: str | None = None  # a hub dataset id, or a local folder laid out like a dataset repository
     hub_config: str | None = None

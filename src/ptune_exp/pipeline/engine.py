@@ -8,6 +8,7 @@ import os
 
 from safetensors.torch import save_file
 
+from ptune_exp.artifacts.export import export_bytes
 from ptune_exp.errors import PtuneError
 from ptune_exp.model.compile import bucket_collator
 from ptune_exp.pipeline.distributed import is_main, replica_digests
@@ -22,6 +23,7 @@ from ptune_exp.pipeline.trainer import (
     strip_prefix,
 )
 from ptune_exp.runs.callbacks import GracefulStop
+from ptune_exp.runs.cost import Meter
 from ptune_exp.storage.files import atomic_path
 from ptune_exp.storage.weights import sha256_file
 from ptune_exp.tasks.multi.family import MultiTask
@@ -94,9 +96,17 @@ def train_and_evaluate(
     checkpoint: str | None = None,
     callbacks=(),
     stop: GracefulStop | None = None,
+    meter: Meter | None = None,
 ) -> dict:
     """Train with the HF Trainer, select on dev, evaluate every labelled split, save trainable weights.
-    `stop`: the run's signal handler (installed by the caller); without one, training installs its own."""
+    `stop`: the run's signal handler (installed by the caller); without one, training installs its own.
+    `meter`: what the run costs (runs/cost.py), measured while it trains and evaluates."""
+    with meter.watching(exp.model) if meter else contextlib.nullcontext():
+        result = _train_and_evaluate(exp, selector, checkpoint, [*([meter] if meter else []), *callbacks], stop)
+    return result | save_weights(exp)
+
+
+def _train_and_evaluate(exp: Experiment, selector: SelectOnDev, checkpoint, callbacks, stop) -> dict:
     p = exp.plan
     with contextlib.nullcontext(stop) if stop else GracefulStop() as stop:
         trainer = trainer_for(exp, [selector, NanGuard(), stop, *callbacks])
@@ -125,7 +135,6 @@ def train_and_evaluate(
             "runtime_s": round(out.metrics.get("train_runtime", 0.0), 2),
         },
         **evaluate_splits(exp, trainer, p.out_dir, known),
-        **save_weights(exp),
     }
 
 
@@ -134,11 +143,12 @@ def save_weights(exp: Experiment) -> dict:
     eval and export verify), and say whether replicas agree."""
     state = {n: t.contiguous() for n, t in exp.model.trainable_state().items()}
     digests = replica_digests(state)
-    sha256 = None
+    sha256 = stored = None
     if is_main():
         path = os.path.join(exp.plan.out_dir, WEIGHTS)
         with atomic_path(path) as tmp:
             save_file(state, tmp)
         sha256 = sha256_file(path)
+        stored = export_bytes(state, exp.plan.out_dir)
     replicas = {"world_size": len(digests), "weights_sha256": digests, "in_sync": len(set(digests)) == 1}
-    return {"replicas": replicas, "weights": WEIGHTS, "weights_sha256": sha256}
+    return {"replicas": replicas, "weights": WEIGHTS, "weights_sha256": sha256, "cost": {"stored_bytes": stored}}

@@ -25,6 +25,7 @@ from ptune_exp.pipeline.experiment import build
 from ptune_exp.pipeline.plan import Plan, plan
 from ptune_exp.runs.callbacks import GracefulStop, RunLog, Signalled
 from ptune_exp.runs.checkpoints import Resume, data_digests, resume_point, settings_of
+from ptune_exp.runs.cost import Meter, run_cost
 from ptune_exp.runs.records import RECORD, mean_loss, new_record, now, read_record, totals, write_record
 from ptune_exp.runs.rundir import Recorder, admit, checkpoints_in, clear, identity, locked
 from ptune_exp.storage.files import WriteError, remove_stale
@@ -119,6 +120,7 @@ def _run(p: Plan, start: Start, stop: GracefulStop, callbacks) -> dict:
     first = start.resume.step if start.resume else 0
     segment = {"resumed_from": checkpoint, "started_at": now(), "steps": [first, first]}
     runlog = RunLog({"settings": start.settings, "segments": start.segments}, segment, started)
+    meter = Meter(segment, count_tensors=not p.train.compile)  # from here on, this run's peak (a GPU's: reset now)
     selector, status, error, phase = None, "failed", None, "loading the data and building the model"
     try:
         with rec.beating():
@@ -129,7 +131,7 @@ def _run(p: Plan, start: Start, stop: GracefulStop, callbacks) -> dict:
             rec.update(exp.facts())
             selector = selector_for(exp, checkpoint)
             phase = "training and evaluating"
-            rec.update(train_and_evaluate(exp, selector, checkpoint, [runlog, *callbacks], stop))
+            rec.update(train_and_evaluate(exp, selector, checkpoint, [runlog, *callbacks], stop, meter))
         status = "completed"
     except Signalled as e:
         status, error = "interrupted", Interrupted(_stopped(p, e.signum, phase))
@@ -165,6 +167,7 @@ def _finish(rec: Recorder, start: Start, segment: dict, runlog: RunLog, selector
     segment.update(runtime_s=runlog.runtime_s(), wall_time_s=round(time.time() - started, 2))
     segments = [*start.segments, segment]
     summary = totals(segments, losses, step)
+    summary["cost"] = run_cost(segments, (rec.record.get("cost") or {}).get("stored_bytes"))
     if runlog.state is None and not start.segments:
         del summary["train"]  # refused or failed before any training: no training to report
     rec.update(

@@ -295,6 +295,7 @@ def test_every_task_has_its_family_in_the_registry():
         family = family_of(spec)
         assert isinstance(family, Family) and family.key == spec.family and FAMILIES[spec.family] is family
     assert sorted(FAMILIES) == sorted({spec.family for spec in TASKS.values()})
-    sst2 = get_task("sst2")  # a family without options or fitted fields keeps the spec as it is
-    assert CLASSIFICATION.configure(sst2, OmegaConf.create({"max_seq_len": 8})) is sst2
+    sst2 = get_task("sst2")  # classification's options: the template and label words (null: the task's defaults)
+    configured = CLASSIFICATION.configure(sst2, OmegaConf.create({"max_seq_len": 8}))
+    assert (configured.template, configured.label_words) == ("[P] {text_a} It was [MASK] .", ("terrible", "great"))
     assert CLASSIFICATION.fit(sst2, {}) is sst2

@@ -547,7 +547,8 @@ def test_squad_by_hand_agrees_with_the_official_metrics(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "method,model,task", [(m, "tiny-bert", "squad") for m in sorted(METHODS)] + [("ptv2", "tiny-roberta", "squad_v2")]
+    "method,model,task",
+    [(m, "tiny-bert", "squad") for m in sorted(METHODS) if m != "ptv1"] + [("ptv2", "tiny-roberta", "squad_v2")],
 )
 def test_each_method_trains_two_steps_and_answers_every_question(method, model, task, cfg_factory, tmp_path):
     version = "2.0" if task == "squad_v2" else "1.1"

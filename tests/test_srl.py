@@ -238,7 +238,9 @@ def conll05_dir(tmp_path):
     return d
 
 
-@pytest.mark.parametrize("method, model", [(m, "tiny-bert") for m in sorted(METHODS)] + [("pt", "tiny-roberta")])
+@pytest.mark.parametrize(
+    "method, model", [(m, "tiny-bert") for m in sorted(METHODS) if m != "ptv1"] + [("pt", "tiny-roberta")]
+)
 def test_each_method_trains_two_steps_and_labels_every_word(method, model, conll05_dir, cfg_factory):
     cfg = cfg_factory(
         f"method={method}", f"model={model}", "task=conll05", f"task.data_dir={conll05_dir}", "task.max_seq_len=16"

@@ -25,7 +25,8 @@ from ptune_exp.tasks.families.classification import labelled_cross_entropy
 from ptune_exp.tasks.metrics import normalize_answer
 
 CANDIDATES = FAMILIES["candidates"]
-PROMPTED = [m for m in sorted(METHODS) if METHODS[m].prompt_site != "none"]  # methods with a prompt
+# methods with a prompt; ptv1 is P-tuning's verbalizer over a template: classification tasks only (test_heads.py)
+PROMPTED = [m for m in sorted(METHODS) if METHODS[m].prompt_site != "none" and m != "ptv1"]
 
 
 def jsonl(path, rows):
@@ -422,8 +423,15 @@ def read_jsonl_predictions(cfg, record) -> list[dict]:
     return [json.loads(line) for line in open(path, encoding="utf-8").read().splitlines()]
 
 
-@pytest.mark.parametrize("task", sorted(FIXTURES))
-@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize(
+    "task, method",
+    [
+        (t, m)
+        for t in sorted(FIXTURES)
+        for m in sorted(METHODS)
+        if m != "ptv1" or t not in ("copa", "multirc", "record")
+    ],
+)
 def test_each_method_trains_two_steps_on_each_task(task, method, tmp_path, cfg_factory):
     folder = write_task(tmp_path, task)
     cfg = cfg_factory(f"task={task}", f"task.data_dir={folder}", f"method={method}", "task.max_seq_len=64")

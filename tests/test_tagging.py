@@ -410,7 +410,9 @@ def test_entity_scores_by_hand_agree_with_the_hand_made_file(tmp_path):
     )
 
 
-@pytest.mark.parametrize("method, model", [(m, "tiny-bert") for m in sorted(METHODS)] + [("pt", "tiny-roberta")])
+@pytest.mark.parametrize(
+    "method, model", [(m, "tiny-bert") for m in sorted(METHODS) if m != "ptv1"] + [("pt", "tiny-roberta")]
+)
 def test_each_method_trains_two_steps_and_predicts_every_word(method, model, conll_dir, cfg_factory):
     cfg = cfg_factory(
         f"method={method}", f"model={model}", "task=conll03", f"task.data_dir={conll_dir}", "task.max_seq_len=16"

@@ -48,7 +48,7 @@ def _entry(command: str) -> Callable[[list[str]], int | None]:
         return _hydra_main
     if command == "python-api":
         return _api_main
-    from ptune_exp.artifacts.export import main as export_main
+    from ptune_exp.artifacts.export_cli import main as export_main
     from ptune_exp.compare import main as compare_main
     from ptune_exp.predict import eval_main, predict_main
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch._dynamo.utils import counters
 
-from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
+from ptune_exp.artifacts.export import export_run
+from ptune_exp.artifacts.export_reader import EXPORT_WEIGHTS
 from ptune_exp.compare.cli import main as compare
 from ptune_exp.compare.cost import cost_cells
 from ptune_exp.compare.table import build_tables

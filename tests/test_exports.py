@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SMOKE, Paths, fresh_paths
-from ptune_exp.artifacts.export import main as export_main
+from ptune_exp.artifacts.export_cli import main as export_main
 from ptune_exp.predict import eval_main, predict_main
 
 EVIL = """
@@ -207,7 +207,7 @@ def test_predict_checks_the_output_folder_before_loading_the_model(fresh, capsys
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr("ptune_exp.artifacts.export.build_model", no_model)
+    monkeypatch.setattr("ptune_exp.artifacts.export_reader.build_model", no_model)
     out = fresh.tmp / "missing" / "dir" / "x"
     assert predict_main([str(fresh.export), str(inputs(fresh.tmp)), "-o", str(out)]) == 2
     assert "does not exist" in error_line(capsys, "ptune-exp-predict")

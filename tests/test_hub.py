@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from corpus import SMOKE
-from ptune_exp.artifacts.export import main as export_main
+from ptune_exp.artifacts.export_cli import main as export_main
 
 TOKEN = "hf_dummy_token_for_tests"
 REPO = "someone/tiny-ptv2"

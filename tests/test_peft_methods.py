@@ -165,7 +165,8 @@ def test_resume_equals_an_uninterrupted_run(method, tmp_path):
 
 @pytest.mark.parametrize("method", ADAPTERS)
 def test_export_predicts_what_the_run_predicted(method, cfg_factory, tmp_path):
-    from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
+    from ptune_exp.artifacts.export import export_run
+    from ptune_exp.artifacts.export_reader import EXPORT_WEIGHTS
     from ptune_exp.predict import eval_run, predict_file
 
     data = _rte_fixture(tmp_path / "data")

@@ -284,7 +284,8 @@ def test_resume_checks_the_data_files_not_where_they_lie(cfg_factory, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["ptv2", "prefix", "pt", "fft"])
 def test_saved_weights_evaluate_and_export_to_the_same_predictions(method, cfg_factory, tmp_path):
-    from ptune_exp.artifacts.export import EXPORT_WEIGHTS, export_run
+    from ptune_exp.artifacts.export import export_run
+    from ptune_exp.artifacts.export_reader import EXPORT_WEIGHTS
     from ptune_exp.predict import eval_run, predict_file
 
     data = _rte_fixture(tmp_path / "data")

@@ -24,8 +24,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from ptune_exp.artifacts.export import Export, export_run
-from ptune_exp.artifacts.export import load_export as _load
+from ptune_exp.artifacts.export import export_run
+from ptune_exp.artifacts.export_reader import Export
+from ptune_exp.artifacts.export_reader import load_export as _load
 from ptune_exp.artifacts.hub import push_to_hub
 from ptune_exp.config.names import model_name, register_resolvers
 from ptune_exp.config.usage import check_overrides, explain

@@ -27,15 +27,8 @@ import tempfile
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ptune_exp.artifacts.export import (
-    TRUST_FLAG,
-    Export,
-    build_export,
-    read_export,
-    read_record,
-    run_weights,
-    trusted_model,
-)
+from ptune_exp.artifacts.export import read_record, run_weights
+from ptune_exp.artifacts.export_reader import TRUST_FLAG, Export, build_export, read_export, trusted_model
 from ptune_exp.errors import PtuneError, check_fields, command
 from ptune_exp.runs.records import RECORD, library_versions
 from ptune_exp.storage.files import write_json

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ptune_exp.artifacts.export import EXPORT_JSON, member_exports, read_export, read_record, run_weights
+from ptune_exp.artifacts.export import read_record, run_weights
+from ptune_exp.artifacts.export_reader import EXPORT_JSON, member_exports, read_export
 from ptune_exp.artifacts.fingerprint import SHAPE
 from ptune_exp.errors import PtuneError
 from ptune_exp.methods import Method, get_method

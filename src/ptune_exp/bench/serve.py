@@ -139,7 +139,7 @@ def probe(kind: str, exports: list[str]) -> float:
 
         held = load_registry(exports)
     else:
-        from ptune_exp.artifacts.export import load_export
+        from ptune_exp.artifacts.export_reader import load_export
 
         held = [load_export(path) for path in exports]
     gc.collect()

@@ -23,7 +23,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ptune_exp.artifacts.export import Parts, member_exports, read_export
+from ptune_exp.artifacts.export_reader import Parts, member_exports, read_export
 from ptune_exp.artifacts.fingerprint import differences, fingerprint
 from ptune_exp.errors import PtuneError
 from ptune_exp.injection import prepare

@@ -25,7 +25,7 @@ import logging
 import re
 import sys
 
-from ptune_exp.artifacts.export import TRUST_FLAG
+from ptune_exp.artifacts.export_reader import TRUST_FLAG
 from ptune_exp.errors import PtuneError, command
 from ptune_exp.serve.limits import (
     DEFAULT_CHARS,

@@ -147,3 +147,26 @@ def test_concepts_show_table_1_as_the_runs_used_each_method(tmp_path, capsys):
     # runs that differ in head or encoder are never averaged: five rows, one run each
     table = build_tables(read_records([str(tmp_path)]))[0]
     assert sorted(r.cells["rte"]["accuracy"].n for r in table.rows) == [1] * 5
+
+
+def test_a_checkpoint_without_pooler_weights_gets_the_same_seeded_pooler_at_every_load(tmp_path):
+    """head=pooler on a checkpoint that has no pooler (most RoBERTa ones): every load (training, export,
+    serving) must read the same frozen pooler, whatever the global RNG says."""
+    from transformers import AutoModel
+
+    model, tok = tiny_backbone("roberta", 32, 2, 4, 64, "eager")
+    folder = tmp_path / "no-pooler"
+    AutoModel.from_config(model.config, add_pooling_layer=False).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    cfg = ModelConfig(name="nopooler", name_or_path=str(folder))
+    pools = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        pools.append(load_backbone(cfg, "eager", "pooler").model.pooler.dense.weight.detach().clone())
+    torch.testing.assert_close(pools[0], pools[1])
+    assert pools[0].std() > 0
+    with_pooler = tmp_path / "pooler"
+    model.save_pretrained(with_pooler)
+    tok.save_pretrained(with_pooler)
+    kept = load_backbone(ModelConfig(name="pooler", name_or_path=str(with_pooler)), "eager", "pooler")
+    torch.testing.assert_close(kept.model.pooler.dense.weight, model.pooler.dense.weight)  # its own, untouched

@@ -185,7 +185,9 @@ def load_backbone(model_cfg: ModelConfig, attn_implementation: str, head: str = 
         raise _cannot_load(path, e) from None
     if head == "verbalizer":
         return _with_mlm_head(model, tokenizer, path, info["missing_keys"])
-    if head != "pooler" and getattr(model, "pooler", None) is not None:
+    if head == "pooler":
+        _seeded_pooler(model, info["missing_keys"])
+    elif getattr(model, "pooler", None) is not None:
         model.pooler = None  # heads read the hidden states; an unused pooler would only cost memory
     return Backbone(model, tokenizer)
 
@@ -207,6 +209,25 @@ def load_shared_backbone(model_cfg: ModelConfig, attn_implementation: str, heads
         if getattr(module, "weight", None) is old:
             module.weight = new
     return Backbone(pooled.model, pooled.tokenizer, mlm_head=backbone.mlm_head)
+
+
+def _seeded_pooler(model: PreTrainedModel, missing: list[str]) -> None:
+    """A checkpoint without pooler weights (most RoBERTa ones) gets transformers' random pooler, which the official
+    classifier reads frozen; drawn from the global RNG it would differ between training, export and serving. Drawn
+    here from a fixed seed instead (N(0, initializer_range), zero bias, as transformers initialises it), every load
+    of the checkpoint gives the same pooler."""
+    if not any(key.split(".")[0] == "pooler" for key in missing) or getattr(model, "pooler", None) is None:
+        return
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    std = getattr(model.config, "initializer_range", 0.02)
+    with torch.no_grad():
+        for name, param in model.pooler.named_parameters():
+            if name.endswith("bias"):
+                param.zero_()
+            else:
+                param.copy_(torch.randn(param.shape, generator=generator) * std)
 
 
 def _tiny(model_cfg: ModelConfig, attn_implementation: str, head: str) -> Backbone:

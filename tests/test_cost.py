@@ -188,3 +188,13 @@ def test_records_without_cost_show_dashes(tmp_path, capsys):
     (tmp_path / "r" / "metrics.json").write_text(json.dumps(rec))
     (table,) = build_tables(read_records([str(tmp_path)]))
     assert cost_cells(table, table.rows[0]) == ["–"] * 11 + ["0/1"]
+
+
+def test_compare_json_holds_each_rows_cost_and_ratio(cost_runs, tmp_path):
+    out = tmp_path / "table.json"
+    assert compare([str(cost_runs), "--json", str(out)]) == 0
+    rows = {r["method"]: r["cost"] for r in json.loads(out.read_text())["tables"][0]["rows"]}
+    assert rows["pt"]["step_time_s"]["mean"] == pytest.approx((0.15 + 0.09 + 0.5) / 3)
+    assert rows["pt"]["step_time_s"]["ratio_to_fft"] == pytest.approx(0.45)  # as --cost shows it (0.45×)
+    assert rows["ptv2"]["peak_memory_mb"] == {"mean": 450.0, "ratio_to_fft": pytest.approx(0.5)}
+    assert rows["ptv2"]["devices"] == ["gpu A"] and rows["fft"]["stored_bytes"]["ratio_to_fft"] == pytest.approx(1)

@@ -108,3 +108,13 @@ def cost_markdown(tables: list[Table]) -> str:
 
 def memory_kind(record: dict) -> str | None:
     return (record.get("cost") or {}).get("memory_kind")
+
+
+def cost_json(table: Table, row: Row) -> dict:
+    """A row's cost for `--json`: per measure, the mean over its runs and the ratio to fine-tuning (None where
+    not measured), and the devices its runs came from."""
+    out = {
+        key: {"mean": mean_cost(row.records, key), "ratio_to_fft": ratio_to_fft(table, row, key)}
+        for _, key, _ in COLUMNS
+    }
+    return {**out, "devices": devices(row)}

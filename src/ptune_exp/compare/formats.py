@@ -16,6 +16,7 @@ from ptune_exp.compare.cells import (  # noqa: F401  (SHORT, trainable_pct_text:
     stat_text,
     trainable_pct_text,
 )
+from ptune_exp.compare.cost import cost_json
 from ptune_exp.compare.headline import average, has_average, shared_tasks
 from ptune_exp.compare.table import OUTSIDE, Row, Table
 from ptune_exp.storage import files
@@ -218,9 +219,16 @@ def _table_json(t: Table) -> dict:
         "splits": t.splits,
         "metrics": t.metrics,
         "main_metric": t.main,
-        "rows": [{**_row_json(r), **({"average": average(t, r)} if headline else {})} for r in t.rows],
+        "rows": [
+            {**_row_json(r), **({"average": average(t, r)} if headline else {}), "cost": cost_json(t, r)}
+            for r in t.rows
+        ],
         "references": [{"method": m, "source": s, "cells": c} for m, s, c in t.references],
     }
+
+
+def _table_row_json(t: Table, r: Row, headline: bool) -> dict:
+    return {**_row_json(r), **({"average": average(t, r)} if headline else {}), "cost": cost_json(t, r)}
 
 
 def write_json(tables: list[Table], failed: list[dict], path: str) -> None:

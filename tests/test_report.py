@@ -151,6 +151,8 @@ def test_report_is_one_html_page_with_the_tables_figures_and_runs_and_a_markdown
         assert (tmp_path / "report" / name).is_file()
     assert "![cost_m_rte.png](figures/cost_m_rte.png)" in twin and "`ptune-exp method=fft task=rte" in twin
     assert (tmp_path / "report" / "tables.tex").read_text().count("\\toprule") == 1
+    assert "<h2>Cost: m</h2>" in page and "## Cost: m" in twin  # the fixture records carry cost fields
+    assert "| step s | ×FT |" in twin.split("## Cost: m", 1)[1]
 
 
 def test_latex_has_booktabs_rules_and_the_chosen_columns(tmp_path, capsys):

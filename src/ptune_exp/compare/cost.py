@@ -118,3 +118,12 @@ def cost_json(table: Table, row: Row) -> dict:
         for _, key, _ in COLUMNS
     }
     return {**out, "devices": devices(row)}
+
+
+def cost_tables(tables: list[Table]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(model, header, rows) of the cost view for each table whose runs recorded a cost (the report's)."""
+    out = []
+    for table in tables:
+        if any(r.get("cost") for row in table.rows for r in row.records):
+            out.append((table.model, cost_header(), [[row.label, *cost_cells(table, row)] for row in table.rows]))
+    return out

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 import yaml
 
+from ptune_exp.compare.cost import cost_tables
 from ptune_exp.compare.formats import CHOSEN, FAILED_FIELDS, HEADLINE_NOTE, NOTE
 from ptune_exp.compare.grid import BOLD, Grid, choose, grid, plain, write_latex
 from ptune_exp.compare.table import Table
@@ -115,13 +116,17 @@ def _html_run(record: dict) -> str:
     return f"<tr>{cells}<td style='text-align:left'>{command}{more}</td></tr>"
 
 
-def html_page(grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str) -> str:
+def html_page(
+    grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str, costs=()
+) -> str:
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"<h1>ptune-exp comparison</h1><p class='note'>{when} · <code>{html.escape(command)}</code></p>"]
     parts += [_html_grid(g) for g in grids] + [f"<p class='note'>{html.escape(_note(grids))}</p>"]
     if failed:
         body = [[str(r.get(k, "")) for k in FAILED_FIELDS] for r in failed]
         parts.append("<h2>Failed or unfinished runs (not in the tables)</h2>" + html_table(list(FAILED_FIELDS), body))
+    for model, header, body in costs:
+        parts.append(f"<h2>Cost: {html.escape(model)}</h2>\n{html_table(header, body)}")
     parts += ["<h2>Figures</h2>", *map(_html_figure, figures)]
     runs_head = "<tr>" + "".join(_html_cell(k, "th") for k in RUN_FIELDS) + "</tr>"
     parts += ["<h2>Runs</h2>", "<table>" + runs_head + "".join(map(_html_run, runs)) + "</table>"]
@@ -142,7 +147,9 @@ def md_table(header: list[str], body: list[list[str]]) -> list[str]:
     return [line(header), "|" + "---|" * len(header), *map(line, body), ""]
 
 
-def markdown_page(grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str) -> str:
+def markdown_page(
+    grids: list[Grid], figures: list[str], runs: list[dict], failed: list[dict], command: str, costs=()
+) -> str:
     out = ["# ptune-exp comparison", "", f"`{command}`", ""]
     for g in grids:
         out += [f"## {g.model}", "", *md_table(g.header, g.body), *g.notes, *([""] if g.notes else [])]
@@ -151,6 +158,8 @@ def markdown_page(grids: list[Grid], figures: list[str], runs: list[dict], faile
     if failed:
         body = [[str(r.get(k, "")) for k in FAILED_FIELDS] for r in failed]
         out += ["## Failed or unfinished runs (not in the tables)", "", *md_table(list(FAILED_FIELDS), body)]
+    for model, header, body in costs:
+        out += [f"## Cost: {model}", "", *md_table(header, body)]
     out += ["## Figures", "", *(f"![{os.path.basename(p)}](figures/{os.path.basename(p)})" for p in figures), ""]
     body = [[f"`{v}`" if k == "command" else v for k, v in run_fields(r).items()] for r in runs]
     return "\n".join([*out, "## Runs", "", *md_table(list(RUN_FIELDS), body)])
@@ -169,6 +178,6 @@ def write_report(tables, failed, out_dir: str, command: str, delta=False, column
     grids, runs = choose([grid(t, delta) for t in tables], columns), report_runs(tables, failed)
     paths = {name: os.path.join(out_dir, name) for name in ("report.html", "report.md", "tables.tex")}
     for name, page in (("report.html", html_page), ("report.md", markdown_page)):
-        write_text(paths[name], page(grids, figures, runs, failed, command))
+        write_text(paths[name], page(grids, figures, runs, failed, command, cost_tables(tables)))
     write_latex(tables, paths["tables.tex"], delta, columns)
     return [*paths.values(), *figures]

@@ -198,3 +198,13 @@ def test_compare_json_holds_each_rows_cost_and_ratio(cost_runs, tmp_path):
     assert rows["pt"]["step_time_s"]["ratio_to_fft"] == pytest.approx(0.45)  # as --cost shows it (0.45×)
     assert rows["ptv2"]["peak_memory_mb"] == {"mean": 450.0, "ratio_to_fft": pytest.approx(0.5)}
     assert rows["ptv2"]["devices"] == ["gpu A"] and rows["fft"]["stored_bytes"]["ratio_to_fft"] == pytest.approx(1)
+
+
+def test_compare_csv_holds_each_rows_mean_cost(cost_runs, tmp_path):
+    import csv
+
+    out = tmp_path / "table.csv"
+    assert compare([str(cost_runs), "--csv", str(out)]) == 0
+    rows = {r["method"]: r for r in csv.DictReader(out.open())}
+    assert float(rows["pt"]["step_time_s"]) == pytest.approx((0.15 + 0.09 + 0.5) / 3)
+    assert float(rows["ptv2"]["peak_memory_mb"]) == 450.0 and float(rows["fft"]["stored_bytes"]) == 400_000_000

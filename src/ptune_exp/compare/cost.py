@@ -22,6 +22,7 @@ COLUMNS = [
     ("peak MB", "peak_memory_mb", lambda v: f"{v:.3g}"),
     ("stored", "stored_bytes", lambda v: size_text(v)),
 ]
+COST_KEYS = [key for _, key, _ in COLUMNS]
 MIXED = "⚠"
 NOTE = (
     "Cost: each value the mean over the row's runs that recorded it; ×FT = its ratio to fine-tuning's on the same "

@@ -16,7 +16,7 @@ from ptune_exp.compare.cells import (  # noqa: F401  (SHORT, trainable_pct_text:
     stat_text,
     trainable_pct_text,
 )
-from ptune_exp.compare.cost import cost_json
+from ptune_exp.compare.cost import COST_KEYS, cost_json, mean_cost
 from ptune_exp.compare.headline import average, has_average, shared_tasks
 from ptune_exp.compare.table import OUTSIDE, Row, Table
 from ptune_exp.storage import files
@@ -37,6 +37,7 @@ CSV_FIELDS = [
     "n",
     "trainable_pct_min",
     "trainable_pct_max",
+    *COST_KEYS,  # the row's mean cost over its runs (empty where none recorded one): --cost's numbers
 ]
 NOTE = (
     "Cells: mean ± std over seeds (n runs; one run shows its value alone); bold = best mean of the task's main metric; "
@@ -157,6 +158,7 @@ def long_rows(tables: list[Table]) -> list[dict]:
     out = []
     for table in tables:
         for row in table.rows:
+            costs = {key: mean_cost(row.records, key) for key in COST_KEYS}
             for task, cell in row.cells.items():
                 for metric, stat in cell.items():
                     out.append(
@@ -175,6 +177,7 @@ def long_rows(tables: list[Table]) -> list[dict]:
                             "n": stat.n,
                             "trainable_pct_min": row.trainable_pct[0],
                             "trainable_pct_max": row.trainable_pct[1],
+                            **costs,
                         }
                     )
     return out

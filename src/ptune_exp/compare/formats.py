@@ -230,10 +230,6 @@ def _table_json(t: Table) -> dict:
     }
 
 
-def _table_row_json(t: Table, r: Row, headline: bool) -> dict:
-    return {**_row_json(r), **({"average": average(t, r)} if headline else {}), "cost": cost_json(t, r)}
-
-
 def write_json(tables: list[Table], failed: list[dict], path: str) -> None:
     data = {
         "tables": [_table_json(t) for t in tables],

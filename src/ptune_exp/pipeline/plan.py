@@ -56,10 +56,6 @@ class Plan:
     def with_task(self, task: TaskSpec) -> Plan:
         return dataclasses.replace(self, task=task)
 
-    def with_data(self, task: TaskSpec, data: DataConfig) -> Plan:
-        """The plan of one member task of a multi-task run (its spec and data settings)."""
-        return dataclasses.replace(self, task=task, data=data)
-
 
 class UnresolvedValue(PtuneError):
     """A config value that does not resolve to what its key needs (an interpolation, mostly)."""

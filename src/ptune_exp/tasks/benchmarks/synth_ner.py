@@ -2,18 +2,21 @@
 
 Why it exists: the P-Tuning v2 paper's case is that a prompt in the input alone (prompt tuning) steers a frozen
 encoder poorly on sequence tagging, where each token's tag depends on its context, while a deep prompt (a prefix in
-every layer) or fine-tuning does well. This task is built on that reason, before any result was looked at: most
-entity words are ambiguous and only the words around them decide their tag.
+every layer) or fine-tuning does well. This is the second design of the task, written and committed before any run
+of it; the first (ten ambiguous real words, cues one to three words away, the same words in every split) did not
+reproduce the gap on all-MiniLM-L6-v2 (docs/tasks.md has its numbers). What this one changes, from that reason:
 
-- Ambiguous names are a person or a place (`jordan`, `paris`, `austin`, ...): "mr jordan said" is B-PER,
-  "flew to jordan" is B-LOC. Ambiguous nouns are an organisation or nothing (`apple`, `shell`, `amazon`, ...):
-  "shares of apple rose" is B-ORG, "she ate an apple" is O.
-- The cue is sometimes before the word and sometimes after it ("jordan , the city we visited ," is a place),
-  and sometimes a few words away.
-- Two-word entities take I- tags ("jordan smith" is B-PER I-PER, "apple bank" B-ORG I-ORG), and a sentence may
-  join two clauses with different readings of the same word.
+- Entity words are made-up words ("vorilan", "teskom"), drawn from word lists that differ between train, dev and
+  test: no entity word of the dev or test set is ever seen in training, and the word's form says nothing about
+  its type (every type draws from the same generator). As in real NER, the tag has to come from the context.
+- Made-up words are also plain things (tag O): "she ordered a vorilan for lunch". Being unknown is not a cue.
+- In most sentences the deciding words are far from the entity: "vorilan teskom , after a long and quiet
+  winter , was elected to the board" (a person) against "... , has a population of two million" (a place):
+  the words that decide come after a filler of 2 to 8 neutral words, which every type shares.
+- A sentence often joins two clauses whose entities have different types, so one reading per sentence is wrong.
+- Entities span one or two words (B- then I-), a thing (O) one or two.
 
-Sentences come from fixed word lists and templates with a fixed seed per split, so every machine gets the same
+Sentences come from fixed lists and templates with a fixed seed per split, so every machine gets the same
 2,000 / 400 / 400 sentences. Tags are IOB2 over PER, LOC and ORG; entity-level F1 (seqeval) as for CoNLL-2003.
 """
 
@@ -26,83 +29,143 @@ from ptune_exp.tasks.spec import Split, register
 
 SIZES = {"train": 2000, "dev": 400, "test": 400}
 LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
-NAMES = ["jordan", "paris", "austin", "florence", "sydney", "victoria", "georgia", "madison", "dallas", "chelsea"]
-NOUNS = ["apple", "shell", "amazon", "jaguar", "oracle", "target", "delta", "corona", "puma", "mercury"]
-SURNAMES = ["smith", "garcia", "chen", "novak", "okafor", "silva"]
-PLAIN = ["the", "report", "was", "late", "again", "today", "and", "everyone", "knew", "it"]
+TYPES = ("PER", "LOC", "ORG", "O")
+WORDS_PER_SPLIT = 400
 
-# Each template is a list of words; {N} is an ambiguous name or noun slot with the reading the template gives it,
-# {S} a surname that extends a PER name into two words. The reading: PER, LOC, ORG or O.
-TEMPLATES = {
+# The deciding words of each reading. A far frame puts them after "<entity> , <filler> ,"; a near frame has them
+# next to the entity ({E}). Readings share every other word.
+PREDICATES = {
     "PER": [
-        "mr {N} said the plan was fine",
-        "we met {N} at the station yesterday",
-        "{N} , a doctor from the clinic , agreed",
-        "i asked {N} {S} about the budget",
-        "the letter from {N} arrived on monday",
-        "{N} told her brother the news",
+        "said she would resign",
+        "was elected to the board",
+        "told reporters he was tired",
+        "was born in a small village",
+        "smiled and shook hands with everyone",
+        "signed the letter herself",
     ],
     "LOC": [
-        "they flew to {N} last week",
-        "the weather in {N} was cold",
-        "{N} , the city we visited in may , was busy",
-        "she lives near {N} with her family",
-        "trains from {N} were delayed again",
-        "the museum in {N} opened early",
+        "has a population of two million",
+        "lies on the northern coast",
+        "was flooded after the storm",
+        "is the capital of the region",
+        "borders the mountains to the east",
+        "welcomed more tourists than ever",
     ],
     "ORG": [
-        "shares of {N} rose after the report",
-        "{N} announced record profits on friday",
-        "he works for {N} {S} as an engineer",
-        "the chief executive of {N} resigned",
-        "{N} , the company , hired new staff",
-        "analysts expect {N} to cut jobs",
+        "reported record profits",
+        "hired two hundred workers",
+        "announced a merger with a rival",
+        "was fined by the regulators",
+        "cut the prices of its products",
+        "listed its shares on the exchange",
     ],
     "O": [
-        "she ate an {N} after lunch",
-        "the {N} on the table was old",
-        "we found a {N} in the garden",
-        "a small {N} lay near the door",
-        "he painted the {N} bright red",
-        "the {N} was heavier than expected",
+        "was sold out in every shop",
+        "tasted better than expected",
+        "broke after only a week",
+        "needs fresh batteries every month",
+        "was left on the kitchen table",
+        "fits easily in a small bag",
     ],
 }
-# which ambiguous words each reading draws: names are people or places, nouns organisations or plain words
-POOL = {"PER": NAMES, "LOC": NAMES, "ORG": NOUNS, "O": NOUNS}
+NEAR = {
+    "PER": [
+        "mr {E} arrived late",
+        "we interviewed {E} yesterday",
+        "a speech by {E} opened the meeting",
+        "the minister , {E} , resigned",
+    ],
+    "LOC": [
+        "they flew to {E} on monday",
+        "the weather in {E} was cold",
+        "she grew up near {E}",
+        "the mayor of {E} spoke first",
+    ],
+    "ORG": [
+        "shares of {E} rose",
+        "he works for {E} now",
+        "a spokesman for {E} declined to comment",
+        "the chief executive of {E} quit",
+    ],
+    "O": [
+        "she ordered a {E} for lunch",
+        "the {E} on the shelf was dusty",
+        "he fixed the old {E}",
+        "we need another {E} for the kitchen",
+    ],
+}
+FILLERS = [
+    "as many had expected",
+    "after a long and quiet winter",
+    "despite the heavy rain",
+    "for the third time this year",
+    "to the surprise of almost nobody in town",
+    "once again",
+    "late last night",
+    "in the middle of a very busy week",
+]
+JOINS = ["while", "and", "; meanwhile ,", ", but"]
+FAR_SHARE = 0.7  # share of clauses whose deciding words sit after a filler, away from the entity
+TWO_CLAUSES = 0.4
+ONSETS = "b d f g k l m n p r s t v z br dr gr kr pl st tr".split()
+VOWELS = "a e i o u ai ei ou".split()
+CODAS = ["", "", "", "n", "m", "r", "s", "k", "l"]
 
 
-def _clause(rng: random.Random, reading: str) -> tuple[list[str], list[str]]:
-    word = rng.choice(POOL[reading])
+def _made_up_word(rng: random.Random) -> str:
+    syllables = rng.randint(2, 3)
+    return "".join(rng.choice(ONSETS) + rng.choice(VOWELS) for _ in range(syllables)) + rng.choice(CODAS)
+
+
+def _frame_words() -> set[str]:
+    texts = [*FILLERS, *JOINS, *(t for group in (PREDICATES, NEAR) for ts in group.values() for t in ts)]
+    return {w for t in texts for w in t.split()}
+
+
+def made_up_words(role: str) -> list[str]:
+    """The split's own entity words: never a word of another split's list or of the templates."""
+    taken = _frame_words()
+    for other in ("train", "dev", "test"):
+        if other == role:
+            break
+        taken |= set(made_up_words(other))
+    rng, words = random.Random(f"synth_ner/words/{role}"), []
+    while len(words) < WORDS_PER_SPLIT:
+        word = _made_up_word(rng)
+        if word not in taken:
+            taken.add(word)
+            words.append(word)
+    return words
+
+
+def _clause(rng: random.Random, words: list[str], reading: str) -> tuple[list[str], list[str]]:
+    span = [rng.choice(words) for _ in range(rng.randint(1, 2))]
+    span_tags = ["O"] * len(span) if reading == "O" else [f"B-{reading}"] + [f"I-{reading}"] * (len(span) - 1)
+    if rng.random() < FAR_SHARE:
+        filler = rng.choice(FILLERS).split()
+        rest = [",", *filler, ",", *rng.choice(PREDICATES[reading]).split()]
+        return [*span, *rest], [*span_tags, *["O"] * len(rest)]
     tokens, tags = [], []
-    for item in rng.choice(TEMPLATES[reading]).split():
-        if item == "{N}":
-            tokens.append(word)
-            tags.append("O" if reading == "O" else f"B-{reading}")
-        elif item == "{S}":
-            tokens.append(rng.choice(SURNAMES) if reading == "PER" else "bank")
-            tags.append(f"I-{reading}")
-        else:
-            tokens.append(item)
-            tags.append("O")
+    for item in rng.choice(NEAR[reading]).split():
+        tokens += span if item == "{E}" else [item]
+        tags += span_tags if item == "{E}" else ["O"]
     return tokens, tags
 
 
-def _sentence(rng: random.Random) -> tuple[list[str], list[str]]:
-    tokens, tags = _clause(rng, rng.choice(list(TEMPLATES)))
-    if rng.random() < 0.3:  # a second clause, often with the other reading of the same kind of word
-        more_tokens, more_tags = _clause(rng, rng.choice(list(TEMPLATES)))
-        tokens, tags = [*tokens, "and", *more_tokens], [*tags, "O", *more_tags]
-    if rng.random() < 0.2:  # a plain filler clause, no entity
-        filler = rng.sample(PLAIN, 4)
-        tokens, tags = [*tokens, ",", *filler], [*tags, "O", *["O"] * len(filler)]
+def _sentence(rng: random.Random, words: list[str]) -> tuple[list[str], list[str]]:
+    tokens, tags = _clause(rng, words, rng.choice(TYPES))
+    if rng.random() < TWO_CLAUSES:
+        more_tokens, more_tags = _clause(rng, words, rng.choice(TYPES))
+        join = rng.choice(JOINS).split()
+        tokens, tags = [*tokens, *join, *more_tokens], [*tags, *["O"] * len(join), *more_tags]
     return tokens, tags
 
 
 def generate(role: str, seed: int = 0) -> list[dict]:
-    rng = random.Random(f"synth_ner/{role}/{seed}")
+    rng, words = random.Random(f"synth_ner/{role}/{seed}"), made_up_words(role)
     rows = []
     for i in range(SIZES[role]):
-        tokens, tags = _sentence(rng)
+        tokens, tags = _sentence(rng, words)
         rows.append({"idx": i, "tokens": tokens, "tags": tags})
     return rows
 

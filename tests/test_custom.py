@@ -192,3 +192,22 @@ def test_a_checkpoint_folder_is_filed_under_its_own_name_and_tabled_apart(tmp_pa
     assert compare_main([mine["output_dir"], tiny["output_dir"]]) == 0
     out = capsys.readouterr().out
     assert "run3--checkpoint-500" in out and "tiny-bert" in out
+
+
+def test_the_declaration_and_the_config_schema_name_the_same_keys():
+    """`task=custom`'s keys are listed twice: as Hydra's typed schema (config/tasks.py `CustomConfig`, what
+    composition accepts) and as the checked declaration (`CustomTaskConfig`, what the family reads). A key in
+    one and not the other would be either refused at composition or silently dropped."""
+    import dataclasses
+
+    from ptune_exp.config.tasks import CustomConfig
+
+    schema = {f.name for f in dataclasses.fields(CustomConfig)}
+    declared = {f.name for f in dataclasses.fields(CustomTaskConfig)}
+    assert declared <= schema, declared - schema
+    # the schema's other keys are every task's (DataConfig) or a family's options, read where they apply
+    from ptune_exp.config.tasks import DataConfig
+    from ptune_exp.tasks.custom.config import FAMILY_OPTIONS
+
+    rest = schema - declared - {f.name for f in dataclasses.fields(DataConfig)}
+    assert rest <= {*FAMILY_OPTIONS, "template", "label_words"}, rest

@@ -86,6 +86,10 @@ def cost_cells(table: Table, row: Row) -> list[str]:
     return [*cells, device, f"{runs}/{len(row.records)}"]
 
 
+def _cost_rows(table: Table) -> list[list[str]]:
+    return [[row.label, *cost_cells(table, row)] for row in table.rows]
+
+
 def cost_header() -> list[str]:
     return ["method", *(h for title, _, _ in COLUMNS for h in (title, "×FT")), "device", "runs with cost"]
 
@@ -100,7 +104,7 @@ def cost_markdown(tables: list[Table]) -> str:
     for table in tables:
         header = cost_header()
         out += [f"### Cost: {table.model}\n", _md(header), "|" + "---|" * len(header)]
-        out += [_md([row.label, *cost_cells(table, row)]) for row in table.rows]
+        out += [_md(cells) for cells in _cost_rows(table)]
         out.append("")
     kinds = sorted({k for t in tables for row in t.rows for r in row.records if (k := memory_kind(r))})
     out.append(NOTE.format(kinds=", ".join(kinds) or "none recorded"))
@@ -126,5 +130,5 @@ def cost_tables(tables: list[Table]) -> list[tuple[str, list[str], list[list[str
     out = []
     for table in tables:
         if any(r.get("cost") for row in table.rows for r in row.records):
-            out.append((table.model, cost_header(), [[row.label, *cost_cells(table, row)] for row in table.rows]))
+            out.append((table.model, cost_header(), _cost_rows(table)))
     return out

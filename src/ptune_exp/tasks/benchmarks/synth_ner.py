@@ -22,6 +22,7 @@ Sentences come from fixed lists and templates with a fixed seed per split, so ev
 
 from __future__ import annotations
 
+import functools
 import random
 
 from ptune_exp.tasks.families.tagging import TaggingSpec
@@ -122,7 +123,8 @@ def _frame_words() -> set[str]:
     return {w for t in texts for w in t.split()}
 
 
-def made_up_words(role: str) -> list[str]:
+@functools.cache
+def made_up_words(role: str) -> tuple[str, ...]:
     """The split's own entity words: never a word of another split's list or of the templates."""
     taken = _frame_words()
     for other in ("train", "dev", "test"):
@@ -135,10 +137,10 @@ def made_up_words(role: str) -> list[str]:
         if word not in taken:
             taken.add(word)
             words.append(word)
-    return words
+    return tuple(words)
 
 
-def _clause(rng: random.Random, words: list[str], reading: str) -> tuple[list[str], list[str]]:
+def _clause(rng: random.Random, words: tuple[str, ...], reading: str) -> tuple[list[str], list[str]]:
     span = [rng.choice(words) for _ in range(rng.randint(1, 2))]
     span_tags = ["O"] * len(span) if reading == "O" else [f"B-{reading}"] + [f"I-{reading}"] * (len(span) - 1)
     if rng.random() < FAR_SHARE:
@@ -152,7 +154,7 @@ def _clause(rng: random.Random, words: list[str], reading: str) -> tuple[list[st
     return tokens, tags
 
 
-def _sentence(rng: random.Random, words: list[str]) -> tuple[list[str], list[str]]:
+def _sentence(rng: random.Random, words: tuple[str, ...]) -> tuple[list[str], list[str]]:
     tokens, tags = _clause(rng, words, rng.choice(TYPES))
     if rng.random() < TWO_CLAUSES:
         more_tokens, more_tags = _clause(rng, words, rng.choice(TYPES))
